@@ -1,0 +1,74 @@
+#include "fiptgen/generate.h"
+
+#include "absl/strings/match.h"
+#include "fiptgen/load.h"
+#include "fiptgen/render.h"
+#include "gtest/gtest.h"
+
+namespace fiptgen {
+namespace {
+
+Desired MustGenerate(absl::string_view json) {
+  absl::StatusOr<Model> m = LoadModel(json);
+  EXPECT_TRUE(m.ok()) << m.status();
+  return m.ok() ? Generate(*m) : Desired{};
+}
+
+const Chain* FindChain(const Ruleset& rs, absl::string_view table, absl::string_view name) {
+  for (const Table& t : rs.tables) {
+    if (t.name != table) continue;
+    for (const Chain& c : t.chains) {
+      if (c.name() == name) return &c;
+    }
+  }
+  return nullptr;
+}
+
+TEST(GenerateTest, MultiportChunksCountRangesAsTwo) {
+  // 13 single ports + one range = 15 slots: one rule. One more port: two rules.
+  Desired d = MustGenerate(R"({"config": {"families": [4]},
+    "endpoints": [{"id": "w", "kind": "workload", "interface": "tapw", "profile_ids": ["p"]}],
+    "profiles": {"p": {"inbound_rules": [
+      {"protocol": "tcp", "dst_ports": [1,2,3,4,5,6,7,8,9,10,11,12,13,"100:200"]},
+      {"protocol": "tcp", "dst_ports": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,"100:200"]}]}}})");
+  const Chain* c = FindChain(d.rulesets[0], "filter", "felix-p-p-i");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->body(),
+            "-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,100:200 "
+            "-j MARK --set-xmark 0x1000000/0x1000000\n"
+            "-m mark --mark 0x1000000/0x1000000 -j RETURN\n"
+            "-p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14 "
+            "-j MARK --set-xmark 0x1000000/0x1000000\n"
+            "-p tcp -m multiport --dports 100:200 -j MARK --set-xmark 0x1000000/0x1000000\n"
+            "-m mark --mark 0x1000000/0x1000000 -j RETURN\n");
+}
+
+TEST(GenerateTest, OnlyUsedThingsAreEmitted) {
+  Desired d = MustGenerate(R"({"config": {"families": [4]},
+    "endpoints": [{"id": "w", "kind": "workload", "interface": "tapw", "profile_ids": ["used"]}],
+    "profiles": {"used": {"tags": ["t"], "inbound_rules": [{"src_ipset": "s"}]},
+                 "unused": {"tags": ["u"], "inbound_rules": [{"src_tag": "u"}, {"src_tag": "t"}]}},
+    "ipsets": [{"name": "s", "family": 4}, {"name": "orphan", "family": 4}]})");
+  EXPECT_NE(FindChain(d.rulesets[0], "filter", "felix-p-used-i"), nullptr);
+  EXPECT_EQ(FindChain(d.rulesets[0], "filter", "felix-p-unused-i"), nullptr);
+  // No host endpoint: no failsafe chains, no raw endpoint chains.
+  EXPECT_EQ(FindChain(d.rulesets[0], "filter", "felix-FAILSAFE-IN"), nullptr);
+  EXPECT_EQ(FindChain(d.rulesets[0], "raw", "felix-FAILSAFE-IN"), nullptr);
+  ASSERT_EQ(d.ipsets.size(), 1u);
+  EXPECT_EQ(d.ipsets[0].name, "felix-s");
+}
+
+TEST(GenerateTest, ModelBuiltInCodeIsCheckedByValidateModel) {
+  // An agent that skips JSON still cannot smuggle a line in through an interface name.
+  Model m;
+  Endpoint e;
+  e.id = "w";
+  e.interface = "tapw\n-A INPUT -j ACCEPT";
+  m.endpoints.push_back(e);
+  absl::Status s = ValidateModel(m);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StartsWith(s.message(), "endpoints[0].interface: ")) << s.message();
+}
+
+}  // namespace
+}  // namespace fiptgen

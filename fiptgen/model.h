@@ -1,0 +1,126 @@
+// The validated input model: what `LoadModel` produces from JSON and what `Generate` reads.
+//
+// Values are typed and canonical (nets with host bits cleared, ports sorted, MACs parsed).
+// LoadModel fills it from JSON and runs ValidateModel, which checks everything the types
+// cannot: names, references, cross-field rules, collisions. The generator trusts the result.
+#ifndef FIPTGEN_MODEL_H_
+#define FIPTGEN_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fiptgen/net.h"
+
+namespace fiptgen {
+
+enum class EndpointToHostAction { kDrop, kReturn, kAccept };
+
+// "tcp:22": protocol (6, 17 or 132) and port.
+struct FailsafePort {
+  int protocol = 6;
+  uint16_t port = 0;
+  friend bool operator<(const FailsafePort& a, const FailsafePort& b) {
+    return a.protocol != b.protocol ? a.protocol < b.protocol : a.port < b.port;
+  }
+  friend bool operator==(const FailsafePort& a, const FailsafePort& b) {
+    return a.protocol == b.protocol && a.port == b.port;
+  }
+};
+
+struct MetadataConfig {
+  IpNet addr;  // an IPv4 /32
+  uint16_t port = 8775;
+};
+
+struct Config {
+  std::string interface_prefix = "tap";
+  std::string chain_prefix = "felix-";
+  std::string ipset_prefix = "felix-";
+  uint32_t mark_accept = 0x1000000;
+  uint32_t mark_from_endpoint = 0x4000000;
+  std::optional<MetadataConfig> metadata;  // set by default to 127.0.0.1:8775
+  EndpointToHostAction endpoint_to_host_action = EndpointToHostAction::kDrop;
+  std::vector<FailsafePort> failsafe_inbound;   // sorted, unique
+  std::vector<FailsafePort> failsafe_outbound;  // sorted, unique
+  std::vector<int> families = {4, 6};           // sorted, unique
+};
+
+// Returns the configuration with every default of SPEC.md §2.
+Config DefaultConfig();
+
+// A port or an inclusive range (lo < hi); a single port has lo == hi.
+struct PortRange {
+  uint16_t lo = 0;
+  uint16_t hi = 0;
+  friend bool operator<(const PortRange& a, const PortRange& b) {
+    return a.lo != b.lo ? a.lo < b.lo : a.hi < b.hi;
+  }
+  friend bool operator==(const PortRange& a, const PortRange& b) {
+    return a.lo == b.lo && a.hi == b.hi;
+  }
+};
+
+enum class Action { kAllow, kDeny, kLog };
+
+// A match that may be negated ("!src_net").
+template <typename T>
+struct Match {
+  T value;
+  bool negated = false;
+};
+
+struct PolicyRule {
+  Action action = Action::kAllow;
+  std::string log_prefix = "calico-packet: ";
+  std::optional<Match<int>> protocol;  // 1..255
+  std::optional<Match<IpNet>> src_net, dst_net;
+  // Tag and ipset names as the user gave them; each list holds (name, negated).
+  std::vector<Match<std::string>> src_tags, dst_tags;
+  std::vector<Match<std::string>> src_ipsets, dst_ipsets;
+  std::vector<PortRange> src_ports, dst_ports;          // sorted, unique
+  std::vector<PortRange> not_src_ports, not_dst_ports;  // sorted, unique
+  std::optional<Match<int>> icmp_type;                  // 0..254
+  std::optional<int> icmp_code;                         // 0..255, needs icmp_type
+  std::optional<int> ip_version;                        // 4 or 6
+};
+
+struct Profile {
+  std::string id;
+  std::vector<std::string> tags;  // sorted, unique
+  std::vector<PolicyRule> inbound_rules;
+  std::vector<PolicyRule> outbound_rules;
+};
+
+enum class EndpointKind { kWorkload, kHost };
+
+struct Endpoint {
+  std::string id;
+  EndpointKind kind = EndpointKind::kWorkload;
+  std::string interface;
+  std::optional<MacAddress> mac;
+  std::vector<IpNet> ipv4_nets;  // sorted, unique
+  std::vector<IpNet> ipv6_nets;  // sorted, unique
+  std::vector<std::string> profile_ids;
+  std::vector<std::string> untracked_profile_ids;
+};
+
+struct IpSetModel {
+  std::string name;
+  int family = 4;
+  std::string type = "hash:net";  // "hash:ip" or "hash:net"
+  std::vector<IpNet> members;     // sorted, unique
+};
+
+struct Model {
+  Config config = DefaultConfig();
+  std::vector<Endpoint> endpoints;          // in input order (errors name the index)
+  std::map<std::string, Profile> profiles;  // by id
+  std::vector<IpSetModel> ipsets;           // in input order
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_MODEL_H_

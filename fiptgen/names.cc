@@ -1,0 +1,81 @@
+#include "fiptgen/names.h"
+
+#include <openssl/sha.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace fiptgen {
+namespace {
+
+bool IsPlainNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '.' || c == '-';
+}
+
+}  // namespace
+
+std::string UniquelyShorten(absl::string_view s, int length) {
+  bool plain = true;
+  for (char c : s) {
+    plain = plain && IsPlainNameChar(c);
+  }
+  const size_t n = static_cast<size_t>(length);
+  if (plain && s.size() <= n && !(s.size() == n && absl::StartsWith(s, "_"))) {
+    return std::string(s);
+  }
+  std::string input = absl::StrCat(length, " ", s);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "_";
+  for (int i = 0; static_cast<int>(out.size()) < length; ++i) {
+    unsigned char byte = digest[i / 2];
+    out.push_back(kHex[i % 2 == 0 ? byte >> 4 : byte & 0xf]);
+  }
+  return out;
+}
+
+Namer::Namer(const Config& config) : config_(config) {}
+
+std::string Namer::Global(absl::string_view what) const {
+  return absl::StrCat(config_.chain_prefix, what);
+}
+
+std::string Namer::EndpointSuffix(const Endpoint& endpoint) const {
+  absl::string_view name = endpoint.interface;
+  if (endpoint.kind == EndpointKind::kWorkload) {
+    name.remove_prefix(std::min(name.size(), config_.interface_prefix.size()));
+  }
+  return UniquelyShorten(name, kNameComponentWidth);
+}
+
+std::string Namer::EndpointChain(ChainDir dir, const Endpoint& endpoint) const {
+  return absl::StrCat(config_.chain_prefix, dir == ChainDir::kFrom ? "from-" : "to-",
+                      EndpointSuffix(endpoint));
+}
+
+std::string Namer::ProfileChain(absl::string_view profile_id, RuleDir dir) const {
+  return absl::StrCat(config_.chain_prefix, "p-",
+                      UniquelyShorten(profile_id, kNameComponentWidth),
+                      dir == RuleDir::kInbound ? "-i" : "-o");
+}
+
+std::string Namer::TagSet(absl::string_view tag, int family) const {
+  return absl::StrCat(config_.ipset_prefix, "v", family, "-",
+                      UniquelyShorten(tag, kNameComponentWidth));
+}
+
+std::string Namer::ExplicitSet(absl::string_view name) const {
+  return absl::StrCat(config_.ipset_prefix, UniquelyShorten(name, kNameComponentWidth));
+}
+
+std::string Namer::TemporarySet(absl::string_view set_name) const {
+  absl::string_view rest = set_name;
+  if (absl::StartsWith(rest, config_.ipset_prefix)) {
+    rest.remove_prefix(config_.ipset_prefix.size());
+  }
+  return absl::StrCat(config_.ipset_prefix, "tmp-", rest);
+}
+
+}  // namespace fiptgen

@@ -1,0 +1,53 @@
+// Names of chains and ipsets (SPEC.md §5): one function for each kind of name.
+//
+//   UniquelyShorten("foobarbaz12", 10) == "_d71c1ff3e";
+//   Namer n(config);
+//   n.EndpointChain(ChainDir::kFrom, endpoint) == "felix-from-w1";
+//   n.ProfileChain("web", RuleDir::kInbound) == "felix-p-web-i";
+#ifndef FIPTGEN_NAMES_H_
+#define FIPTGEN_NAMES_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "fiptgen/model.h"
+
+namespace fiptgen {
+
+// iptables refuses chain names over 28 characters; ipset names over 31.
+inline constexpr size_t kMaxChainName = 28;
+inline constexpr size_t kMaxSetName = 31;
+// Width of every user-given name component once shortened.
+inline constexpr int kNameComponentWidth = 16;
+
+// Felix's uniquely_shorten: `s` itself when it has at most `length` characters, uses only
+// [A-Za-z0-9_.-] and is not exactly `length` long starting with "_"; otherwise "_" and the
+// first length-1 hex digits of SHA-256("<length> " + s).
+std::string UniquelyShorten(absl::string_view s, int length);
+
+enum class ChainDir { kFrom, kTo };
+enum class RuleDir { kInbound, kOutbound };
+
+class Namer {
+ public:
+  explicit Namer(const Config& config);
+
+  // A fixed chain: Global("INPUT") == "felix-INPUT".
+  std::string Global(absl::string_view what) const;
+  // The endpoint's name component: the interface minus interface_prefix for workloads,
+  // the whole interface for host endpoints, shortened.
+  std::string EndpointSuffix(const Endpoint& endpoint) const;
+  std::string EndpointChain(ChainDir dir, const Endpoint& endpoint) const;
+  std::string ProfileChain(absl::string_view profile_id, RuleDir dir) const;
+  std::string TagSet(absl::string_view tag, int family) const;
+  std::string ExplicitSet(absl::string_view name) const;
+  // The temporary name a set is rebuilt under before an atomic swap.
+  std::string TemporarySet(absl::string_view set_name) const;
+
+ private:
+  const Config& config_;
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_NAMES_H_

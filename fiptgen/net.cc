@@ -1,0 +1,114 @@
+#include "fiptgen/net.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace fiptgen {
+namespace {
+
+void ClearHostBits(IpNet& net) {
+  int bytes = net.family == 4 ? 4 : 16;
+  for (int i = 0; i < bytes; ++i) {
+    int bits_kept = net.prefix_len - 8 * i;
+    if (bits_kept >= 8) continue;
+    uint8_t mask = bits_kept <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - bits_kept));
+    net.addr[i] &= mask;
+  }
+}
+
+std::string AddressString(const IpNet& net) {
+  char buf[INET6_ADDRSTRLEN];
+  const char* s = inet_ntop(net.family == 4 ? AF_INET : AF_INET6, net.addr.data(), buf,
+                            sizeof(buf));
+  return s == nullptr ? std::string() : std::string(s);
+}
+
+}  // namespace
+
+std::string IpNet::ToString() const {
+  return absl::StrCat(AddressString(*this), "/", prefix_len);
+}
+
+std::string IpNet::ToMemberString() const {
+  return is_host() ? AddressString(*this) : ToString();
+}
+
+absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family) {
+  IpNet net;
+  absl::string_view addr = text;
+  absl::string_view len;
+  bool has_len = false;
+  if (size_t slash = text.find('/'); slash != absl::string_view::npos) {
+    addr = text.substr(0, slash);
+    len = text.substr(slash + 1);
+    has_len = true;
+  }
+  // inet_pton wants a NUL-terminated string; bound the copy so junk cannot overflow.
+  if (addr.empty() || addr.size() >= INET6_ADDRSTRLEN) {
+    return absl::InvalidArgumentError("not an IP address");
+  }
+  char buf[INET6_ADDRSTRLEN];
+  std::memcpy(buf, addr.data(), addr.size());
+  buf[addr.size()] = '\0';
+  if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
+    net.family = 4;
+  } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
+    net.family = 6;
+  } else {
+    return absl::InvalidArgumentError("not an IP address");
+  }
+  if (family != 0 && family != net.family) {
+    return absl::InvalidArgumentError(absl::StrCat("not an IPv", family, " address"));
+  }
+  net.prefix_len = net.max_prefix();
+  if (has_len) {
+    int n = -1;
+    bool digits = !len.empty() && len.size() <= 3 &&
+                  len.find_first_not_of("0123456789") == absl::string_view::npos;
+    if (!digits || !absl::SimpleAtoi(len, &n) || n > net.max_prefix()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("prefix length must be 0-", net.max_prefix()));
+    }
+    net.prefix_len = n;
+  }
+  ClearHostBits(net);
+  return net;
+}
+
+std::string MacAddress::ToString() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(17);
+  for (int i = 0; i < 6; ++i) {
+    if (i > 0) s.push_back(':');
+    s.push_back(kHex[octets[i] >> 4]);
+    s.push_back(kHex[octets[i] & 0xf]);
+  }
+  return s;
+}
+
+absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
+  MacAddress mac;
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+  if (parts.size() != 6) {
+    return absl::InvalidArgumentError("not a MAC address");
+  }
+  for (int i = 0; i < 6; ++i) {
+    absl::string_view p = parts[i];
+    uint32_t v = 0;
+    if (p.size() != 2 || p.find_first_not_of("0123456789abcdefABCDEF") != p.npos ||
+        !absl::SimpleHexAtoi(p, &v)) {
+      return absl::InvalidArgumentError("not a MAC address");
+    }
+    mac.octets[i] = static_cast<uint8_t>(v);
+  }
+  return mac;
+}
+
+}  // namespace fiptgen

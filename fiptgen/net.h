@@ -1,0 +1,56 @@
+// Addresses as fiptgen reads and writes them: IPv4/IPv6 networks and MAC addresses,
+// printed in the canonical form iptables-save and ipset save use.
+//
+//   absl::StatusOr<IpNet> n = ParseIpNet("198.18.1.7/24", 4);
+//   n->ToString() == "198.18.1.0/24";    // host bits cleared
+//   n->ToMemberString() == "198.18.1.0/24";  // ipset form: "/32" and "/128" left off
+#ifndef FIPTGEN_NET_H_
+#define FIPTGEN_NET_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fiptgen {
+
+struct IpNet {
+  int family = 4;                    // 4 or 6
+  std::array<uint8_t, 16> addr{};    // network byte order; v4 uses the first 4 bytes
+  int prefix_len = 32;
+
+  int max_prefix() const { return family == 4 ? 32 : 128; }
+  bool is_host() const { return prefix_len == max_prefix(); }
+  // "198.18.1.0/24", "fd5a:f1e1::1:1/128": the iptables-save form.
+  std::string ToString() const;
+  // "198.18.1.1" for a host, else as ToString(): the ipset save form.
+  std::string ToMemberString() const;
+
+  friend bool operator<(const IpNet& a, const IpNet& b) {
+    if (a.family != b.family) return a.family < b.family;
+    if (a.addr != b.addr) return a.addr < b.addr;
+    return a.prefix_len < b.prefix_len;
+  }
+  friend bool operator==(const IpNet& a, const IpNet& b) {
+    return a.family == b.family && a.addr == b.addr && a.prefix_len == b.prefix_len;
+  }
+};
+
+// Parses "a.b.c.d[/n]" (family 4) or "x:y::z[/n]" (family 6); a missing "/n" means a host.
+// Host bits are cleared. `family` 0 accepts either. Errors say what is wrong, without a path.
+absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family);
+
+struct MacAddress {
+  std::array<uint8_t, 6> octets{};
+  // "02:00:00:00:00:0a": lower case, as iptables-save prints it.
+  std::string ToString() const;
+};
+
+// Parses six colon-separated hex octets ("02:00:00:00:00:0A").
+absl::StatusOr<MacAddress> ParseMac(absl::string_view text);
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_NET_H_

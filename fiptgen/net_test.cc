@@ -1,0 +1,55 @@
+#include "fiptgen/net.h"
+
+#include "gtest/gtest.h"
+
+namespace fiptgen {
+namespace {
+
+TEST(ParseIpNetTest, CanonicalForms) {
+  struct Case {
+    const char* in;
+    int family;
+    const char* want;         // ToString()
+    const char* want_member;  // ToMemberString()
+  } cases[] = {
+      {"198.18.1.7/24", 4, "198.18.1.0/24", "198.18.1.0/24"},
+      {"198.18.1.7", 4, "198.18.1.7/32", "198.18.1.7"},
+      {"0.0.0.0/0", 0, "0.0.0.0/0", "0.0.0.0/0"},
+      {"FD5A:f1e1:0::1:1/128", 6, "fd5a:f1e1::1:1/128", "fd5a:f1e1::1:1"},
+      {"fd5a:f1e1::1:1/64", 0, "fd5a:f1e1::/64", "fd5a:f1e1::/64"},
+      {"198.18.255.255/17", 4, "198.18.128.0/17", "198.18.128.0/17"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<IpNet> n = ParseIpNet(c.in, c.family);
+    ASSERT_TRUE(n.ok()) << c.in << ": " << n.status();
+    EXPECT_EQ(n->ToString(), c.want) << c.in;
+    EXPECT_EQ(n->ToMemberString(), c.want_member) << c.in;
+  }
+}
+
+TEST(ParseIpNetTest, RejectsJunk) {
+  struct Case {
+    const char* in;
+    int family;
+  } cases[] = {
+      {"", 0},          {"1.2.3", 0},        {"1.2.3.4/33", 0},  {"1.2.3.4/", 0},
+      {"1.2.3.4/-1", 0}, {"1.2.3.4/ 8", 0},  {"::/129", 0},      {"1.2.3.4", 6},
+      {"::1", 4},       {"1.2.3.4/8\n", 0},  {"x::1", 0},        {"1.2.3.4/0008", 0},
+  };
+  for (const Case& c : cases) {
+    EXPECT_FALSE(ParseIpNet(c.in, c.family).ok()) << "\"" << c.in << "\" family " << c.family;
+  }
+}
+
+TEST(ParseMacTest, LowerCasesAndRejectsJunk) {
+  absl::StatusOr<MacAddress> m = ParseMac("02:AA:00:0b:00:01");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->ToString(), "02:aa:00:0b:00:01");
+  for (const char* bad : {"zz", "02:00:00:00:00", "02:00:00:00:00:001", "2:00:00:00:00:01",
+                          "02-00-00-00-00-01", "02:00:00:00:00:0g", ""}) {
+    EXPECT_FALSE(ParseMac(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace fiptgen

@@ -1,0 +1,82 @@
+#include "fiptgen/render.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace fiptgen {
+namespace {
+
+bool IsBareArgChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-';
+}
+
+}  // namespace
+
+void AppendQuotedArg(absl::string_view value, std::string* out) {
+  bool bare = !value.empty();
+  for (char c : value) bare = bare && IsBareArgChar(c);
+  out->push_back(' ');
+  if (bare) {
+    out->append(value.data(), value.size());
+    return;
+  }
+  out->push_back('"');
+  for (char c : value) {
+    // A newline would end the rule early; the loader refuses control characters, and this
+    // is the last line of defence for models built in code.
+    if (c == '\n' || c == '\r' || c == '\0') {
+      c = ' ';
+    }
+    if (c == '"' || c == '\\' || c == '\'') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+void RenderRestore(const Ruleset& ruleset, std::string* out) {
+  size_t size = 0;
+  for (const Table& t : ruleset.tables) {
+    size += 16 + 32 * t.hooks.size();
+    for (const Chain& c : t.chains) {
+      size += 2 * c.name().size() + 10 + c.body().size() + c.rule_count() * (c.name().size() + 4);
+    }
+  }
+  out->reserve(out->size() + size);
+  for (const Table& t : ruleset.tables) {
+    absl::StrAppend(out, "*", t.name, "\n");
+    for (const Chain& c : t.chains) absl::StrAppend(out, ":", c.name(), " - [0:0]\n");
+    for (const Hook& h : t.hooks) {
+      absl::StrAppend(out, "-I ", h.builtin, " 1 -j ", h.target, "\n");
+    }
+    for (const Chain& c : t.chains) {
+      c.ForEachRule([&](absl::string_view rule) {
+        absl::StrAppend(out, "-A ", c.name(), " ", rule, "\n");
+      });
+    }
+    out->append("COMMIT\n");
+  }
+}
+
+void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
+  for (const IpSetSpec& s : sets) {
+    absl::StrAppend(out, "create ", s.name, " ", s.type, " family ",
+                    s.family == 4 ? "inet" : "inet6");
+    if (s.members.size() > 65536) {
+      size_t max = 65536;
+      while (max < s.members.size()) max *= 2;
+      absl::StrAppend(out, " maxelem ", max);
+    }
+    out->push_back('\n');
+    for (const std::string& m : s.members) absl::StrAppend(out, "add ", s.name, " ", m, "\n");
+  }
+}
+
+RestoreFiles RenderFiles(const Desired& desired) {
+  RestoreFiles files;
+  RenderIpsetRestore(desired.ipsets, &files.ipsets);
+  if (const Ruleset* rs = desired.ForFamily(4)) RenderRestore(*rs, &files.iptables);
+  if (const Ruleset* rs = desired.ForFamily(6)) RenderRestore(*rs, &files.ip6tables);
+  return files;
+}
+
+}  // namespace fiptgen

@@ -1,0 +1,112 @@
+// The generator's product: tables of chains of rules, before any text is written.
+//
+// A rule is kept in the canonical form `iptables-save` prints, without its "-A <chain> "
+// head, so that desired state (from the generator) and observed state (parsed from
+// `iptables-save`) compare with plain string equality. A chain's rules live in one
+// buffer, one rule a line: cheap to build, to compare and to render.
+//
+//   Chain c{"felix-INPUT"};
+//   c.AddRule("-m conntrack --ctstate INVALID -j DROP");
+//   // c.body() == "-m conntrack --ctstate INVALID -j DROP\n"
+#ifndef FIPTGEN_RULESET_H_
+#define FIPTGEN_RULESET_H_
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace fiptgen {
+
+class Chain {
+ public:
+  Chain() = default;
+  explicit Chain(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const { return name_; }
+  // Every rule, each ended by '\n'.
+  const std::string& body() const { return body_; }
+  size_t rule_count() const { return rule_count_; }
+
+  // Appends one rule made of the concatenation of `parts` (no trailing newline).
+  template <typename... Parts>
+  void AddRule(const Parts&... parts) {
+    absl::StrAppend(&body_, parts..., "\n");
+    ++rule_count_;
+  }
+  // Appends one rule from a pre-built match and a target: "<match> <target>" or "<target>".
+  void AddRule2(absl::string_view match, absl::string_view target) {
+    if (match.empty()) {
+      AddRule(target);
+    } else {
+      AddRule(match, " ", target);
+    }
+  }
+
+  // Calls fn(absl::string_view rule) for each rule, without its newline.
+  template <typename Fn>
+  void ForEachRule(Fn fn) const {
+    size_t start = 0;
+    while (start < body_.size()) {
+      size_t end = body_.find('\n', start);
+      fn(absl::string_view(body_).substr(start, end - start));
+      start = end + 1;
+    }
+  }
+
+  // Replaces the whole body; `body` must be newline-terminated rules.
+  void SetBody(std::string body, size_t rule_count) {
+    body_ = std::move(body);
+    rule_count_ = rule_count;
+  }
+
+  friend bool operator==(const Chain& a, const Chain& b) {
+    return a.name_ == b.name_ && a.body_ == b.body_;
+  }
+
+ private:
+  std::string name_;
+  std::string body_;
+  size_t rule_count_ = 0;
+};
+
+// A jump from a kernel built-in chain into ours, e.g. INPUT -> felix-INPUT. Rendered as
+// "-I INPUT 1 -j felix-INPUT"; iptables-save prints it back as "-A INPUT -j felix-INPUT".
+struct Hook {
+  std::string builtin;
+  std::string target;
+  friend bool operator==(const Hook& a, const Hook& b) {
+    return a.builtin == b.builtin && a.target == b.target;
+  }
+};
+
+struct Table {
+  std::string name;           // "raw" or "filter"
+  std::vector<Hook> hooks;    // in order
+  std::vector<Chain> chains;  // in output order: global, dispatch, endpoints, profiles
+};
+
+// One family's desired iptables state: the raw table, then the filter table.
+struct Ruleset {
+  int family = 4;  // 4 or 6
+  std::vector<Table> tables;
+};
+
+// One ipset, members in canonical text (`ipset save` form) and sorted order.
+struct IpSetSpec {
+  std::string name;
+  std::string type;  // "hash:ip" or "hash:net"
+  int family = 4;
+  std::vector<std::string> members;
+  friend bool operator==(const IpSetSpec& a, const IpSetSpec& b) {
+    return a.name == b.name && a.type == b.type && a.family == b.family &&
+           a.members == b.members;
+  }
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_RULESET_H_
