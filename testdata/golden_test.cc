@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fiptgen/generate.h"
+#include "fiptgen/graph.h"
 #include "fiptgen/load.h"
 #include "fiptgen/render.h"
 #include "fiptgen/testing/golden.h"
@@ -64,6 +65,16 @@ TEST(GoldenTest, OutputDoesNotDependOnInputOrder) {
   EXPECT_EQ(fa.ipsets, fb.ipsets);
   EXPECT_EQ(fa.iptables, fb.iptables);
   EXPECT_EQ(fa.ip6tables, fb.ip6tables);
+}
+
+// docs/chains.md shows this graph; keep the picture true.
+TEST(GoldenTest, DocsChainGraph) {
+  absl::StatusOr<Model> m =
+      LoadModel(ReadGoldenFile("testdata/two_workloads_one_host/model.json"));
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::string dot;
+  RenderGraph(GenerateRuleset(*m, 4), &dot);
+  ExpectEqualToGoldenFile("docs/chains-v4.dot", dot);
 }
 
 }  // namespace

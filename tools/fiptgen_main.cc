@@ -1,6 +1,6 @@
 // fiptgen: prints the restore text for a model (SPEC.md §7).
 //
-//   fiptgen [--family 4|6] [--ipsets] [--out DIR] [--graph] [MODEL.json]
+//   fiptgen [--family 4|6] [--ipsets | --graph] [--out DIR] [MODEL.json]
 //
 // Exit 0 on success; 2 on bad input, with every error on stderr, one a line, and nothing
 // on stdout; 1 when a file cannot be read or written.
@@ -18,17 +18,20 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "fiptgen/generate.h"
+#include "fiptgen/graph.h"
 #include "fiptgen/load.h"
 #include "fiptgen/render.h"
 
 ABSL_FLAG(int, family, 4, "Address family whose restore script to print: 4 or 6");
 ABSL_FLAG(bool, ipsets, false, "Print the ipset restore script instead");
+ABSL_FLAG(bool, graph, false, "Print the family's chain graph as Graphviz DOT instead");
 ABSL_FLAG(std::string, out, "",
           "Write DIR/ipsets.restore, DIR/iptables.restore, DIR/ip6tables.restore instead");
 
 namespace {
 
-constexpr char kBundledExample[] = "tools/example/model.json";
+// The bundled example is the golden case testdata/example (the model of SPEC.md §2).
+constexpr char kBundledExample[] = "testdata/example/model.json";
 
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
@@ -67,7 +70,7 @@ std::string ExamplePath(const char* argv0) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "fiptgen [--family 4|6] [--ipsets] [--out DIR] [MODEL.json]\n"
+      "fiptgen [--family 4|6] [--ipsets | --graph] [--out DIR] [MODEL.json]\n"
       "Prints iptables-restore (or ipset restore) text enforcing MODEL.json; with no\n"
       "MODEL, runs on the bundled example.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -118,7 +121,11 @@ int main(int argc, char** argv) {
       std::cerr << "config.families: family " << family << " is not enabled\n";
       return 2;
     }
-    fiptgen::RenderRestore(*rs, &text);
+    if (absl::GetFlag(FLAGS_graph)) {
+      fiptgen::RenderGraph(*rs, &text);
+    } else {
+      fiptgen::RenderRestore(*rs, &text);
+    }
   }
   std::fwrite(text.data(), 1, text.size(), stdout);
   return std::fflush(stdout) == 0 ? 0 : 1;
