@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "fiptgen/names.h"
@@ -18,6 +19,9 @@ namespace {
 
 // Multiport takes at most 15 ports, a range counting 2.
 constexpr int kMultiportSlots = 15;
+
+// A dispatch chain with more interfaces than this is split into a prefix tree.
+constexpr size_t kMaxDispatchRules = 32;
 
 // Comments on the rules that do not explain themselves (fixed text, never user data).
 constexpr char kCommentWrongMac[] = "-m comment --comment \"Drop if wrong source MAC\"";
@@ -66,7 +70,16 @@ class TableBuilder {
   }
 
   void AddFailsafeChains(bool raw, Table* table);
-  Chain HostDispatch(ChainDir dir, bool raw);
+  void AddHostDispatch(ChainDir dir, bool raw, Table* table);
+  // A dispatch chain: `-i`/`-o <interface> -g <endpoint chain>` for each entry, then
+  // `last_rule`; split into a tree of prefix chains when one chain would be long.
+  void AddDispatch(const std::string& root, absl::string_view subchain_base, ChainDir dir,
+                   std::vector<std::pair<std::string, std::string>> entries,
+                   absl::string_view last_rule, Table* table);
+  void AddDispatchNode(const std::string& name, absl::string_view subchain_base, ChainDir dir,
+                       const std::vector<std::pair<std::string, std::string>>& entries,
+                       size_t begin, size_t end, absl::string_view last_rule,
+                       std::vector<Chain>* out);
   Chain EndpointChain(const Endpoint& e, ChainDir dir, bool raw);
   void AddProfileChains(const std::set<std::string>& ids, Table* table);
   void AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain);
@@ -263,16 +276,86 @@ void TableBuilder::AddFailsafeChains(bool raw, Table* table) {
   }
 }
 
-Chain TableBuilder::HostDispatch(ChainDir dir, bool raw) {
+void TableBuilder::AddHostDispatch(ChainDir dir, bool raw, Table* table) {
   const bool from = dir == ChainDir::kFrom;
-  Chain c(namer_.Global(from ? "FROM-HOST-IF" : "TO-HOST-IF"));
+  std::vector<std::pair<std::string, std::string>> entries;
   for (const Endpoint* e : sorted_endpoints_) {
     if (raw ? HasRaw(*e) : HasFilterHost(*e)) {
-      c.AddRule(from ? "-i " : "-o ", e->interface, " -g ", namer_.EndpointChain(dir, *e));
+      entries.emplace_back(e->interface, namer_.EndpointChain(dir, *e));
     }
   }
-  c.AddRule("-j RETURN");
-  return c;
+  AddDispatch(namer_.Global(from ? "FROM-HOST-IF" : "TO-HOST-IF"),
+              from ? "FROM-IF-PFX-" : "TO-IF-PFX-", dir, std::move(entries), "-j RETURN",
+              table);
+}
+
+void TableBuilder::AddDispatch(const std::string& root, absl::string_view subchain_base,
+                               ChainDir dir,
+                               std::vector<std::pair<std::string, std::string>> entries,
+                               absl::string_view last_rule, Table* table) {
+  std::sort(entries.begin(), entries.end());
+  std::vector<Chain> chains;
+  AddDispatchNode(root, subchain_base, dir, entries, 0, entries.size(), last_rule, &chains);
+  for (Chain& c : chains) table->chains.push_back(std::move(c));
+}
+
+// Felix 1.4 split long dispatch chains by the character after the interfaces' longest
+// common prefix (felix-FROM-EP-PFX-<c>), with a direct rule for a lone interface. We do
+// the same, recursively, so that with 10,000 endpoints a packet crosses a few dozen
+// dispatch rules instead of thousands. Every chain of the tree ends with the root's last
+// rule: they are reached by goto, so a RETURN there returns from the root.
+void TableBuilder::AddDispatchNode(
+    const std::string& name, absl::string_view subchain_base, ChainDir dir,
+    const std::vector<std::pair<std::string, std::string>>& entries, size_t begin, size_t end,
+    absl::string_view last_rule, std::vector<Chain>* out) {
+  const char* flag = dir == ChainDir::kFrom ? "-i " : "-o ";
+  size_t index = out->size();
+  out->emplace_back(name);
+  if (end - begin <= kMaxDispatchRules) {
+    for (size_t i = begin; i < end; ++i) {
+      (*out)[index].AddRule(flag, entries[i].first, " -g ", entries[i].second);
+    }
+    (*out)[index].AddRule(last_rule);
+    return;
+  }
+  // Entries are sorted, so the common prefix of the first and last is everyone's.
+  const std::string& first = entries[begin].first;
+  const std::string& last = entries[end - 1].first;
+  size_t common = 0;
+  while (common < first.size() && common < last.size() && first[common] == last[common]) {
+    ++common;
+  }
+  std::vector<Chain> children;
+  for (size_t i = begin; i < end;) {
+    const std::string& iface = entries[i].first;
+    if (iface.size() == common) {  // the prefix itself is an interface: sorts first
+      (*out)[index].AddRule(flag, iface, " -g ", entries[i].second);
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < end && entries[j].first.size() > common &&
+           entries[j].first[common] == iface[common]) {
+      ++j;
+    }
+    if (j - i == 1) {
+      (*out)[index].AddRule(flag, iface, " -g ", entries[i].second);
+    } else {
+      // The key is what the group shares, less the interface prefix, shortened to fit.
+      absl::string_view key = absl::string_view(iface).substr(0, common + 1);
+      if (absl::StartsWith(key, config_.interface_prefix)) {
+        key.remove_prefix(config_.interface_prefix.size());
+      }
+      size_t room = kMaxChainName - config_.chain_prefix.size() - subchain_base.size();
+      std::string child = absl::StrCat(config_.chain_prefix, subchain_base,
+                                       UniquelyShorten(key, static_cast<int>(room)));
+      (*out)[index].AddRule(flag, iface.substr(0, common + 1), "+ -g ", child);
+      AddDispatchNode(child, subchain_base, dir, entries, i, j, last_rule, &children);
+    }
+    i = j;
+  }
+  (*out)[index].AddRule(last_rule);
+  for (Chain& c : children) out->push_back(std::move(c));
 }
 
 Chain TableBuilder::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) {
@@ -331,8 +414,8 @@ Table TableBuilder::Raw() {
     profiles.insert(e->untracked_profile_ids.begin(), e->untracked_profile_ids.end());
   }
   if (any) AddFailsafeChains(/*raw=*/true, &t);
-  t.chains.push_back(HostDispatch(ChainDir::kFrom, /*raw=*/true));
-  t.chains.push_back(HostDispatch(ChainDir::kTo, /*raw=*/true));
+  AddHostDispatch(ChainDir::kFrom, /*raw=*/true, &t);
+  AddHostDispatch(ChainDir::kTo, /*raw=*/true, &t);
   for (const Endpoint* e : sorted_endpoints_) {
     if (!HasRaw(*e)) continue;
     t.chains.push_back(EndpointChain(*e, ChainDir::kFrom, /*raw=*/true));
@@ -422,16 +505,16 @@ Table TableBuilder::Filter() {
   if (any_host) AddFailsafeChains(/*raw=*/false, &t);
   for (ChainDir dir : {ChainDir::kFrom, ChainDir::kTo}) {
     const bool from = dir == ChainDir::kFrom;
-    Chain c(from ? from_endpoint : to_endpoint);
+    std::vector<std::pair<std::string, std::string>> entries;
     for (const Endpoint* e : sorted_endpoints_) {
       if (e->kind != EndpointKind::kWorkload) continue;
-      c.AddRule(from ? "-i " : "-o ", e->interface, " -g ", namer_.EndpointChain(dir, *e));
+      entries.emplace_back(e->interface, namer_.EndpointChain(dir, *e));
     }
-    c.AddRule(kCommentUnknownEndpoint, " -j DROP");
-    t.chains.push_back(std::move(c));
+    AddDispatch(from ? from_endpoint : to_endpoint, from ? "FROM-EP-PFX-" : "TO-EP-PFX-", dir,
+                std::move(entries), absl::StrCat(kCommentUnknownEndpoint, " -j DROP"), &t);
   }
-  t.chains.push_back(HostDispatch(ChainDir::kFrom, /*raw=*/false));
-  t.chains.push_back(HostDispatch(ChainDir::kTo, /*raw=*/false));
+  AddHostDispatch(ChainDir::kFrom, /*raw=*/false, &t);
+  AddHostDispatch(ChainDir::kTo, /*raw=*/false, &t);
   for (const Endpoint* e : sorted_endpoints_) {
     if (e->kind != EndpointKind::kWorkload && !HasFilterHost(*e)) continue;
     t.chains.push_back(EndpointChain(*e, ChainDir::kFrom, /*raw=*/false));
