@@ -43,18 +43,32 @@ void RenderRestore(const Ruleset& ruleset, std::string* out) {
   }
   out->reserve(out->size() + size);
   for (const Table& t : ruleset.tables) {
-    absl::StrAppend(out, "*", t.name, "\n");
-    for (const Chain& c : t.chains) absl::StrAppend(out, ":", c.name(), " - [0:0]\n");
-    for (const Hook& h : t.hooks) {
-      absl::StrAppend(out, "-I ", h.builtin, " 1 -j ", h.target, "\n");
-    }
-    for (const Chain& c : t.chains) {
-      c.ForEachRule([&](absl::string_view rule) {
-        absl::StrAppend(out, "-A ", c.name(), " ", rule, "\n");
-      });
-    }
-    out->append("COMMIT\n");
+    TableEdit edit;
+    edit.table = t.name;
+    edit.fill.reserve(t.chains.size());
+    for (const Chain& c : t.chains) edit.fill.push_back(&c);
+    for (const Hook& h : t.hooks) edit.hook.push_back(&h);
+    RenderTableEdit(edit, out);
   }
+}
+
+void RenderTableEdit(const TableEdit& edit, std::string* out) {
+  absl::StrAppend(out, "*", edit.table, "\n");
+  for (const Chain* c : edit.fill) absl::StrAppend(out, ":", c->name(), " - [0:0]\n");
+  for (absl::string_view name : edit.flush) absl::StrAppend(out, ":", name, " - [0:0]\n");
+  for (const Hook* h : edit.unhook) {
+    absl::StrAppend(out, "-D ", h->builtin, " -j ", h->target, "\n");
+  }
+  for (const Hook* h : edit.hook) {
+    absl::StrAppend(out, "-I ", h->builtin, " 1 -j ", h->target, "\n");
+  }
+  for (const Chain* c : edit.fill) {
+    c->ForEachRule([&](absl::string_view rule) {
+      absl::StrAppend(out, "-A ", c->name(), " ", rule, "\n");
+    });
+  }
+  for (absl::string_view name : edit.remove) absl::StrAppend(out, "-X ", name, "\n");
+  out->append("COMMIT\n");
 }
 
 void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {

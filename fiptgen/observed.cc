@@ -1,0 +1,265 @@
+#include "fiptgen/observed.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "fiptgen/net.h"
+
+namespace fiptgen {
+namespace {
+
+// Calls fn(line_number, line) for each line of `text` (1-based, without its newline); stops
+// at the first error fn returns.
+template <typename Fn>
+absl::Status ForEachLine(absl::string_view text, Fn fn) {
+  int number = 0;
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    absl::string_view line = text.substr(0, end);
+    text.remove_prefix(end == absl::string_view::npos ? text.size() : end + 1);
+    ++number;
+    absl::Status status = fn(number, line);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+// Splits off the first space-separated word of `*rest`.
+absl::string_view NextWord(absl::string_view* rest) {
+  size_t space = rest->find(' ');
+  absl::string_view word = rest->substr(0, space);
+  rest->remove_prefix(space == absl::string_view::npos ? rest->size() : space + 1);
+  return word;
+}
+
+// Where each chain of the table being read lives.
+struct ChainSlot {
+  bool ours = false;
+  bool builtin = false;
+  size_t index = 0;  // into ours.chains or foreign.chains
+};
+
+class SaveParser {
+ public:
+  SaveParser(int family, absl::string_view chain_prefix)
+      : source_(family == 6 ? "ip6tables-save" : "iptables-save"), prefix_(chain_prefix) {
+    result_.ours.family = family;
+  }
+
+  absl::Status Line(int number, absl::string_view line) {
+    line_ = number;
+    if (line.empty() || line[0] == '#') return absl::OkStatus();
+    if (line[0] == '*') return StartTable(line.substr(1));
+    if (line == "COMMIT") return Commit();
+    if (!in_table_) return Error(absl::StrCat("\"", line, "\" outside a table"));
+    if (line[0] == ':') return DeclareChain(line.substr(1));
+    // `iptables-save -c` puts "[packets:bytes] " before each rule.
+    if (line[0] == '[') {
+      size_t end = line.find("] ");
+      if (end == absl::string_view::npos) return Error("unterminated counters");
+      line.remove_prefix(end + 2);
+    }
+    if (absl::StartsWith(line, "-A ")) return AddRule(line.substr(3));
+    return Error(absl::StrCat("unexpected line \"", line, "\""));
+  }
+
+  absl::StatusOr<ObservedRuleset> Finish() {
+    if (in_table_) {
+      return absl::InvalidArgumentError(absl::StrCat(source_, ":", table_line_, ": table ",
+                                                     result_.ours.tables.back().name,
+                                                     " has no COMMIT"));
+    }
+    return std::move(result_);
+  }
+
+ private:
+  absl::Status Error(absl::string_view message) const {
+    return absl::InvalidArgumentError(absl::StrCat(source_, ":", line_, ": ", message));
+  }
+
+  absl::Status StartTable(absl::string_view name) {
+    if (in_table_) return Error("table starts before the previous one's COMMIT");
+    if (name.empty()) return Error("table has no name");
+    for (const Table& t : result_.ours.tables) {
+      if (t.name == name) return Error(absl::StrCat("table ", name, " appears twice"));
+    }
+    result_.ours.tables.push_back(Table{std::string(name), {}, {}});
+    result_.foreign.push_back(Table{std::string(name), {}, {}});
+    slots_.clear();
+    in_table_ = true;
+    table_line_ = line_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Commit() {
+    if (!in_table_) return Error("COMMIT outside a table");
+    in_table_ = false;
+    return absl::OkStatus();
+  }
+
+  // "<name> <policy> [<packets>:<bytes>]"; the policy of a user chain is "-".
+  absl::Status DeclareChain(absl::string_view rest) {
+    absl::string_view name = NextWord(&rest);
+    absl::string_view policy = NextWord(&rest);
+    if (name.empty() || policy.empty()) return Error("chain declaration without a policy");
+    if (slots_.contains(name)) return Error(absl::StrCat("chain ", name, " declared twice"));
+    ChainSlot slot;
+    slot.builtin = policy != "-";
+    slot.ours = !slot.builtin && absl::StartsWith(name, prefix_);
+    std::vector<Chain>& chains =
+        slot.ours ? result_.ours.tables.back().chains : result_.foreign.back().chains;
+    slot.index = chains.size();
+    chains.emplace_back(std::string(name));
+    slots_.emplace(std::string(name), slot);
+    return absl::OkStatus();
+  }
+
+  // "<chain> <rule>" or just "<chain>" for a rule with neither match nor target.
+  absl::Status AddRule(absl::string_view rest) {
+    absl::string_view chain = NextWord(&rest);
+    auto it = slots_.find(chain);
+    if (it == slots_.end()) {
+      return Error(absl::StrCat("rule for undeclared chain \"", chain, "\""));
+    }
+    const ChainSlot& slot = it->second;
+    if (slot.ours) {
+      result_.ours.tables.back().chains[slot.index].AddRule(rest);
+      return absl::OkStatus();
+    }
+    if (slot.builtin && absl::StartsWith(rest, "-j ")) {
+      absl::string_view target = rest.substr(3);
+      if (absl::StartsWith(target, prefix_) && target.find(' ') == absl::string_view::npos) {
+        result_.ours.tables.back().hooks.push_back(Hook{std::string(chain), std::string(target)});
+        return absl::OkStatus();
+      }
+    }
+    result_.foreign.back().chains[slot.index].AddRule(rest);
+    return absl::OkStatus();
+  }
+
+  const absl::string_view source_;
+  const absl::string_view prefix_;
+  ObservedRuleset result_;
+  absl::flat_hash_map<std::string, ChainSlot> slots_;  // chains of the current table
+  bool in_table_ = false;
+  int line_ = 0;
+  int table_line_ = 0;
+};
+
+// One set being read from `ipset save`, members parsed where they are addresses.
+struct SetUnderConstruction {
+  IpSetSpec spec;
+  std::vector<IpNet> nets;
+  std::vector<std::string> other;  // members that are not addresses of the set's family
+};
+
+}  // namespace
+
+const ObservedRuleset* ObservedState::ForFamily(int family) const {
+  for (const ObservedRuleset& rs : rulesets) {
+    if (rs.ours.family == family) return &rs;
+  }
+  return nullptr;
+}
+
+ObservedState RememberedState(const Desired& applied) {
+  ObservedState state;
+  for (const Ruleset& rs : applied.rulesets) state.rulesets.push_back(ObservedRuleset{rs, {}});
+  state.ipsets = applied.ipsets;
+  return state;
+}
+
+absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,
+                                                  absl::string_view chain_prefix) {
+  SaveParser parser(family, chain_prefix);
+  absl::Status status = ForEachLine(
+      text, [&parser](int number, absl::string_view line) { return parser.Line(number, line); });
+  if (!status.ok()) return status;
+  return parser.Finish();
+}
+
+absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
+                                                      absl::string_view ipset_prefix) {
+  std::vector<SetUnderConstruction> sets;
+  // Every set named by a create line; -1 for sets that are not ours.
+  absl::flat_hash_map<std::string, int> index;
+  auto error = [](int number, absl::string_view message) {
+    return absl::InvalidArgumentError(absl::StrCat("ipset save:", number, ": ", message));
+  };
+  absl::Status status = ForEachLine(text, [&](int number, absl::string_view line) {
+    absl::string_view rest = absl::StripTrailingAsciiWhitespace(line);
+    if (rest.empty() || rest[0] == '#') return absl::OkStatus();
+    absl::string_view verb = NextWord(&rest);
+    absl::string_view name = NextWord(&rest);
+    if (name.empty()) return error(number, absl::StrCat("\"", line, "\" names no set"));
+    if (verb == "create") {
+      absl::string_view type = NextWord(&rest);
+      if (type.empty()) return error(number, absl::StrCat("set \"", name, "\" has no type"));
+      if (index.contains(name)) {
+        return error(number, absl::StrCat("set \"", name, "\" created twice"));
+      }
+      if (!absl::StartsWith(name, ipset_prefix)) {
+        index.emplace(std::string(name), -1);
+        return absl::OkStatus();
+      }
+      SetUnderConstruction set;
+      set.spec.name = std::string(name);
+      set.spec.type = std::string(type);
+      set.spec.family = 0;  // a set type without a family (list:set, bitmap:port)
+      for (absl::string_view opts = rest; !opts.empty();) {
+        if (NextWord(&opts) != "family") continue;
+        absl::string_view family = NextWord(&opts);
+        if (family == "inet") {
+          set.spec.family = 4;
+        } else if (family == "inet6") {
+          set.spec.family = 6;
+        } else {
+          return error(number, absl::StrCat("set \"", name, "\": unknown family \"", family, "\""));
+        }
+      }
+      index.emplace(std::string(name), static_cast<int>(sets.size()));
+      sets.push_back(std::move(set));
+      return absl::OkStatus();
+    }
+    if (verb == "add") {
+      auto it = index.find(name);
+      if (it == index.end()) {
+        return error(number, absl::StrCat("add to unknown set \"", name, "\""));
+      }
+      if (it->second < 0) return absl::OkStatus();
+      if (rest.empty())
+        return error(number, absl::StrCat("add to \"", name, "\" without a member"));
+      SetUnderConstruction& set = sets[it->second];
+      absl::StatusOr<IpNet> net = ParseIpNet(rest, set.spec.family);
+      if (set.spec.family != 0 && net.ok()) {
+        set.nets.push_back(*net);
+      } else {
+        set.other.emplace_back(rest);
+      }
+      return absl::OkStatus();
+    }
+    return error(number, absl::StrCat("unexpected line \"", line, "\""));
+  });
+  if (!status.ok()) return status;
+  std::vector<IpSetSpec> result;
+  result.reserve(sets.size());
+  for (SetUnderConstruction& set : sets) {
+    std::sort(set.nets.begin(), set.nets.end());
+    std::sort(set.other.begin(), set.other.end());
+    set.spec.members.reserve(set.nets.size() + set.other.size());
+    for (const IpNet& n : set.nets) set.spec.members.push_back(n.ToMemberString());
+    for (std::string& m : set.other) set.spec.members.push_back(std::move(m));
+    result.push_back(std::move(set.spec));
+  }
+  return result;
+}
+
+}  // namespace fiptgen

@@ -1,0 +1,65 @@
+// Observed state: what the kernel holds now, parsed from `iptables-save` / `ip6tables-save`
+// and `ipset save` text into the structures of desired state, so a plan compares the two
+// with plain equality.
+//
+//   FIPTGEN_ASSIGN_OR_RETURN(ObservedRuleset seen,
+//                            ParseIptablesSave(save_text, 4, config.chain_prefix));
+//   RestorePlan plan = PlanRestore(desired, seen.ours, seen.foreign);
+//
+// Only what is ours is kept as state: chains whose name starts with the chain prefix, and
+// the hooks, i.e. rules in built-in chains that are exactly "-j <our chain>". Everything else
+// is kept apart, untouched, so the plan can see what still refers to our chains.
+#ifndef FIPTGEN_OBSERVED_H_
+#define FIPTGEN_OBSERVED_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fiptgen/generate.h"
+#include "fiptgen/ruleset.h"
+
+namespace fiptgen {
+
+struct ObservedRuleset {
+  // One Table per table in the save text, in its order: our chains (in save order, which
+  // is by name) with their rules as printed minus the "-A <chain> " head, and our hooks
+  // (Hook{"INPUT", "felix-INPUT"} for "-A INPUT -j felix-INPUT"), in the order printed.
+  Ruleset ours;
+  // The same tables again holding everything that is not ours: the built-in chains with
+  // their other rules (hooks taken out) and foreign chains (DOCKER, KUBE-SERVICES, …) with
+  // all of theirs. Hooks are left empty here.
+  std::vector<Table> foreign;
+};
+
+// Everything observed: one ObservedRuleset per family that was read, and our sets.
+struct ObservedState {
+  std::vector<ObservedRuleset> rulesets;
+  std::vector<IpSetSpec> ipsets;
+
+  // The ruleset of `family`, or nullptr when it was not read.
+  const ObservedRuleset* ForFamily(int family) const;
+};
+
+// The state an agent applied last, from memory, to plan against instead of reading the
+// kernel. It knows nothing of foreign rules.
+ObservedState RememberedState(const Desired& applied);
+
+// Parses one family's save text. Errors name the line: "iptables-save:12: rule for
+// undeclared chain \"felix-X\"" ("ip6tables-save:…" for family 6).
+absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,
+                                                  absl::string_view chain_prefix);
+
+// Parses `ipset save` text and keeps the sets whose name starts with `ipset_prefix`, in the
+// order printed. Create-line options other than the family (hashsize, maxelem, bucketsize,
+// initval, …) are dropped: sets compare by name, type, family and members. Members are put
+// in the order and form the generator uses (by address, "/32" and "/128" left off), so an
+// unchanged set compares equal to its desired IpSetSpec; a member that is not an address
+// of the set's family is kept verbatim, after the others. Errors name the line:
+// "ipset save:3: add to unknown set \"x\"".
+absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
+                                                      absl::string_view ipset_prefix);
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_OBSERVED_H_

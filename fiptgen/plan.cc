@@ -1,0 +1,355 @@
+#include "fiptgen/plan.h"
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "fiptgen/names.h"
+#include "fiptgen/render.h"
+
+namespace fiptgen {
+namespace {
+
+// The tables fiptgen writes. Our chains in any other table are not managed.
+constexpr absl::string_view kManagedTables[] = {"raw", "filter"};
+
+const Table* FindTable(const std::vector<Table>& tables, absl::string_view name) {
+  for (const Table& t : tables) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+// Calls fn(word) for each space-separated word of `text`.
+template <typename Fn>
+void ForEachWord(absl::string_view text, Fn fn) {
+  while (!text.empty()) {
+    size_t space = text.find(' ');
+    fn(text.substr(0, space));
+    text.remove_prefix(space == absl::string_view::npos ? text.size() : space + 1);
+  }
+}
+
+// For each chain a foreign rule of `table` jumps or goes to, the first chain holding such a
+// rule.
+absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& table) {
+  absl::flat_hash_map<std::string, std::string> refs;
+  for (const Chain& c : table.chains) {
+    c.ForEachRule([&](absl::string_view rule) {
+      bool jump = false;
+      ForEachWord(rule, [&](absl::string_view word) {
+        if (jump) refs.emplace(std::string(word), c.name());
+        jump = word == "-j" || word == "-g";
+      });
+    });
+  }
+  return refs;
+}
+
+void PlanTable(int family, absl::string_view name, const Table& want, const Table& have,
+               const Table* foreign, RestorePlan* plan) {
+  const std::string where = absl::StrCat("v", family, " ", name, ": ");
+  TableEdit edit;
+  edit.table = name;
+
+  absl::flat_hash_map<absl::string_view, const Chain*> have_chains;
+  for (const Chain& c : have.chains) have_chains.emplace(c.name(), &c);
+  absl::flat_hash_set<absl::string_view> wanted;
+  for (const Chain& c : want.chains) {
+    wanted.insert(c.name());
+    auto it = have_chains.find(c.name());
+    if (it == have_chains.end()) {
+      edit.fill.push_back(&c);
+      plan->changes.push_back(absl::StrCat(where, "chain ", c.name(), " created"));
+    } else if (it->second->body() != c.body()) {
+      edit.fill.push_back(&c);
+      plan->changes.push_back(absl::StrCat(where, "chain ", c.name(), " refilled"));
+    }
+  }
+
+  // Hooks are matched as a multiset: each wanted hook uses up one that is there.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int> have_hooks;
+  for (const Hook& h : have.hooks) ++have_hooks[{h.builtin, h.target}];
+  for (const Hook& h : want.hooks) {
+    int& count = have_hooks[{h.builtin, h.target}];
+    if (count > 0) {
+      --count;
+      continue;
+    }
+    edit.hook.push_back(&h);
+    plan->changes.push_back(absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " inserted"));
+  }
+  // What goes is taken in name order, so the kernel's order and the generator's give the
+  // same plan.
+  for (const Hook& h : have.hooks) {
+    int& count = have_hooks[{h.builtin, h.target}];
+    if (count == 0) continue;
+    --count;
+    edit.unhook.push_back(&h);
+  }
+  std::sort(edit.unhook.begin(), edit.unhook.end(), [](const Hook* a, const Hook* b) {
+    return std::tie(a->builtin, a->target) < std::tie(b->builtin, b->target);
+  });
+  for (const Hook* h : edit.unhook) {
+    plan->changes.push_back(
+        absl::StrCat(where, "hook ", h->builtin, " -> ", h->target, " deleted"));
+  }
+
+  std::vector<const Chain*> stale;
+  for (const Chain& c : have.chains) {
+    if (!wanted.contains(c.name())) stale.push_back(&c);
+  }
+  std::sort(stale.begin(), stale.end(),
+            [](const Chain* a, const Chain* b) { return a->name() < b->name(); });
+  absl::flat_hash_map<std::string, std::string> refs;
+  if (!stale.empty() && foreign != nullptr) refs = ForeignReferences(*foreign);
+  for (const Chain* c : stale) {
+    auto ref = refs.find(c->name());
+    if (ref == refs.end()) {
+      edit.flush.push_back(c->name());
+      edit.remove.push_back(c->name());
+      plan->changes.push_back(absl::StrCat(where, "chain ", c->name(), " deleted"));
+    } else if (!c->body().empty()) {
+      // Deleting it would fail; emptied, it lets the foreign rule fall through.
+      edit.flush.push_back(c->name());
+      plan->changes.push_back(absl::StrCat(where, "chain ", c->name(),
+                                           " flushed, kept: foreign chain ", ref->second,
+                                           " jumps to it"));
+    }
+  }
+
+  if (edit.fill.empty() && edit.flush.empty() && edit.hook.empty() && edit.unhook.empty()) {
+    return;
+  }
+  RenderTableEdit(edit, &plan->text);
+}
+
+// The set name a plan line acts on, or "".
+absl::string_view IpsetLineSet(absl::string_view line) {
+  for (absl::string_view verb : {"create ", "add ", "swap ", "destroy ", "flush "}) {
+    if (absl::StartsWith(line, verb)) {
+      absl::string_view rest = line.substr(verb.size());
+      return rest.substr(0, rest.find(' '));
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
+                        const std::vector<Table>& foreign) {
+  RestorePlan plan;
+  plan.family = desired.family;
+  static const Table kEmpty;
+  for (const Table& want : desired.tables) {
+    const Table* have = FindTable(observed.tables, want.name);
+    PlanTable(desired.family, want.name, want, have ? *have : kEmpty, FindTable(foreign, want.name),
+              &plan);
+  }
+  // Managed tables that are no longer wanted at all lose all our chains and hooks.
+  for (absl::string_view name : kManagedTables) {
+    const Table* have = FindTable(observed.tables, name);
+    if (have == nullptr || FindTable(desired.tables, name) != nullptr) continue;
+    PlanTable(desired.family, name, kEmpty, *have, FindTable(foreign, name), &plan);
+  }
+  return plan;
+}
+
+IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
+                     const Config& config) {
+  IpsetPlan plan;
+  const Namer namer(config);
+  absl::flat_hash_map<absl::string_view, const IpSetSpec*> have;
+  for (const IpSetSpec& s : observed) have.emplace(s.name, &s);
+  absl::flat_hash_set<absl::string_view> keep;  // observed sets this plan does not destroy
+  std::vector<IpSetSpec> created;
+  std::string rebuilt;
+  for (const IpSetSpec& want : desired) {
+    keep.insert(want.name);
+    auto it = have.find(want.name);
+    if (it == have.end()) {
+      created.push_back(want);
+      plan.changes.push_back(
+          absl::StrCat("ipset: set ", want.name, " created (", want.members.size(), " members)"));
+      continue;
+    }
+    const IpSetSpec& old = *it->second;
+    if (old == want) continue;
+    // Rebuild under the temporary name; a leftover of an earlier, failed run goes first.
+    std::vector<IpSetSpec> temp = {want};
+    temp[0].name = namer.TemporarySet(want.name);
+    if (auto leftover = have.find(temp[0].name); leftover != have.end()) {
+      keep.insert(leftover->first);
+      absl::StrAppend(&rebuilt, "destroy ", temp[0].name, "\n");
+    }
+    RenderIpsetRestore(temp, &rebuilt);
+    if (old.type == want.type && old.family == want.family) {
+      absl::StrAppend(&rebuilt, "swap ", temp[0].name, " ", want.name, "\n");
+      absl::StrAppend(&rebuilt, "destroy ", temp[0].name, "\n");
+      plan.changes.push_back(
+          absl::StrCat("ipset: set ", want.name, " swapped (", want.members.size(), " members)"));
+      continue;
+    }
+    absl::StrAppend(&plan.after, "destroy ", want.name, "\n");
+    plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " rebuilt as ", temp[0].name,
+                                        " (", old.type, " family ", old.family, " -> ", want.type,
+                                        " family ", want.family,
+                                        " cannot be swapped; a second round renames it back)"));
+    plan.renamed.emplace_back(want.name, std::move(temp[0].name));
+  }
+  RenderIpsetRestore(created, &plan.before);
+  plan.before.append(rebuilt);
+  std::vector<absl::string_view> stale;
+  for (const IpSetSpec& old : observed) {
+    if (!keep.contains(old.name)) stale.push_back(old.name);
+  }
+  std::sort(stale.begin(), stale.end());
+  for (absl::string_view name : stale) {
+    absl::StrAppend(&plan.after, "destroy ", name, "\n");
+    plan.changes.push_back(absl::StrCat("ipset: set ", name, " destroyed"));
+  }
+  return plan;
+}
+
+bool Plans::empty() const {
+  bool empty = ipsets.before.empty() && ipsets.after.empty();
+  for (const RestorePlan& plan : rulesets) empty = empty && plan.text.empty();
+  return empty;
+}
+
+std::vector<std::string> Plans::changes() const {
+  std::vector<std::string> all = ipsets.changes;
+  for (const RestorePlan& plan : rulesets) {
+    all.insert(all.end(), plan.changes.begin(), plan.changes.end());
+  }
+  return all;
+}
+
+Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config) {
+  Plans plans;
+  plans.ipsets = PlanIpsets(desired.ipsets, observed.ipsets, config);
+  for (int family : {4, 6}) {
+    const Ruleset* want = desired.ForFamily(family);
+    const ObservedRuleset* have = observed.ForFamily(family);
+    if (want == nullptr && have == nullptr) continue;
+    Ruleset none;
+    none.family = family;
+    if (want == nullptr) want = &none;
+    Ruleset renamed;
+    if (!plans.ipsets.renamed.empty()) {
+      renamed = *want;
+      RenameSets(plans.ipsets.renamed, &renamed);
+      want = &renamed;
+    }
+    static const ObservedRuleset kNothing;
+    if (have == nullptr) have = &kNothing;
+    plans.rulesets.push_back(PlanRestore(*want, have->ours, have->foreign));
+  }
+  return plans;
+}
+
+void RenderPlans(const Plans& plans, std::string* out) {
+  auto section = [out](absl::string_view title, const std::string& text) {
+    if (!text.empty()) absl::StrAppend(out, "== ", title, " ==\n", text);
+  };
+  section("ipset restore (before)", plans.ipsets.before);
+  for (const RestorePlan& plan : plans.rulesets) {
+    section(plan.family == 6 ? "ip6tables-restore --noflush" : "iptables-restore --noflush",
+            plan.text);
+  }
+  section("ipset restore (after)", plans.ipsets.after);
+}
+
+void RenameSets(const std::vector<std::pair<std::string, std::string>>& renamed, Ruleset* ruleset) {
+  if (renamed.empty()) return;
+  for (Table& table : ruleset->tables) {
+    for (Chain& chain : table.chains) {
+      if (chain.body().find("--match-set ") == std::string::npos) continue;
+      std::string body;
+      body.reserve(chain.body().size());
+      chain.ForEachRule([&](absl::string_view rule) {
+        bool set_next = false;
+        bool first = true;
+        ForEachWord(rule, [&](absl::string_view word) {
+          if (!first) body.push_back(' ');
+          first = false;
+          absl::string_view out = word;
+          if (set_next) {
+            for (const auto& [from, to] : renamed) {
+              if (word == from) out = to;
+            }
+          }
+          body.append(out.data(), out.size());
+          set_next = word == "--match-set";
+        });
+        body.push_back('\n');
+      });
+      chain.SetBody(std::move(body), chain.rule_count());
+    }
+  }
+}
+
+int FailedLine(absl::string_view tool_stderr) {
+  for (size_t at = tool_stderr.find("line"); at != absl::string_view::npos;
+       at = tool_stderr.find("line", at + 4)) {
+    absl::string_view rest = tool_stderr.substr(at + 4);
+    rest = absl::StripLeadingAsciiWhitespace(absl::StripPrefix(rest, ":"));
+    size_t digits = 0;
+    while (digits < rest.size() && absl::ascii_isdigit(rest[digits])) ++digits;
+    int line = 0;
+    if (digits > 0 && absl::SimpleAtoi(rest.substr(0, digits), &line) && line > 0) {
+      return line;
+    }
+  }
+  return 0;
+}
+
+std::string DescribePlanLine(absl::string_view plan, int line) {
+  absl::string_view table;
+  absl::string_view text;
+  int number = 0;
+  while (!plan.empty() && number < line) {
+    size_t end = plan.find('\n');
+    text = plan.substr(0, end);
+    plan.remove_prefix(end == absl::string_view::npos ? plan.size() : end + 1);
+    ++number;
+    if (absl::StartsWith(text, "*")) table = text.substr(1);
+  }
+  if (number < line || line <= 0) {
+    return absl::StrCat("line ", line, " (past the end of the plan)");
+  }
+  std::string where;
+  if (!table.empty()) absl::StrAppend(&where, "table ", table);
+  auto add = [&where](absl::string_view what, absl::string_view name) {
+    absl::StrAppend(&where, where.empty() ? "" : ", ", what, name);
+  };
+  absl::string_view rest = text;
+  if (absl::ConsumePrefix(&rest, ":") || absl::ConsumePrefix(&rest, "-A ") ||
+      absl::ConsumePrefix(&rest, "-X ")) {
+    add("chain ", rest.substr(0, rest.find(' ')));
+  } else if (absl::ConsumePrefix(&rest, "-I ") || absl::ConsumePrefix(&rest, "-D ")) {
+    size_t jump = rest.find(" -j ");
+    absl::string_view builtin = rest.substr(0, rest.find(' '));
+    absl::string_view target =
+        jump == absl::string_view::npos ? absl::string_view() : rest.substr(jump + 4);
+    add("hook ", absl::StrCat(builtin, " -> ", target));
+  } else if (text == "COMMIT") {
+    add("", "COMMIT: the table's changes as a whole");
+  } else if (absl::string_view set = IpsetLineSet(text); !set.empty()) {
+    add("set ", set);
+  }
+  if (where.empty()) return absl::StrCat("line ", line, ": ", text);
+  return absl::StrCat("line ", line, " (", where, "): ", text);
+}
+
+}  // namespace fiptgen

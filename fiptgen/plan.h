@@ -1,0 +1,110 @@
+// Plans (SPEC.md §6): the text that takes the kernel from what it holds to what is desired,
+// touching only what differs and never what is not ours.
+//
+//   ObservedState seen;  // from ParseIptablesSave (each family) and ParseIpsetSave
+//   Plans plans = PlanState(Generate(model), seen, model.config);
+//   // run plans.ipsets.before, each plans.rulesets[i].text, then plans.ipsets.after
+//
+// Observed state is made of the same structures as desired state, so an agent that
+// remembers what it applied last plans with the same call:
+//   PlanState(desired, RememberedState(last_applied), config)
+// Against an empty state the plans are exactly RenderIpsetRestore and RenderRestore's text.
+// Plans do not depend on the order of what is observed: the kernel's save order and the
+// generator's order give the same text.
+#ifndef FIPTGEN_PLAN_H_
+#define FIPTGEN_PLAN_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "fiptgen/generate.h"
+#include "fiptgen/model.h"
+#include "fiptgen/observed.h"
+#include "fiptgen/ruleset.h"
+
+namespace fiptgen {
+
+struct RestorePlan {
+  int family = 4;
+  // iptables-restore --noflush input; "" when nothing differs.
+  std::string text;
+  // One line per change, in plan order: "v4 filter: chain felix-from-w1 refilled".
+  std::vector<std::string> changes;
+};
+
+// Plans one family. For each table of `desired`, and the raw and filter tables of `observed`
+// (the tables fiptgen writes; our chains in other tables are left alone):
+// - chains that are missing or whose rules differ are declared (which in --noflush mode
+//   creates or flushes them) and filled;
+// - hooks are inserted ("-I INPUT 1 -j felix-INPUT") only where missing, and hook rules that
+//   are no longer wanted (or duplicated) are deleted ("-D INPUT -j felix-OLD");
+// - our chains that are no longer wanted are declared (flushed) and, after everything else,
+//   deleted ("-X"), by name; one that a foreign rule still jumps to is only flushed and kept;
+// - a table with nothing to change gets no text at all.
+// `foreign` holds the rules that are not ours (ObservedRuleset::foreign); without it the
+// plan cannot know that a foreign rule refers to a chain it deletes.
+RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
+                        const std::vector<Table>& foreign = {});
+
+struct IpsetPlan {
+  // `ipset restore` input to run before the iptables update: new sets created and filled,
+  // changed sets rebuilt under their temporary name and swapped in.
+  std::string before;
+  // Input to run after it, when no rule uses them any more: stale sets destroyed.
+  std::string after;
+  // One line per change: "ipset: set felix-v4-web swapped (3 members)".
+  std::vector<std::string> changes;
+  // Sets whose type or family changed. The kernel refuses to swap those, so this plan builds
+  // the new set under its temporary name and destroys the old one afterwards; the rules of
+  // this round must name the temporary set (RenameSets) and a second round (a new plan
+  // against the new state) moves them back to the real name. Empty in the common case.
+  std::vector<std::pair<std::string, std::string>> renamed;  // (set, temporary name)
+};
+
+// Plans the ipsets. `observed` holds our sets only (ParseIpsetSave, or the sets applied
+// last); the temporary names come from config.ipset_prefix (Namer::TemporarySet). Against
+// no sets, `before` is exactly RenderIpsetRestore(desired).
+IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
+                     const Config& config);
+
+// Rewrites every "--match-set <set>" of `ruleset` that names a renamed set to its temporary
+// name (IpsetPlan::renamed).
+void RenameSets(const std::vector<std::pair<std::string, std::string>>& renamed, Ruleset* ruleset);
+
+// Everything one apply does, in the order it runs: ipsets.before, each ruleset plan (4, 6),
+// ipsets.after.
+struct Plans {
+  IpsetPlan ipsets;
+  std::vector<RestorePlan> rulesets;
+
+  bool empty() const;
+  // Every change, ipsets first.
+  std::vector<std::string> changes() const;
+};
+
+// Plans every family that `desired` enables or `observed` holds (a family `desired` does not
+// enable loses all that is ours) and the ipsets. When a set's type changed, the rules name
+// its temporary set (IpsetPlan::renamed), and planning again after applying finishes it.
+Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config);
+
+// The plans as `fiptgen-apply --dry-run` prints them: one "== <what> ==" section per
+// non-empty script ("ipset restore (before)", "iptables-restore --noflush",
+// "ip6tables-restore --noflush", "ipset restore (after)"); nothing when there is nothing to do.
+void RenderPlans(const Plans& plans, std::string* out);
+
+// The line number a failing `iptables-restore`, `ip6tables-restore` or `ipset restore`
+// reports on stderr ("line 3 failed", "Error occurred at line: 3", "line 3: CHAIN_DEL
+// failed", "Error in line 3:"), or 0 when it names none.
+int FailedLine(absl::string_view tool_stderr);
+
+// Names line `line` (1-based) of a plan for an error message:
+//   line 12 (table filter, chain felix-from-w1): -A felix-from-w1 -j DROP
+//   line 40 (table filter, COMMIT: the table's changes as a whole): COMMIT
+//   line 3 (set felix-tmp-v4-web): add felix-tmp-v4-web 198.18.1.1
+std::string DescribePlanLine(absl::string_view plan, int line);
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_PLAN_H_

@@ -1,0 +1,474 @@
+#include "fiptgen/plan.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "fiptgen/observed.h"
+#include "fiptgen/render.h"
+#include "gtest/gtest.h"
+
+namespace fiptgen {
+namespace {
+
+// Rulesets are written as iptables-save text: the parser is the observed path anyway, and
+// the text reads as what the kernel would show.
+ObservedRuleset Save(const char* text, int family = 4) {
+  absl::StatusOr<ObservedRuleset> seen = ParseIptablesSave(text, family, "felix-");
+  EXPECT_TRUE(seen.ok()) << seen.status() << "\nin:\n" << text;
+  return seen.ok() ? *std::move(seen) : ObservedRuleset{};
+}
+
+// Desired state built in code, the way the generator builds it.
+Ruleset WantedRuleset() {
+  Ruleset rs;
+  rs.family = 4;
+  Table raw{"raw", {{"PREROUTING", "felix-PREROUTING"}}, {}};
+  raw.chains.emplace_back("felix-PREROUTING");
+  raw.chains.back().AddRule("-j MARK --set-xmark 0x0/0x1000000");
+  Table filter{"filter", {{"INPUT", "felix-INPUT"}, {"FORWARD", "felix-FORWARD"}}, {}};
+  filter.chains.emplace_back("felix-INPUT");
+  filter.chains.back().AddRule("-m conntrack --ctstate INVALID -j DROP");
+  filter.chains.back().AddRule("-j felix-from-w1");
+  filter.chains.emplace_back("felix-FORWARD");
+  filter.chains.back().AddRule("-j ACCEPT");
+  filter.chains.emplace_back("felix-from-w1");
+  filter.chains.back().AddRule("-j DROP");
+  rs.tables = {std::move(raw), std::move(filter)};
+  return rs;
+}
+
+// WantedRuleset() as iptables-save prints it back.
+constexpr char kDesiredSaved[] = R"(*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j felix-FORWARD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+COMMIT
+)";
+
+TEST(PlanRestoreTest, AgainstEmptyStateIsTheFullScript) {
+  std::string full;
+  RenderRestore(WantedRuleset(), &full);
+  for (const char* empty : {"", "*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n"}) {
+    ObservedRuleset seen = Save(empty);
+    RestorePlan plan = PlanRestore(WantedRuleset(), seen.ours, seen.foreign);
+    EXPECT_EQ(plan.text, full) << "observed: " << empty;
+  }
+  EXPECT_EQ(PlanRestore(WantedRuleset(), Ruleset{}).text, full);
+}
+
+TEST(PlanRestoreTest, AgainstItselfIsEmpty) {
+  ObservedRuleset seen = Save(kDesiredSaved);
+  RestorePlan plan = PlanRestore(WantedRuleset(), seen.ours, seen.foreign);
+  EXPECT_EQ(plan.text, "");
+  EXPECT_TRUE(plan.changes.empty()) << absl::StrJoin(plan.changes, "\n");
+  // The same from memory: the agent passes what it applied last.
+  EXPECT_EQ(PlanRestore(WantedRuleset(), WantedRuleset()).text, "");
+}
+
+TEST(PlanRestoreTest, Cases) {
+  struct Case {
+    const char* name;
+    const char* observed;  // iptables-save text
+    const char* plan;
+    std::vector<std::string> changes;
+  };
+  const Case cases[] = {
+      {"one rule missing: only its chain is refilled",
+       R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j felix-FORWARD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+COMMIT
+)",
+       R"(*filter
+:felix-INPUT - [0:0]
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+COMMIT
+)",
+       {"v4 filter: chain felix-INPUT refilled"}},
+      {"hook missing: only the hook is inserted",
+       R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j felix-FORWARD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+COMMIT
+)",
+       "*raw\n-I PREROUTING 1 -j felix-PREROUTING\nCOMMIT\n",
+       {"v4 raw: hook PREROUTING -> felix-PREROUTING inserted"}},
+      {"stale chain and its hook deleted, duplicate hook removed, foreign rules kept",
+       R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER-USER - [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-OUTPUT - [0:0]
+:felix-from-w1 - [0:0]
+:felix-to-w1 - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j felix-FORWARD
+-A OUTPUT -j felix-OUTPUT
+-A DOCKER-USER -j RETURN
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-OUTPUT -j felix-to-w1
+-A felix-from-w1 -j DROP
+-A felix-to-w1 -j DROP
+COMMIT
+)",
+       R"(*raw
+-D PREROUTING -j felix-PREROUTING
+COMMIT
+*filter
+:felix-OUTPUT - [0:0]
+:felix-to-w1 - [0:0]
+-D OUTPUT -j felix-OUTPUT
+-X felix-OUTPUT
+-X felix-to-w1
+COMMIT
+)",
+       {"v4 raw: hook PREROUTING -> felix-PREROUTING deleted",
+        "v4 filter: hook OUTPUT -> felix-OUTPUT deleted", "v4 filter: chain felix-OUTPUT deleted",
+        "v4 filter: chain felix-to-w1 deleted"}},
+      {"stale chain a foreign rule jumps to: flushed, kept",
+       R"(*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:DOCKER-USER - [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-empty - [0:0]
+:felix-from-w1 - [0:0]
+:felix-old - [0:0]
+-A INPUT -j felix-INPUT
+-A INPUT -i eth9 -g felix-empty
+-A FORWARD -j felix-FORWARD
+-A DOCKER-USER -s 10.0.0.0/8 -j felix-old
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+-A felix-old -j DROP
+COMMIT
+)",
+       "*raw\n:felix-PREROUTING - [0:0]\n-I PREROUTING 1 -j felix-PREROUTING\n"
+       "-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000\nCOMMIT\n"
+       "*filter\n:felix-old - [0:0]\nCOMMIT\n",
+       {"v4 raw: chain felix-PREROUTING created",
+        "v4 raw: hook PREROUTING -> felix-PREROUTING inserted",
+        "v4 filter: chain felix-old flushed, kept: foreign chain DOCKER-USER jumps to it"}},
+      {"our chains in tables fiptgen does not write are left alone; a managed table no "
+       "longer wanted is emptied",
+       R"(*nat
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j RETURN
+COMMIT
+*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j felix-FORWARD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+COMMIT
+)",
+       "",
+       {}},
+  };
+  for (const Case& c : cases) {
+    ObservedRuleset seen = Save(c.observed);
+    RestorePlan plan = PlanRestore(WantedRuleset(), seen.ours, seen.foreign);
+    EXPECT_EQ(plan.text, c.plan) << c.name;
+    EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), absl::StrJoin(c.changes, "\n")) << c.name;
+  }
+}
+
+TEST(PlanRestoreTest, FamilyNoLongerWantedLosesEverythingOfOurs) {
+  ObservedRuleset seen = Save(kDesiredSaved, 6);
+  Ruleset nothing;
+  nothing.family = 6;
+  RestorePlan plan = PlanRestore(nothing, seen.ours, seen.foreign);
+  EXPECT_EQ(plan.text,
+            "*raw\n:felix-PREROUTING - [0:0]\n-D PREROUTING -j felix-PREROUTING\n"
+            "-X felix-PREROUTING\nCOMMIT\n"
+            "*filter\n:felix-FORWARD - [0:0]\n:felix-INPUT - [0:0]\n:felix-from-w1 - [0:0]\n"
+            "-D FORWARD -j felix-FORWARD\n-D INPUT -j felix-INPUT\n"
+            "-X felix-FORWARD\n-X felix-INPUT\n-X felix-from-w1\nCOMMIT\n");
+}
+
+IpSetSpec Set(const char* name, const char* type, int family, std::vector<std::string> members) {
+  return IpSetSpec{name, type, family, std::move(members)};
+}
+
+TEST(PlanIpsetsTest, Cases) {
+  const Config config;  // ipset_prefix "felix-"
+  struct Case {
+    const char* name;
+    std::vector<IpSetSpec> desired, observed;
+    const char* before;
+    const char* after;
+    std::vector<std::string> changes;
+    std::vector<std::pair<std::string, std::string>> renamed;
+  };
+  const Case cases[] = {
+      {"nothing to do",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       "",
+       "",
+       {},
+       {}},
+      {"new set",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"})},
+       {},
+       "create felix-v4-web hash:ip family inet\nadd felix-v4-web 198.18.1.1\n"
+       "add felix-v4-web 198.18.1.2\n",
+       "",
+       {"ipset: set felix-v4-web created (2 members)"},
+       {}},
+      {"member added: rebuilt and swapped",
+       {Set("felix-v6-web", "hash:ip", 6, {"fd5a::1", "fd5a::2"})},
+       {Set("felix-v6-web", "hash:ip", 6, {"fd5a::1"})},
+       "create felix-tmp-v6-web hash:ip family inet6\nadd felix-tmp-v6-web fd5a::1\n"
+       "add felix-tmp-v6-web fd5a::2\nswap felix-tmp-v6-web felix-v6-web\n"
+       "destroy felix-tmp-v6-web\n",
+       "",
+       {"ipset: set felix-v6-web swapped (2 members)"},
+       {}},
+      {"leftover temporary set of a failed run: destroyed first, not again after",
+       {Set("felix-v4-web", "hash:ip", 4, {})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       "destroy felix-tmp-v4-web\ncreate felix-tmp-v4-web hash:ip family inet\n"
+       "swap felix-tmp-v4-web felix-v4-web\ndestroy felix-tmp-v4-web\n",
+       "",
+       {"ipset: set felix-v4-web swapped (0 members)"},
+       {}},
+      {"stale sets destroyed after, by name, including leftover temporaries",
+       {},
+       {Set("felix-v4-old", "hash:net", 4, {"10.0.0.0/8"}),
+        Set("felix-tmp-v4-web", "hash:ip", 4, {})},
+       "",
+       "destroy felix-tmp-v4-web\ndestroy felix-v4-old\n",
+       {"ipset: set felix-tmp-v4-web destroyed", "ipset: set felix-v4-old destroyed"},
+       {}},
+      {"type changed: built under the temporary name, old one destroyed after",
+       {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       "create felix-tmp-v4-web hash:net family inet\nadd felix-tmp-v4-web 198.18.0.0/16\n",
+       "destroy felix-v4-web\n",
+       {"ipset: set felix-v4-web rebuilt as felix-tmp-v4-web (hash:ip family 4 -> hash:net "
+        "family 4 cannot be swapped; a second round renames it back)"},
+       {{"felix-v4-web", "felix-tmp-v4-web"}}},
+      {"second round of a type change: real name created, temporary destroyed",
+       {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       {Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       "create felix-v4-web hash:net family inet\nadd felix-v4-web 198.18.0.0/16\n",
+       "destroy felix-tmp-v4-web\n",
+       {"ipset: set felix-v4-web created (1 members)", "ipset: set felix-tmp-v4-web destroyed"},
+       {}},
+  };
+  for (const Case& c : cases) {
+    IpsetPlan plan = PlanIpsets(c.desired, c.observed, config);
+    EXPECT_EQ(plan.before, c.before) << c.name;
+    EXPECT_EQ(plan.after, c.after) << c.name;
+    EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), absl::StrJoin(c.changes, "\n")) << c.name;
+    EXPECT_EQ(plan.renamed, c.renamed) << c.name;
+  }
+}
+
+TEST(PlanIpsetsTest, AgainstNoSetsIsTheFullScript) {
+  std::vector<IpSetSpec> sets = {Set("felix-a", "hash:net", 4, {"10.0.0.0/8"}),
+                                 Set("felix-v6-b", "hash:ip", 6, {"fd5a::1"})};
+  std::string full;
+  RenderIpsetRestore(sets, &full);
+  IpsetPlan plan = PlanIpsets(sets, {}, Config());
+  EXPECT_EQ(plan.before, full);
+  EXPECT_EQ(plan.after, "");
+}
+
+TEST(PlanStateTest, FamiliesSetsAndRenames) {
+  Desired desired;
+  desired.rulesets.push_back(WantedRuleset());
+  desired.rulesets[0].tables[1].chains[2].AddRule("-m set --match-set felix-v4-web src -j DROP");
+  desired.ipsets = {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})};
+  // The kernel holds the set with another type, and our chains in v6, a family no longer
+  // wanted.
+  ObservedState seen;
+  seen.rulesets.push_back(Save(kDesiredSaved, 4));
+  seen.rulesets.push_back(
+      Save("*filter\n:INPUT ACCEPT [0:0]\n:felix-INPUT - [0:0]\n"
+           "-A INPUT -j felix-INPUT\nCOMMIT\n",
+           6));
+  seen.ipsets = {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"})};
+  Plans plans = PlanState(desired, seen, Config());
+  std::string text;
+  RenderPlans(plans, &text);
+  EXPECT_EQ(text,
+            "== ipset restore (before) ==\n"
+            "create felix-tmp-v4-web hash:net family inet\n"
+            "add felix-tmp-v4-web 198.18.0.0/16\n"
+            "== iptables-restore --noflush ==\n"
+            "*filter\n"
+            ":felix-from-w1 - [0:0]\n"
+            "-A felix-from-w1 -j DROP\n"
+            "-A felix-from-w1 -m set --match-set felix-tmp-v4-web src -j DROP\n"
+            "COMMIT\n"
+            "== ip6tables-restore --noflush ==\n"
+            "*filter\n:felix-INPUT - [0:0]\n-D INPUT -j felix-INPUT\n-X felix-INPUT\nCOMMIT\n"
+            "== ipset restore (after) ==\n"
+            "destroy felix-v4-web\n");
+  EXPECT_FALSE(plans.empty());
+  EXPECT_EQ(plans.changes().size(), 4u) << absl::StrJoin(plans.changes(), "\n");
+
+  // Planned from memory against what it just applied: nothing to do.
+  Plans again = PlanState(desired, RememberedState(desired), Config());
+  EXPECT_TRUE(again.empty());
+  text.clear();
+  RenderPlans(again, &text);
+  EXPECT_EQ(text, "");
+}
+
+TEST(RenameSetsTest, RewritesOnlyMatchSetArguments) {
+  Ruleset rs;
+  rs.tables.push_back(Table{"filter", {}, {}});
+  Chain& c = rs.tables[0].chains.emplace_back("felix-p-web-i");
+  c.AddRule("-m set --match-set felix-v4-web src -j DROP");
+  c.AddRule("-m set ! --match-set felix-v4-web dst -m comment --comment \"felix-v4-web  x\"");
+  c.AddRule("-m set --match-set felix-v4-webby src -j DROP");
+  RenameSets({{"felix-v4-web", "felix-tmp-v4-web"}}, &rs);
+  EXPECT_EQ(rs.tables[0].chains[0].body(),
+            "-m set --match-set felix-tmp-v4-web src -j DROP\n"
+            "-m set ! --match-set felix-tmp-v4-web dst -m comment --comment \"felix-v4-web  x\"\n"
+            "-m set --match-set felix-v4-webby src -j DROP\n");
+  EXPECT_EQ(rs.tables[0].chains[0].rule_count(), 3u);
+}
+
+TEST(FailedLineTest, WhatTheToolsPrint) {
+  // Messages measured with iptables 1.8.9 (nft and legacy) and ipset 7.17.
+  struct Case {
+    const char* stderr_text;
+    int line;
+  };
+  const Case cases[] = {
+      {"iptables-nft-restore v1.8.9 (nf_tables): Chain 'felix-NOPE' does not exist\n"
+       "Error occurred at line: 9\nTry `iptables-nft-restore -h' or 'iptables-nft-restore "
+       "--help' for more information.\n",
+       9},
+      {"iptables-restore: line 3 failed\n", 3},
+      {"iptables-nft-restore v1.8.9 (nf_tables): \nline 3: CHAIN_DEL failed (Device or resource "
+       "busy): chain felix-B\n",
+       3},
+      {"ipset v7.17: Error in line 2: Set cannot be created: set with the same name already "
+       "exists\n",
+       2},
+      {"iptables-restore v1.8.9 (legacy): Couldn't load target `felix-line':No such file\n\n"
+       "Error occurred at line: 12\n",
+       12},
+      {"something else entirely\n", 0},
+      {"", 0},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(FailedLine(c.stderr_text), c.line) << c.stderr_text;
+  }
+}
+
+TEST(DescribePlanLineTest, NamesTableAndChain) {
+  constexpr char kPlan[] =
+      "*raw\n:felix-PREROUTING - [0:0]\n-I PREROUTING 1 -j felix-PREROUTING\nCOMMIT\n"
+      "*filter\n-D OUTPUT -j felix-OUTPUT\n-A felix-from-w1 -j DROP\n-X felix-old\nCOMMIT\n";
+  constexpr char kIpset[] = "create felix-tmp-v4-web hash:ip family inet\nswap a b\n";
+  struct Case {
+    const char* plan;
+    int line;
+    const char* description;
+  };
+  const Case cases[] = {
+      {kPlan, 1, "line 1 (table raw): *raw"},
+      {kPlan, 2, "line 2 (table raw, chain felix-PREROUTING): :felix-PREROUTING - [0:0]"},
+      {kPlan, 3,
+       "line 3 (table raw, hook PREROUTING -> felix-PREROUTING): -I PREROUTING 1 -j "
+       "felix-PREROUTING"},
+      {kPlan, 4, "line 4 (table raw, COMMIT: the table's changes as a whole): COMMIT"},
+      {kPlan, 6, "line 6 (table filter, hook OUTPUT -> felix-OUTPUT): -D OUTPUT -j felix-OUTPUT"},
+      {kPlan, 7, "line 7 (table filter, chain felix-from-w1): -A felix-from-w1 -j DROP"},
+      {kPlan, 8, "line 8 (table filter, chain felix-old): -X felix-old"},
+      {kPlan, 10, "line 10 (past the end of the plan)"},
+      {kPlan, 0, "line 0 (past the end of the plan)"},
+      {kIpset, 1, "line 1 (set felix-tmp-v4-web): create felix-tmp-v4-web hash:ip family inet"},
+      {kIpset, 2, "line 2 (set a): swap a b"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(DescribePlanLine(c.plan, c.line), c.description) << "line " << c.line;
+  }
+}
+
+}  // namespace
+}  // namespace fiptgen
