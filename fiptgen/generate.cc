@@ -70,6 +70,7 @@ class TableBuilder {
   }
 
   void AddFailsafeChains(bool raw, Table* table);
+  Chain HostChainHead(ChainDir dir);
   void AddHostDispatch(ChainDir dir, bool raw, Table* table);
   // A dispatch chain: `-i`/`-o <interface> -g <endpoint chain>` for each entry, then
   // `last_rule`; split into a tree of prefix chains when one chain would be long.
@@ -425,6 +426,21 @@ Table TableBuilder::Raw() {
   return t;
 }
 
+// felix-INPUT (kFrom) and felix-OUTPUT (kTo) start alike: let through what raw accepted
+// untracked, settle conntrack, then send everything not to or from a workload to the host
+// endpoint dispatch, by goto (host traffic never comes back).
+Chain TableBuilder::HostChainHead(ChainDir dir) {
+  const bool in = dir == ChainDir::kFrom;
+  Chain c(namer_.Global(in ? "INPUT" : "OUTPUT"));
+  c.AddRule(if_accept_, " -j ACCEPT");
+  c.AddRule("-m conntrack --ctstate INVALID -j DROP");
+  c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+  c.AddRule(clear_endpoint_);
+  c.AddRule(in ? "-i " : "-o ", wildcard_, " ", set_endpoint_);
+  c.AddRule(if_not_endpoint_, " -g ", namer_.Global(in ? "FROM-HOST-IF" : "TO-HOST-IF"));
+  return c;
+}
+
 Table TableBuilder::Filter() {
   Table t{"filter", {}, {}};
   t.hooks = {{"INPUT", namer_.Global("INPUT")},
@@ -432,15 +448,8 @@ Table TableBuilder::Filter() {
              {"FORWARD", namer_.Global("FORWARD")}};
   const std::string from_endpoint = namer_.Global("FROM-ENDPOINT");
   const std::string to_endpoint = namer_.Global("TO-ENDPOINT");
-  const std::string accept_untracked = absl::StrCat(if_accept_, " -j ACCEPT");
   {
-    Chain c(namer_.Global("INPUT"));
-    c.AddRule(accept_untracked);
-    c.AddRule("-m conntrack --ctstate INVALID -j DROP");
-    c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
-    c.AddRule(clear_endpoint_);
-    c.AddRule("-i ", wildcard_, " ", set_endpoint_);
-    c.AddRule(if_not_endpoint_, " -g ", namer_.Global("FROM-HOST-IF"));
+    Chain c = HostChainHead(ChainDir::kFrom);
     // What is left came from a workload.
     if (family_ == 6) {
       for (int type : {130, 131, 132, 133, 135, 136}) {
@@ -472,14 +481,7 @@ Table TableBuilder::Filter() {
     t.chains.push_back(std::move(c));
   }
   {
-    Chain c(namer_.Global("OUTPUT"));
-    c.AddRule(accept_untracked);
-    c.AddRule("-m conntrack --ctstate INVALID -j DROP");
-    c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
-    c.AddRule(clear_endpoint_);
-    c.AddRule("-o ", wildcard_, " ", set_endpoint_);
-    c.AddRule(if_not_endpoint_, " -g ", namer_.Global("TO-HOST-IF"));
-    t.chains.push_back(std::move(c));
+    t.chains.push_back(HostChainHead(ChainDir::kTo));
   }
   {
     Chain c(namer_.Global("FORWARD"));
