@@ -742,55 +742,69 @@ class Validator {
   }
 
   void CheckEndpoints() {
-    const Config& c = model_.config;
     absl::flat_hash_map<absl::string_view, size_t> ids, interfaces;
     for (size_t i = 0; i < model_.endpoints.size(); ++i) {
       const Endpoint& e = model_.endpoints[i];
       std::string path = IndexPath("endpoints", i);
-      if (e.id.empty()) {
-        Error(FieldPath(path, "id"), "must not be empty");
-      } else if (auto [it, fresh] = ids.emplace(e.id, i); !fresh) {
-        Error(FieldPath(path, "id"), absl::StrCat(QuoteForMessage(e.id), " is also endpoints[",
-                                                  it->second, "].id"));
-      }
-      if (std::string p = InterfaceProblem(e.interface, 15); !p.empty()) {
-        Error(FieldPath(path, "interface"), absl::StrCat(QuoteForMessage(e.interface), " ", p));
-      } else if (auto [it, fresh] = interfaces.emplace(e.interface, i); !fresh) {
-        Error(FieldPath(path, "interface"),
-              absl::StrCat(QuoteForMessage(e.interface), " is also endpoints[", it->second,
-                           "].interface"));
-      } else if (e.kind == EndpointKind::kWorkload) {
-        if (!absl::StartsWith(e.interface, c.interface_prefix) ||
-            e.interface.size() == c.interface_prefix.size()) {
-          Error(FieldPath(path, "interface"),
-                absl::StrCat("a workload interface must be interface_prefix ",
-                             QuoteForMessage(c.interface_prefix), " and more, not ",
-                             QuoteForMessage(e.interface)));
+      if (!e.id.empty()) {
+        if (auto [it, fresh] = ids.emplace(e.id, i); !fresh) {
+          Error(FieldPath(path, "id"), absl::StrCat(QuoteForMessage(e.id), " is also endpoints[",
+                                                    it->second, "].id"));
         }
-      } else if (absl::StartsWith(e.interface, c.interface_prefix)) {
-        Error(FieldPath(path, "interface"),
-              absl::StrCat("a host interface must not start with interface_prefix ",
-                           QuoteForMessage(c.interface_prefix)));
       }
-      if (e.mac && e.kind == EndpointKind::kHost) {
-        Error(FieldPath(path, "mac"), "only workloads have a MAC check");
+      if (InterfaceProblem(e.interface, 15).empty()) {
+        if (auto [it, fresh] = interfaces.emplace(e.interface, i); !fresh) {
+          Error(FieldPath(path, "interface"),
+                absl::StrCat(QuoteForMessage(e.interface), " is also endpoints[", it->second,
+                             "].interface"));
+          continue;
+        }
       }
-      if (!e.untracked_profile_ids.empty() && e.kind == EndpointKind::kWorkload) {
-        Error(FieldPath(path, "untracked_profile_ids"), "only host endpoints have untracked policy");
-      }
-      for (const IpNet& n : e.ipv4_nets) {
-        if (n.family != 4) Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
-      }
-      for (const IpNet& n : e.ipv6_nets) {
-        if (n.family != 6) Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
-      }
-      CheckSortedUnique(e.ipv4_nets, FieldPath(path, "ipv4_nets"));
-      CheckSortedUnique(e.ipv6_nets, FieldPath(path, "ipv6_nets"));
-      CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
-      CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
+      CheckEndpoint(e, path);
     }
   }
 
+ public:
+  // Everything about one endpoint that does not depend on the other endpoints.
+  void CheckEndpoint(const Endpoint& e, const std::string& path) {
+    const Config& c = model_.config;
+    if (e.id.empty()) Error(FieldPath(path, "id"), "must not be empty");
+    if (std::string p = InterfaceProblem(e.interface, 15); !p.empty()) {
+      Error(FieldPath(path, "interface"), absl::StrCat(QuoteForMessage(e.interface), " ", p));
+    } else if (e.kind == EndpointKind::kWorkload) {
+      if (!absl::StartsWith(e.interface, c.interface_prefix) ||
+          e.interface.size() == c.interface_prefix.size()) {
+        Error(FieldPath(path, "interface"),
+              absl::StrCat("a workload interface must be interface_prefix ",
+                           QuoteForMessage(c.interface_prefix), " and more, not ",
+                           QuoteForMessage(e.interface)));
+      }
+    } else if (absl::StartsWith(e.interface, c.interface_prefix)) {
+      Error(FieldPath(path, "interface"),
+            absl::StrCat("a host interface must not start with interface_prefix ",
+                         QuoteForMessage(c.interface_prefix)));
+    }
+    if (e.mac && e.kind == EndpointKind::kHost) {
+      Error(FieldPath(path, "mac"), "only workloads have a MAC check");
+    }
+    if (!e.untracked_profile_ids.empty() && e.kind == EndpointKind::kWorkload) {
+      Error(FieldPath(path, "untracked_profile_ids"), "only host endpoints have untracked policy");
+    }
+    for (const IpNet& n : e.ipv4_nets) {
+      if (n.family != 4) Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
+    }
+    for (const IpNet& n : e.ipv6_nets) {
+      if (n.family != 6) Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
+    }
+    CheckSortedUnique(e.ipv4_nets, FieldPath(path, "ipv4_nets"));
+    CheckSortedUnique(e.ipv6_nets, FieldPath(path, "ipv6_nets"));
+    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
+    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
+  }
+
+  std::vector<std::string> TakeErrors() { return std::move(errors_); }
+
+ private:
   void CheckProfileRefs(const std::vector<std::string>& ids, const std::string& path) {
     absl::flat_hash_set<absl::string_view> seen;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -1023,6 +1037,13 @@ Config DefaultConfig() {
   c.failsafe_outbound = {
       {kProtoTcp, 2379}, {kProtoTcp, 2380}, {kProtoTcp, 4001}, {kProtoTcp, 7001}};
   return c;
+}
+
+absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint) {
+  Validator v(model);
+  v.CheckEndpoint(endpoint, "endpoint");
+  std::vector<std::string> errors = v.TakeErrors();
+  return errors.empty() ? absl::OkStatus() : ErrorsToStatus(errors);
 }
 
 absl::Status ValidateModel(const Model& model) {

@@ -21,6 +21,10 @@ absl::StatusOr<Model> LoadModel(absl::string_view json);
 // them; an agent that builds a Model in code runs them before Generate.
 absl::Status ValidateModel(const Model& model);
 
+// The checks of one endpoint on its own, against `model`'s config and profiles (not its
+// uniqueness among the other endpoints). Errors start with "endpoint.".
+absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint);
+
 }  // namespace fiptgen
 
 #endif  // FIPTGEN_LOAD_H_

@@ -31,6 +31,7 @@ enum class RuleDir { kInbound, kOutbound };
 class Namer {
  public:
   explicit Namer(const Config& config);
+  const Config& config() const { return config_; }
 
   // A fixed chain: Global("INPUT") == "felix-INPUT".
   std::string Global(absl::string_view what) const;

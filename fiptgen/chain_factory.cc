@@ -1,0 +1,318 @@
+#include "fiptgen/chain_factory.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "fiptgen/protocols.h"
+#include "fiptgen/render.h"
+
+namespace fiptgen {
+namespace {
+
+// Multiport takes at most 15 ports, a range counting 2.
+constexpr int kMultiportSlots = 15;
+
+// Comments on the rules that do not explain themselves (fixed text, never user data).
+constexpr char kCommentWrongMac[] = "-m comment --comment \"Drop if wrong source MAC\"";
+constexpr char kCommentWrongIp[] = "-m comment --comment \"Drop if wrong source IP\"";
+constexpr char kCommentNoProfile[] = "-m comment --comment \"Drop if no profile matched\"";
+constexpr char kCommentToHost[] = "-m comment --comment \"Drop workload to host traffic\"";
+
+std::string Hex(uint32_t v) { return absl::StrFormat("0x%x", v); }
+
+std::vector<std::string> MultiportChunks(const std::vector<PortRange>& ports) {
+  std::vector<std::string> chunks;
+  std::string current;
+  int used = 0;
+  for (const PortRange& p : ports) {
+    int slots = p.lo == p.hi ? 1 : 2;
+    if (used + slots > kMultiportSlots) {
+      chunks.push_back(std::move(current));
+      current.clear();
+      used = 0;
+    }
+    if (!current.empty()) current.push_back(',');
+    if (p.lo == p.hi) {
+      absl::StrAppend(&current, p.lo);
+    } else {
+      absl::StrAppend(&current, p.lo, ":", p.hi);
+    }
+    used += slots;
+  }
+  if (!current.empty()) chunks.push_back(std::move(current));
+  return chunks;
+}
+
+std::string PortMatch(const FailsafePort& p, const char* flag) {
+  std::string name = ProtocolSaveName(p.protocol);
+  return absl::StrCat("-p ", name, " -m ", name, " ", flag, " ", p.port);
+}
+
+}  // namespace
+
+ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets,
+                           int family)
+    : config_(config), family_(family), namer_(config) {
+  std::string a = Hex(config_.mark_accept);
+  std::string ep = Hex(config_.mark_from_endpoint);
+  set_accept_ = absl::StrCat("-j MARK --set-xmark ", a, "/", a);
+  clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
+  if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
+  set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
+  clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
+  if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
+  wildcard_ = absl::StrCat(config_.interface_prefix, "+");
+  for (const IpSetModel& s : ipsets) ipsets_by_name_[s.name] = &s;
+}
+
+Chain ChainFactory::RawHookChain(bool prerouting) const {
+  Chain c(namer_.Global(prerouting ? "PREROUTING" : "OUTPUT"));
+  c.AddRule(clear_accept_);
+  c.AddRule(clear_endpoint_);
+  c.AddRule(prerouting ? "-i " : "-o ", wildcard_, " ", set_endpoint_);
+  c.AddRule(if_not_endpoint_, " -j ", namer_.Global(prerouting ? "FROM-HOST-IF" : "TO-HOST-IF"));
+  // Only traffic to or from the host itself is untracked: forwarded traffic's replies
+  // come from a workload, where no untracked policy could match them.
+  c.AddRule(if_accept_, prerouting ? " -m addrtype --dst-type LOCAL" : "", " -j NOTRACK");
+  return c;
+}
+
+Chain ChainFactory::HostChainHead(ChainDir dir) const {
+  const bool in = dir == ChainDir::kFrom;
+  Chain c(namer_.Global(in ? "INPUT" : "OUTPUT"));
+  c.AddRule(if_accept_, " -j ACCEPT");
+  c.AddRule("-m conntrack --ctstate INVALID -j DROP");
+  c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+  c.AddRule(clear_endpoint_);
+  c.AddRule(in ? "-i " : "-o ", wildcard_, " ", set_endpoint_);
+  c.AddRule(if_not_endpoint_, " -g ", namer_.Global(in ? "FROM-HOST-IF" : "TO-HOST-IF"));
+  return c;
+}
+
+Chain ChainFactory::FilterInput() const {
+  Chain c = HostChainHead(ChainDir::kFrom);
+  // What is left came from a workload.
+  if (family_ == 6) {
+    for (int type : {130, 131, 132, 133, 135, 136}) {
+      c.AddRule("-p ipv6-icmp -m icmp6 --icmpv6-type ", type, " -j ACCEPT");
+    }
+  }
+  if (family_ == 4 && config_.metadata) {
+    c.AddRule("-d ", config_.metadata->addr.ToString(), " -p tcp -m tcp --dport ",
+              config_.metadata->port, " -j ACCEPT");
+  }
+  if (family_ == 4) {
+    c.AddRule("-p udp -m udp --sport 68 --dport 67 -j ACCEPT");
+  } else {
+    c.AddRule("-p udp -m udp --sport 546 --dport 547 -j ACCEPT");
+  }
+  c.AddRule("-p udp -m udp --dport 53 -j ACCEPT");
+  switch (config_.endpoint_to_host_action) {
+    case EndpointToHostAction::kDrop:
+      c.AddRule(kCommentToHost, " -j DROP");
+      break;
+    case EndpointToHostAction::kReturn:
+      c.AddRule("-j ", namer_.Global("FROM-ENDPOINT"));
+      break;
+    case EndpointToHostAction::kAccept:
+      c.AddRule("-j ", namer_.Global("FROM-ENDPOINT"));
+      c.AddRule("-j ACCEPT");
+      break;
+  }
+  return c;
+}
+
+Chain ChainFactory::FilterOutput() const { return HostChainHead(ChainDir::kTo); }
+
+Chain ChainFactory::FilterForward() const {
+  Chain c(namer_.Global("FORWARD"));
+  c.AddRule(if_accept_, " -m conntrack --ctstate UNTRACKED -j ACCEPT");
+  c.AddRule("-m conntrack --ctstate INVALID -j DROP");
+  c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+  c.AddRule("-i ", wildcard_, " -j ", namer_.Global("FROM-ENDPOINT"));
+  c.AddRule("-o ", wildcard_, " -j ", namer_.Global("TO-ENDPOINT"));
+  c.AddRule("-i ", wildcard_, " -j ACCEPT");
+  c.AddRule("-o ", wildcard_, " -j ACCEPT");
+  c.AddRule("-j ", namer_.Global("FROM-HOST-IF"));
+  c.AddRule("-j ", namer_.Global("TO-HOST-IF"));
+  return c;
+}
+
+Chain ChainFactory::Failsafe(ChainDir dir, bool raw) const {
+  const bool in = dir == ChainDir::kFrom;
+  Chain c(namer_.Global(in ? "FAILSAFE-IN" : "FAILSAFE-OUT"));
+  for (const FailsafePort& p : in ? config_.failsafe_inbound : config_.failsafe_outbound) {
+    c.AddRule(PortMatch(p, "--dport"), " -j ACCEPT");
+  }
+  if (raw) {
+    // Before conntrack, replies must pass too: the reply of an SSH session to the host
+    // leaves with source port 22.
+    for (const FailsafePort& p : in ? config_.failsafe_outbound : config_.failsafe_inbound) {
+      c.AddRule(PortMatch(p, "--sport"), " -j ACCEPT");
+    }
+  }
+  if (family_ == 6) {
+    for (int type = 130; type <= 136; ++type) {
+      c.AddRule("-p ipv6-icmp -m icmp6 --icmpv6-type ", type, " -j ACCEPT");
+    }
+  }
+  return c;
+}
+
+Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) const {
+  const bool from = dir == ChainDir::kFrom;
+  const bool host = e.kind == EndpointKind::kHost;
+  Chain c(namer_.EndpointChain(dir, e));
+  if (host) c.AddRule("-j ", namer_.Global(from ? "FAILSAFE-IN" : "FAILSAFE-OUT"));
+  c.AddRule(clear_accept_);
+  if (!host && from) {
+    if (e.mac) {
+      c.AddRule("-m mac ! --mac-source ", e.mac->ToString(), " ", kCommentWrongMac, " -j DROP");
+    }
+    // Anti-spoofing: only the endpoint's own addresses may be sources. One net is one
+    // negated match; several borrow the accept bit, which is clear here and cleared again.
+    const std::vector<IpNet>& nets = family_ == 4 ? e.ipv4_nets : e.ipv6_nets;
+    if (nets.size() == 1) {
+      c.AddRule("! -s ", nets[0].ToString(), " ", kCommentWrongIp, " -j DROP");
+    } else {
+      for (const IpNet& n : nets) c.AddRule("-s ", n.ToString(), " ", set_accept_);
+      c.AddRule(absl::StrCat("-m mark --mark 0x0/", Hex(config_.mark_accept)), " ",
+                kCommentWrongIp, " -j DROP");
+      if (!nets.empty()) c.AddRule(clear_accept_);
+    }
+  }
+  // Workloads: traffic from the workload is its outbound policy. Host endpoints: traffic
+  // from the interface is the host's inbound policy (SPEC.md §2).
+  const bool inbound = host ? from : !from;
+  for (const std::string& id : raw ? e.untracked_profile_ids : e.profile_ids) {
+    c.AddRule("-j ", namer_.ProfileChain(id, inbound ? RuleDir::kInbound : RuleDir::kOutbound));
+    c.AddRule(if_accept_, " -j RETURN");
+  }
+  // Untracked policy has no final DROP: what it does not accept meets the tracked policy.
+  if (!raw) c.AddRule(kCommentNoProfile, " -j DROP");
+  return c;
+}
+
+Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
+                                 std::vector<std::string>* used_sets) const {
+  Chain c(namer_.ProfileChain(profile.id, dir));
+  AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
+                 used_sets);
+  return c;
+}
+
+void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir,
+                                  std::string* out, std::vector<std::string>* sets,
+                                  bool* in_family) const {
+  std::string name;
+  if (tag) {
+    name = namer_.TagSet(m.value, family_);
+  } else {
+    const IpSetModel& set = *ipsets_by_name_.at(m.value);
+    if (set.family != family_) {
+      // "In a set of the other family" is never true; "not in it" always is.
+      if (!m.negated) *in_family = false;
+      return;
+    }
+    name = namer_.ExplicitSet(m.value);
+  }
+  absl::StrAppend(out, " -m set", m.negated ? " !" : "", " --match-set ", name, " ", dir);
+  sets->push_back(std::move(name));
+}
+
+bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* head, std::string* matches,
+                               std::vector<std::string>* used_sets) const {
+  if (r.ip_version && *r.ip_version != family_) return false;
+  bool in_family = true;
+  // Addresses: a positive net of the other family leaves the rule out; a negated one only
+  // its match. A positive /0 matches everything and iptables-save prints nothing for it.
+  for (const auto& [net, flag] : {std::pair<const std::optional<Match<IpNet>>*, const char*>{
+                                      &r.src_net, "-s"},
+                                  {&r.dst_net, "-d"}}) {
+    if (!*net) continue;
+    const Match<IpNet>& m = **net;
+    if (m.value.family != family_) {
+      in_family = in_family && m.negated;
+      continue;
+    }
+    if (!m.negated && m.value.prefix_len == 0) continue;
+    absl::StrAppend(head, m.negated ? " ! " : " ", flag, " ", m.value.ToString());
+  }
+  if (r.protocol) {
+    int p = r.protocol->value;
+    bool other_family_icmp =
+        (p == kProtoIcmp && family_ == 6) || (p == kProtoIcmpv6 && family_ == 4);
+    if (other_family_icmp) {
+      in_family = in_family && r.protocol->negated;
+    } else {
+      absl::StrAppend(head, r.protocol->negated ? " ! -p " : " -p ", ProtocolSaveName(p));
+    }
+  }
+  if (!in_family) return false;
+  if (r.icmp_type) {
+    const bool v4 = family_ == 4;
+    absl::StrAppend(matches, v4 ? " -m icmp" : " -m icmp6", r.icmp_type->negated ? " !" : "",
+                    v4 ? " --icmp-type " : " --icmpv6-type ", r.icmp_type->value);
+    if (r.icmp_code) absl::StrAppend(matches, "/", *r.icmp_code);
+  }
+  std::vector<std::string> sets;
+  for (const auto& m : r.src_tags) AppendSetMatch(m, true, "src", matches, &sets, &in_family);
+  for (const auto& m : r.dst_tags) AppendSetMatch(m, true, "dst", matches, &sets, &in_family);
+  for (const auto& m : r.src_ipsets) AppendSetMatch(m, false, "src", matches, &sets, &in_family);
+  for (const auto& m : r.dst_ipsets) AppendSetMatch(m, false, "dst", matches, &sets, &in_family);
+  if (!in_family) return false;
+  // Only sets named by a rule that is written are used.
+  used_sets->insert(used_sets->end(), sets.begin(), sets.end());
+  return true;
+}
+
+void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
+                                  std::vector<std::string>* used_sets) const {
+  for (const PolicyRule& r : rules) {
+    std::string head, matches;
+    if (!RuleMatches(r, &head, &matches, used_sets)) continue;
+    std::string negated_ports;
+    for (const std::string& chunk : MultiportChunks(r.not_src_ports)) {
+      absl::StrAppend(&negated_ports, " -m multiport ! --sports ", chunk);
+    }
+    for (const std::string& chunk : MultiportChunks(r.not_dst_ports)) {
+      absl::StrAppend(&negated_ports, " -m multiport ! --dports ", chunk);
+    }
+    std::vector<std::string> src_chunks = MultiportChunks(r.src_ports);
+    std::vector<std::string> dst_chunks = MultiportChunks(r.dst_ports);
+    if (src_chunks.empty()) src_chunks.push_back("");
+    if (dst_chunks.empty()) dst_chunks.push_back("");
+    std::string target;
+    switch (r.action) {
+      case Action::kAllow:
+        target = set_accept_;
+        break;
+      case Action::kDeny:
+        target = "-j DROP";
+        break;
+      case Action::kLog:
+        target = "-j LOG --log-prefix";
+        AppendQuotedArg(r.log_prefix, &target);
+        absl::StrAppend(&target, " --log-level 5");
+        break;
+    }
+    for (const std::string& src : src_chunks) {
+      for (const std::string& dst : dst_chunks) {
+        std::string match = head;
+        absl::StrAppend(&match, matches);
+        if (!src.empty()) absl::StrAppend(&match, " -m multiport --sports ", src);
+        if (!dst.empty()) absl::StrAppend(&match, " -m multiport --dports ", dst);
+        absl::StrAppend(&match, negated_ports);
+        absl::string_view m = match;
+        if (!m.empty()) m.remove_prefix(1);  // every piece starts with a space
+        chain->AddRule2(m, target);
+      }
+    }
+    if (r.action == Action::kAllow) {
+      chain->AddRule(if_accept_, " -j RETURN");
+    }
+  }
+}
+
+}  // namespace fiptgen

@@ -1,0 +1,62 @@
+// Internal to the library: builds one chain at a time for one family, from the parts of the
+// model the chain depends on. Holds nothing model-wide, so the generator can rebuild just the
+// chains a change touches (generate.cc).
+//
+//   ChainFactory f(model.config, model.ipsets, 4);
+//   Chain c = f.EndpointChain(endpoint, ChainDir::kFrom, /*raw=*/false);
+#ifndef FIPTGEN_CHAIN_FACTORY_H_
+#define FIPTGEN_CHAIN_FACTORY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "fiptgen/model.h"
+#include "fiptgen/names.h"
+#include "fiptgen/ruleset.h"
+
+namespace fiptgen {
+
+class ChainFactory {
+ public:
+  // `config` and `ipsets` must outlive the factory.
+  ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family);
+
+  int family() const { return family_; }
+  const Namer& namer() const { return namer_; }
+
+  // raw felix-PREROUTING (true) / felix-OUTPUT (false).
+  Chain RawHookChain(bool prerouting) const;
+  // filter felix-INPUT, felix-OUTPUT, felix-FORWARD.
+  Chain FilterInput() const;
+  Chain FilterOutput() const;
+  Chain FilterForward() const;
+  // felix-FAILSAFE-IN (kFrom) / felix-FAILSAFE-OUT (kTo).
+  Chain Failsafe(ChainDir dir, bool raw) const;
+  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool raw) const;
+  // A profile's -i or -o chain; appends to `used_sets` every set a written rule names.
+  Chain ProfileChain(const Profile& profile, RuleDir dir, std::vector<std::string>* used_sets) const;
+
+ private:
+  Chain HostChainHead(ChainDir dir) const;
+  void AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
+                      std::vector<std::string>* used_sets) const;
+  // Fills `head` (addresses, protocol) and `matches` (module matches) for one rule, or
+  // returns false when the rule has no place in this family.
+  bool RuleMatches(const PolicyRule& rule, std::string* head, std::string* matches,
+                   std::vector<std::string>* used_sets) const;
+  void AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir, std::string* out,
+                      std::vector<std::string>* sets, bool* in_family) const;
+
+  const Config& config_;
+  const int family_;
+  Namer namer_;
+  absl::flat_hash_map<std::string, const IpSetModel*> ipsets_by_name_;
+  std::string set_accept_, clear_accept_, if_accept_;
+  std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
+  std::string wildcard_;
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_CHAIN_FACTORY_H_

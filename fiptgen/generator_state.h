@@ -1,0 +1,147 @@
+// Internal to the library: the generator's working state. Every chain of every table of
+// every family is kept in an ordered map whose order is the output order, together with
+// what each piece was built from (profile use counts, dispatch entries, tag members), so
+// that a change to one endpoint rebuilds only the chains that depend on it. `Generate`
+// builds the whole state once and hands out its chains; `IncrementalGenerator` keeps it.
+#ifndef FIPTGEN_GENERATOR_STATE_H_
+#define FIPTGEN_GENERATOR_STATE_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "fiptgen/chain_factory.h"
+#include "fiptgen/generate.h"
+#include "fiptgen/model.h"
+#include "fiptgen/ruleset.h"
+
+namespace fiptgen {
+
+// Where a chain sits in its table's output: global, dispatch, endpoints, profiles (SPEC §3).
+struct ChainKey {
+  int section = 0;  // see the k* constants in generator_state.cc
+  std::string key;  // endpoint suffix, profile id, or dispatch chain name ("" for a root)
+  int sub = 0;      // 0: from / inbound, 1: to / outbound
+  friend bool operator<(const ChainKey& a, const ChainKey& b) {
+    if (a.section != b.section) return a.section < b.section;
+    if (a.key != b.key) return a.key < b.key;
+    return a.sub < b.sub;
+  }
+};
+
+// One table of one family. Put/Erase remember, while a change is recorded, what each
+// touched chain was before, so the change can be planned from just those chains.
+class TableState {
+ public:
+  explicit TableState(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+  const std::vector<Hook>& hooks() const { return hooks_; }
+  void set_hooks(std::vector<Hook> hooks) { hooks_ = std::move(hooks); }
+  const std::map<ChainKey, Chain>& chains() const { return chains_; }
+  std::map<ChainKey, Chain> TakeChains() { return std::move(chains_); }
+
+  void Put(const ChainKey& key, Chain chain);
+  void Erase(const ChainKey& key);
+  bool Has(const ChainKey& key) const { return chains_.count(key) > 0; }
+
+  void StartRecording() { recording_ = true; }
+  // The chains touched since StartRecording: their old and new versions, in output order.
+  void TakeRecording(Table* before, Table* after);
+
+ private:
+  void Remember(const ChainKey& key);
+
+  std::string name_;
+  std::vector<Hook> hooks_;
+  std::map<ChainKey, Chain> chains_;
+  bool recording_ = false;
+  std::map<ChainKey, std::optional<Chain>> before_;
+};
+
+// A dispatch chain and the prefix tree it grows into (generate.cc: Felix's EP-PFX chains).
+struct DispatchTree {
+  int section = 0;
+  std::string root;            // e.g. felix-FROM-ENDPOINT
+  std::string subchain_base;   // e.g. FROM-EP-PFX-
+  ChainDir dir = ChainDir::kFrom;
+  std::string last_rule;       // e.g. the "Unknown endpoint" DROP
+  std::vector<std::pair<std::string, std::string>> entries;  // interface -> chain, sorted
+  std::map<std::string, std::vector<std::string>> children;  // chain -> its subchains
+};
+
+class GeneratorState {
+ public:
+  // Builds every chain and set of `model`, which must be valid (ValidateModel). The first
+  // form borrows the model (it must outlive the state) and allows no changes; the second
+  // owns it.
+  explicit GeneratorState(const Model& model);
+  explicit GeneratorState(std::unique_ptr<Model> model);
+
+  const Model& model() const { return *model_; }
+
+  // The desired state, in output order. Take leaves the state empty.
+  Desired Copy() const;
+  Desired Take() &&;
+
+  // Changes. Each keeps every derived piece consistent; the caller validates first.
+  void AddEndpoint(Endpoint endpoint);
+  void RemoveEndpoint(size_t index);
+  // Index of the endpoint with `id` in model().endpoints, or -1.
+  int FindEndpoint(absl::string_view id) const;
+
+  void StartRecording();
+  // Old and new versions of what changed since StartRecording.
+  struct Recording {
+    std::vector<Ruleset> before, after;  // one per family, touched chains only
+    std::vector<IpSetSpec> sets_before, sets_after;
+  };
+  Recording TakeRecording();
+
+ private:
+  struct FamilyState {
+    explicit FamilyState(const Model& model, int family);
+    ChainFactory factory;
+    TableState raw{"raw"};
+    TableState filter{"filter"};
+    DispatchTree raw_from_host, raw_to_host, from_endpoint, to_endpoint, from_host, to_host;
+    // Sets each profile's chains name in this family (the same in both tables).
+    absl::flat_hash_map<std::string, std::vector<std::string>> profile_sets;
+  };
+
+  // The tags of every profile the endpoint carries, tracked or untracked.
+  std::set<std::string> EndpointTags(const Endpoint& e) const;
+  void UseProfile(const std::string& id, bool raw, int delta);
+  void UseSet(const std::string& name, int delta);
+  void UseFailsafe(bool raw, int delta);
+  void ChangeTagMembers(const Endpoint& e, int delta);
+  void UpdateEndpointPieces(const Endpoint& e, bool add);
+  void RebuildDirtySets();
+  IpSetSpec SetSpec(const std::string& name) const;
+  static void RebuildTree(DispatchTree& tree, TableState& table, const ChainFactory& factory,
+                          const std::string* changed);
+
+  void Build();
+
+  std::unique_ptr<Model> owned_;  // set when the state may change
+  const Model* model_;
+  absl::flat_hash_map<std::string, size_t> endpoint_index_;
+  std::vector<FamilyState> families_;
+  std::map<std::string, int> raw_use_, filter_use_;  // profile id -> endpoints using it
+  int raw_failsafe_users_ = 0, filter_failsafe_users_ = 0;
+  std::map<std::string, int> set_use_;               // set name -> profile chains naming it
+  std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
+  std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
+  std::map<std::string, IpSetSpec> sets_;            // the sets in use, by name
+  std::set<std::string> dirty_sets_;
+  bool recording_ = false;
+  std::map<std::string, std::optional<IpSetSpec>> sets_before_;
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_GENERATOR_STATE_H_
