@@ -1,0 +1,59 @@
+// An agent's generator: keeps the model and everything generated from it, and turns one
+// change into the plan for just that change, rebuilding only the chains and sets that
+// depend on it (the changed endpoint's chains, the dispatch chains on its interface's
+// prefix path, profile chains that come into or out of use, tag sets it is a member of).
+//
+//   FIPTGEN_ASSIGN_OR_RETURN(IncrementalGenerator gen, IncrementalGenerator::Create(model));
+//   // apply RenderPlans(PlanState(gen.desired(), kernel_state, config)) once, then:
+//   FIPTGEN_ASSIGN_OR_RETURN(Plans plans, gen.UpsertEndpoint(new_endpoint));
+//   // plans == PlanState(Generate(model'), RememberedState(Generate(model)), config)
+//
+// The plans go through the same PlanRestore / PlanIpsets as every other plan; they are just
+// handed only what changed.
+#ifndef FIPTGEN_INCREMENTAL_H_
+#define FIPTGEN_INCREMENTAL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fiptgen/generate.h"
+#include "fiptgen/model.h"
+#include "fiptgen/plan.h"
+
+namespace fiptgen {
+
+class GeneratorState;
+
+class IncrementalGenerator {
+ public:
+  // Validates `model` (ValidateModel) and generates everything once.
+  static absl::StatusOr<IncrementalGenerator> Create(Model model);
+
+  IncrementalGenerator(IncrementalGenerator&&) noexcept;
+  IncrementalGenerator& operator=(IncrementalGenerator&&) noexcept;
+  ~IncrementalGenerator();
+
+  const Model& model() const;
+  // The whole desired state, as Generate(model()) would make it (a copy).
+  Desired desired() const;
+
+  // Adds `endpoint`, or replaces the endpoint with its id. Errors (the endpoint's own, as
+  // ValidateEndpoint reports them, or a clash with another endpoint) change nothing.
+  absl::StatusOr<Plans> UpsertEndpoint(Endpoint endpoint);
+  absl::StatusOr<Plans> RemoveEndpoint(absl::string_view id);
+
+ private:
+  explicit IncrementalGenerator(std::unique_ptr<GeneratorState> state);
+  Plans PlanRecordedChange();
+
+  std::unique_ptr<GeneratorState> state_;
+  // Who holds each interface and each endpoint chain suffix, for clash checks.
+  absl::flat_hash_map<std::string, std::string> interface_owner_, chain_owner_;
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_INCREMENTAL_H_
