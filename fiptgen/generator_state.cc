@@ -1,6 +1,8 @@
 #include "fiptgen/generator_state.h"
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -80,6 +82,46 @@ void TableState::TakeRecording(Table* before, Table* after) {
 // ---------------------------------------------------------------------------------------
 // Dispatch trees
 
+void DispatchEntries::Append(std::string interface, std::string target) {
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+    pool_[slot] = {std::move(interface), std::move(target)};
+  } else {
+    slot = static_cast<uint32_t>(pool_.size());
+    pool_.emplace_back(std::move(interface), std::move(target));
+  }
+  order_.push_back(slot);
+}
+
+void DispatchEntries::Sort() {
+  std::sort(order_.begin(), order_.end(),
+            [this](uint32_t a, uint32_t b) { return pool_[a].first < pool_[b].first; });
+}
+
+size_t DispatchEntries::LowerBound(const std::string& interface) const {
+  return std::lower_bound(order_.begin(), order_.end(), interface,
+                          [this](uint32_t slot, const std::string& want) {
+                            return pool_[slot].first < want;
+                          }) -
+         order_.begin();
+}
+
+void DispatchEntries::Insert(std::string interface, std::string target) {
+  size_t at = LowerBound(interface);
+  Append(std::move(interface), std::move(target));
+  std::rotate(order_.begin() + at, order_.end() - 1, order_.end());
+}
+
+void DispatchEntries::Erase(const std::string& interface) {
+  size_t at = LowerBound(interface);
+  if (at == order_.size() || pool_[order_[at]].first != interface) return;
+  free_.push_back(order_[at]);
+  pool_[order_[at]] = {};
+  order_.erase(order_.begin() + at);
+}
+
 // Felix 1.4 split long dispatch chains by the character after the interfaces' longest
 // common prefix (felix-FROM-EP-PFX-<c>), with a direct rule for a lone interface. We do the
 // same, recursively, so that with 10,000 endpoints a packet crosses a few dozen dispatch
@@ -95,46 +137,56 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
   const std::string& chain_prefix = factory.namer().config().chain_prefix;
   const char* flag = tree.dir == ChainDir::kFrom ? "-i " : "-o ";
   const auto& entries = tree.entries;
-  std::map<std::string, std::vector<std::string>> children;
+  // Chains rebuilt now, subtrees kept as they are, and the subchains each rebuilt chain
+  // had before: those it no longer has are erased below.
+  std::set<std::string> rebuilt, kept;
+  std::vector<std::string> dropped;
 
-  // Keeps an unchanged subtree: its chains stay in the table as they are.
-  auto keep = [&](const std::string& name, auto&& self) -> void {
-    auto it = tree.children.find(name);
-    children[name] = it->second;
-    for (const std::string& child : it->second) self(child, self);
-  };
   auto build = [&](const std::string& name, size_t begin, size_t end, auto&& self) -> void {
     Chain c(name);
-    std::vector<std::string>& kids = children[name];
+    rebuilt.insert(name);
+    std::vector<std::string> kids;
     if (end - begin <= kMaxDispatchRules) {
       for (size_t i = begin; i < end; ++i) {
-        c.AddRule(flag, entries[i].first, " -g ", entries[i].second);
+        c.AddRule(flag, entries.interface(i), " -g ", entries.target(i));
       }
       c.AddRule(tree.last_rule);
       table.Put(TreeKey(tree, name), std::move(c));
+      std::vector<std::string>& old_kids = tree.children[name];
+      dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
+      old_kids.clear();
       return;
     }
     // Entries are sorted, so the common prefix of the first and last is everyone's.
-    const std::string& first = entries[begin].first;
-    const std::string& last = entries[end - 1].first;
+    const std::string& first = entries.interface(begin);
+    const std::string& last = entries.interface(end - 1);
     size_t common = 0;
     while (common < first.size() && common < last.size() && first[common] == last[common]) {
       ++common;
     }
     for (size_t i = begin; i < end;) {
-      const std::string& iface = entries[i].first;
+      const std::string& iface = entries.interface(i);
       if (iface.size() == common) {  // the prefix itself is an interface: sorts first
-        c.AddRule(flag, iface, " -g ", entries[i].second);
+        c.AddRule(flag, iface, " -g ", entries.target(i));
         ++i;
         continue;
       }
-      size_t j = i + 1;
-      while (j < end && entries[j].first.size() > common &&
-             entries[j].first[common] == iface[common]) {
-        ++j;
+      // The group sharing the next character is contiguous: find its end by bisection,
+      // so a chain over 10,000 interfaces costs its groups, not its interfaces.
+      const char next = iface[common];
+      size_t lo = i + 1, hi = end;
+      while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const std::string& m = entries.interface(mid);
+        if (m.size() > common && m[common] == next) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
       }
+      const size_t j = lo;
       if (j - i == 1) {
-        c.AddRule(flag, iface, " -g ", entries[i].second);
+        c.AddRule(flag, iface, " -g ", entries.target(i));
         i = j;
         continue;
       }
@@ -149,7 +201,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
       kids.push_back(child);
       if (changed != nullptr && !absl::StartsWith(*changed, group) &&
           tree.children.count(child) > 0) {
-        keep(child, keep);
+        kept.insert(child);
       } else {
         self(child, i, j, self);
       }
@@ -157,12 +209,23 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
     }
     c.AddRule(tree.last_rule);
     table.Put(TreeKey(tree, name), std::move(c));
+    std::vector<std::string>& old_kids = tree.children[name];
+    dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
+    old_kids = std::move(kids);
   };
   build(tree.root, 0, entries.size(), build);
-  for (const auto& [name, kids] : tree.children) {
-    if (children.count(name) == 0) table.Erase(TreeKey(tree, name));
-  }
-  tree.children = std::move(children);
+  // Erase what fell out of the tree: former subchains of rebuilt chains, with their
+  // subtrees, stopping at any chain that is still in the tree.
+  auto erase = [&](const std::string& name, auto&& self) -> void {
+    if (rebuilt.count(name) > 0 || kept.count(name) > 0) return;
+    auto it = tree.children.find(name);
+    if (it == tree.children.end()) return;
+    std::vector<std::string> kids = std::move(it->second);
+    tree.children.erase(it);
+    table.Erase(TreeKey(tree, name));
+    for (const std::string& kid : kids) self(kid, self);
+  };
+  for (const std::string& name : dropped) erase(name, erase);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -211,7 +274,8 @@ void GeneratorState::Build() {
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
     endpoint_index_[model_->endpoints[i].id] = i;
-    UpdateEndpointPieces(model_->endpoints[i], /*add=*/true);
+    UseEndpointPolicy(model_->endpoints[i], +1);
+    PlaceEndpoint(model_->endpoints[i], /*add=*/true, /*building=*/true);
   }
   for (FamilyState& fs : families_) {
     for (auto [tree, table] : {std::pair<DispatchTree*, TableState*>{&fs.raw_from_host, &fs.raw},
@@ -220,7 +284,7 @@ void GeneratorState::Build() {
                                {&fs.to_endpoint, &fs.filter},
                                {&fs.from_host, &fs.filter},
                                {&fs.to_host, &fs.filter}}) {
-      std::sort(tree->entries.begin(), tree->entries.end());
+      tree->entries.Sort();
       RebuildTree(*tree, *table, fs.factory, nullptr);
     }
   }
@@ -281,7 +345,12 @@ void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
       table.Erase({kProfiles, id, 1});
       sets = fs.profile_sets[id];
     }
-    for (const std::string& s : sets) UseSet(s, delta);
+    for (const std::string& s : sets) {
+      UseSet(s, delta);
+      std::map<std::string, int>& users = set_profiles_[s];
+      if ((users[id] += delta) == 0) users.erase(id);
+      if (users.empty()) set_profiles_.erase(s);
+    }
   }
 }
 
@@ -318,10 +387,7 @@ void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
   }
 }
 
-// Adds (or takes away) everything that depends on one endpoint, except the dispatch trees'
-// chains, which the caller rebuilds once its entries are in place.
-void GeneratorState::UpdateEndpointPieces(const Endpoint& e, bool add) {
-  const int delta = add ? 1 : -1;
+void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
   if (IsWorkload(e) || HasFilterHost(e)) {
     for (const std::string& id : e.profile_ids) UseProfile(id, /*raw=*/false, delta);
   }
@@ -331,21 +397,26 @@ void GeneratorState::UpdateEndpointPieces(const Endpoint& e, bool add) {
   if (HasFilterHost(e)) UseFailsafe(/*raw=*/false, delta);
   if (HasRaw(e)) UseFailsafe(/*raw=*/true, delta);
   ChangeTagMembers(e, delta);
+}
+
+void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
   for (FamilyState& fs : families_) {
     const std::string suffix = fs.factory.namer().EndpointSuffix(e);
     auto place = [&](TableState& table, bool raw, DispatchTree& from, DispatchTree& to) {
       for (auto [dir, tree] : {std::pair<ChainDir, DispatchTree*>{ChainDir::kFrom, &from},
                                {ChainDir::kTo, &to}}) {
         ChainKey key{kEndpoints, suffix, dir == ChainDir::kFrom ? 0 : 1};
-        std::pair<std::string, std::string> entry{e.interface,
-                                                  fs.factory.namer().EndpointChain(dir, e)};
         if (add) {
           table.Put(key, fs.factory.EndpointChain(e, dir, raw));
-          tree->entries.push_back(std::move(entry));
+          std::string target = fs.factory.namer().EndpointChain(dir, e);
+          if (building) {
+            tree->entries.Append(e.interface, std::move(target));
+          } else {
+            tree->entries.Insert(e.interface, std::move(target));
+          }
         } else {
           table.Erase(key);
-          auto it = std::lower_bound(tree->entries.begin(), tree->entries.end(), entry);
-          if (it != tree->entries.end() && *it == entry) tree->entries.erase(it);
+          tree->entries.Erase(e.interface);
         }
       }
     };
@@ -360,22 +431,9 @@ void GeneratorState::AddEndpoint(Endpoint endpoint) {
   endpoint_index_[endpoint.id] = endpoints.size();
   endpoints.push_back(std::move(endpoint));
   const Endpoint& e = endpoints.back();
-  UpdateEndpointPieces(e, /*add=*/true);
-  for (FamilyState& fs : families_) {
-    for (auto [tree, table] : {std::pair<DispatchTree*, TableState*>{&fs.raw_from_host, &fs.raw},
-                               {&fs.raw_to_host, &fs.raw},
-                               {&fs.from_endpoint, &fs.filter},
-                               {&fs.to_endpoint, &fs.filter},
-                               {&fs.from_host, &fs.filter},
-                               {&fs.to_host, &fs.filter}}) {
-      // UpdateEndpointPieces appended the new entry: put it in its sorted place.
-      if (tree->entries.empty() || tree->entries.back().first != e.interface) continue;
-      std::rotate(std::upper_bound(tree->entries.begin(), tree->entries.end() - 1,
-                                   tree->entries.back()),
-                  tree->entries.end() - 1, tree->entries.end());
-      RebuildTree(*tree, *table, fs.factory, &e.interface);
-    }
-  }
+  UseEndpointPolicy(e, +1);
+  PlaceEndpoint(e, /*add=*/true, /*building=*/false);
+  RebuildTreesOf(e);
   RebuildDirtySets();
 }
 
@@ -388,7 +446,29 @@ void GeneratorState::RemoveEndpoint(size_t index) {
   }
   endpoints.pop_back();
   endpoint_index_.erase(e.id);
-  UpdateEndpointPieces(e, /*add=*/false);
+  PlaceEndpoint(e, /*add=*/false, /*building=*/false);
+  UseEndpointPolicy(e, -1);
+  RebuildTreesOf(e);
+  RebuildDirtySets();
+}
+
+void GeneratorState::ReplaceEndpoint(size_t index, Endpoint endpoint) {
+  Endpoint& slot = owned_->endpoints[index];
+  UseEndpointPolicy(endpoint, +1);
+  PlaceEndpoint(slot, /*add=*/false, /*building=*/false);
+  UseEndpointPolicy(slot, -1);
+  Endpoint old = std::exchange(slot, std::move(endpoint));
+  PlaceEndpoint(slot, /*add=*/true, /*building=*/false);
+  RebuildTreesOf(old);
+  if (old.interface != slot.interface || old.kind != slot.kind ||
+      HasFilterHost(old) != HasFilterHost(slot) || HasRaw(old) != HasRaw(slot)) {
+    RebuildTreesOf(slot);
+  }
+  RebuildDirtySets();
+}
+
+// Rebuilds the dispatch trees the endpoint sits in, along its interface's prefix path.
+void GeneratorState::RebuildTreesOf(const Endpoint& e) {
   for (FamilyState& fs : families_) {
     if (IsWorkload(e)) {
       RebuildTree(fs.from_endpoint, fs.filter, fs.factory, &e.interface);
@@ -403,7 +483,6 @@ void GeneratorState::RemoveEndpoint(size_t index) {
       RebuildTree(fs.raw_to_host, fs.raw, fs.factory, &e.interface);
     }
   }
-  RebuildDirtySets();
 }
 
 IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
@@ -443,6 +522,33 @@ void GeneratorState::RebuildDirtySets() {
   dirty_sets_.clear();
 }
 
+void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
+  for (const std::string& set : sets) {
+    auto users = set_profiles_.find(set);
+    if (users == set_profiles_.end()) continue;
+    for (const auto& [id, count] : users->second) {
+      for (FamilyState& fs : families_) {
+        for (auto [table, uses] : {std::pair<TableState*, const std::map<std::string, int>*>{
+                                       &fs.raw, &raw_use_},
+                                   {&fs.filter, &filter_use_}}) {
+          if (uses->count(id) == 0) continue;
+          table->Touch({kProfiles, id, 0});
+          table->Touch({kProfiles, id, 1});
+        }
+      }
+    }
+  }
+}
+
+std::pair<std::vector<IpSetSpec>, std::vector<IpSetSpec>> GeneratorState::RecordedSets() const {
+  std::pair<std::vector<IpSetSpec>, std::vector<IpSetSpec>> r;
+  for (const auto& [name, old] : sets_before_) {
+    if (old) r.first.push_back(*old);
+    if (auto it = sets_.find(name); it != sets_.end()) r.second.push_back(it->second);
+  }
+  return r;
+}
+
 void GeneratorState::StartRecording() {
   recording_ = true;
   for (FamilyState& fs : families_) {
@@ -464,10 +570,7 @@ GeneratorState::Recording GeneratorState::TakeRecording() {
     r.before.push_back(std::move(before));
     r.after.push_back(std::move(after));
   }
-  for (auto& [name, old] : sets_before_) {
-    if (old) r.sets_before.push_back(std::move(*old));
-    if (auto it = sets_.find(name); it != sets_.end()) r.sets_after.push_back(it->second);
-  }
+  std::tie(r.sets_before, r.sets_after) = RecordedSets();
   sets_before_.clear();
   recording_ = false;
   return r;

@@ -50,6 +50,8 @@ class TableState {
   bool Has(const ChainKey& key) const { return chains_.count(key) > 0; }
 
   void StartRecording() { recording_ = true; }
+  // Counts the chain at `key` as touched.
+  void Touch(const ChainKey& key) { Remember(key); }
   // The chains touched since StartRecording: their old and new versions, in output order.
   void TakeRecording(Table* before, Table* after);
 
@@ -63,14 +65,36 @@ class TableState {
   std::map<ChainKey, std::optional<Chain>> before_;
 };
 
-// A dispatch chain and the prefix tree it grows into (generate.cc: Felix's EP-PFX chains).
+// A dispatch tree's entries (interface -> endpoint chain), sorted by interface. They are
+// indices into a pool, so adding or removing one among 10,000 moves 4-byte indices, not
+// strings.
+class DispatchEntries {
+ public:
+  size_t size() const { return order_.size(); }
+  const std::string& interface(size_t i) const { return pool_[order_[i]].first; }
+  const std::string& target(size_t i) const { return pool_[order_[i]].second; }
+  // Append then Sort once, for building; Insert and Erase keep the order.
+  void Append(std::string interface, std::string target);
+  void Sort();
+  void Insert(std::string interface, std::string target);
+  void Erase(const std::string& interface);
+
+ private:
+  size_t LowerBound(const std::string& interface) const;
+
+  std::vector<std::pair<std::string, std::string>> pool_;
+  std::vector<uint32_t> order_;
+  std::vector<uint32_t> free_;
+};
+
+// A dispatch chain and the prefix tree it grows into (Felix's EP-PFX chains).
 struct DispatchTree {
   int section = 0;
   std::string root;            // e.g. felix-FROM-ENDPOINT
   std::string subchain_base;   // e.g. FROM-EP-PFX-
   ChainDir dir = ChainDir::kFrom;
   std::string last_rule;       // e.g. the "Unknown endpoint" DROP
-  std::vector<std::pair<std::string, std::string>> entries;  // interface -> chain, sorted
+  DispatchEntries entries;
   std::map<std::string, std::vector<std::string>> children;  // chain -> its subchains
 };
 
@@ -91,8 +115,17 @@ class GeneratorState {
   // Changes. Each keeps every derived piece consistent; the caller validates first.
   void AddEndpoint(Endpoint endpoint);
   void RemoveEndpoint(size_t index);
+  // The endpoint at `index` becomes `endpoint` (same id). What both use stays in use, so a
+  // profile only this endpoint carries is not torn down and built again.
+  void ReplaceEndpoint(size_t index, Endpoint endpoint);
   // Index of the endpoint with `id` in model().endpoints, or -1.
   int FindEndpoint(absl::string_view id) const;
+
+  // While recording: counts every chain that names one of `sets` (the profile chains in
+  // use whose rules match them) as touched, though it is unchanged.
+  void TouchChainsNamingSets(const std::set<std::string>& sets);
+  // While recording: the old and new versions of the sets changed so far.
+  std::pair<std::vector<IpSetSpec>, std::vector<IpSetSpec>> RecordedSets() const;
 
   void StartRecording();
   // Old and new versions of what changed since StartRecording.
@@ -119,7 +152,11 @@ class GeneratorState {
   void UseSet(const std::string& name, int delta);
   void UseFailsafe(bool raw, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
-  void UpdateEndpointPieces(const Endpoint& e, bool add);
+  // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
+  void UseEndpointPolicy(const Endpoint& e, int delta);
+  // The endpoint's own chains and its dispatch entries (the trees are rebuilt after).
+  void PlaceEndpoint(const Endpoint& e, bool add, bool building);
+  void RebuildTreesOf(const Endpoint& e);
   void RebuildDirtySets();
   IpSetSpec SetSpec(const std::string& name) const;
   static void RebuildTree(DispatchTree& tree, TableState& table, const ChainFactory& factory,
@@ -134,6 +171,8 @@ class GeneratorState {
   std::map<std::string, int> raw_use_, filter_use_;  // profile id -> endpoints using it
   int raw_failsafe_users_ = 0, filter_failsafe_users_ = 0;
   std::map<std::string, int> set_use_;               // set name -> profile chains naming it
+  // set name -> profile id -> how many of its (family, table) chain pairs name the set
+  std::map<std::string, std::map<std::string, int>> set_profiles_;
   std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
   std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
   std::map<std::string, IpSetSpec> sets_;            // the sets in use, by name

@@ -1,8 +1,8 @@
 #include "fiptgen/incremental.h"
 
+#include <set>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "fiptgen/generator_state.h"
@@ -12,31 +12,6 @@
 
 namespace fiptgen {
 namespace {
-
-// `after` with the recorded chains and sets put back as they were: the state before.
-Desired Before(Desired after, GeneratorState::Recording& rec) {
-  for (size_t f = 0; f < after.rulesets.size(); ++f) {
-    for (size_t t = 0; t < after.rulesets[f].tables.size(); ++t) {
-      std::vector<Chain>& chains = after.rulesets[f].tables[t].chains;
-      absl::flat_hash_set<std::string> touched;
-      for (const Chain& c : rec.after[f].tables[t].chains) touched.insert(c.name());
-      for (const Chain& c : rec.before[f].tables[t].chains) touched.insert(c.name());
-      chains.erase(std::remove_if(chains.begin(), chains.end(),
-                                  [&](const Chain& c) { return touched.contains(c.name()); }),
-                   chains.end());
-      for (Chain& c : rec.before[f].tables[t].chains) chains.push_back(std::move(c));
-    }
-  }
-  absl::flat_hash_set<std::string> touched_sets;
-  for (const IpSetSpec& s : rec.sets_after) touched_sets.insert(s.name);
-  for (const IpSetSpec& s : rec.sets_before) touched_sets.insert(s.name);
-  std::vector<IpSetSpec>& sets = after.ipsets;
-  sets.erase(std::remove_if(sets.begin(), sets.end(),
-                            [&](const IpSetSpec& s) { return touched_sets.contains(s.name); }),
-             sets.end());
-  for (IpSetSpec& s : rec.sets_before) sets.push_back(std::move(s));
-  return after;
-}
 
 }  // namespace
 
@@ -79,15 +54,19 @@ absl::StatusOr<Plans> IncrementalGenerator::UpsertEndpoint(Endpoint endpoint) {
                      "\" is also made by endpoint \"", it->second, "\""));
   }
   state_->StartRecording();
-  if (int old = state_->FindEndpoint(endpoint.id); old >= 0) {
+  const int old = state_->FindEndpoint(endpoint.id);
+  if (old >= 0) {
     const Endpoint& e = state_->model().endpoints[old];
     interface_owner_.erase(e.interface);
     chain_owner_.erase(namer.EndpointSuffix(e));
-    state_->RemoveEndpoint(old);
   }
   interface_owner_[endpoint.interface] = endpoint.id;
   chain_owner_[suffix] = endpoint.id;
-  state_->AddEndpoint(std::move(endpoint));
+  if (old >= 0) {
+    state_->ReplaceEndpoint(old, std::move(endpoint));
+  } else {
+    state_->AddEndpoint(std::move(endpoint));
+  }
   return PlanRecordedChange();
 }
 
@@ -105,17 +84,21 @@ absl::StatusOr<Plans> IncrementalGenerator::RemoveEndpoint(absl::string_view id)
 }
 
 Plans IncrementalGenerator::PlanRecordedChange() {
-  GeneratorState::Recording rec = state_->TakeRecording();
   const Config& config = state_->model().config;
   Plans plans;
-  plans.ipsets = PlanIpsets(rec.sets_after, rec.sets_before, config);
+  auto [sets_before, sets_after] = state_->RecordedSets();
+  plans.ipsets = PlanIpsets(sets_after, sets_before, config);
   if (!plans.ipsets.renamed.empty()) {
-    // A set changed type: rules outside the change name it too and must move to its
-    // temporary name this round. Rare; plan the whole state, as from memory.
-    Desired now = state_->Copy();
-    return PlanState(now, RememberedState(Before(now, rec)), config);
+    // A set changed type, so the kernel cannot swap it: this round's rules name its
+    // temporary set (IpsetPlan::renamed), rules outside the change too. Those are the
+    // profile chains that name it; they join the change, and are renamed below.
+    std::set<std::string> sets;
+    for (const auto& [set, temporary] : plans.ipsets.renamed) sets.insert(set);
+    state_->TouchChainsNamingSets(sets);
   }
+  GeneratorState::Recording rec = state_->TakeRecording();
   for (size_t f = 0; f < rec.after.size(); ++f) {
+    RenameSets(plans.ipsets.renamed, &rec.after[f]);
     plans.rulesets.push_back(PlanRestore(rec.after[f], rec.before[f]));
   }
   return plans;
