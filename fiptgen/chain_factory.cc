@@ -57,6 +57,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   std::string a = Hex(config_.mark_accept);
   std::string ep = Hex(config_.mark_from_endpoint);
   set_accept_ = absl::StrCat("-j MARK --set-xmark ", a, "/", a);
+  spaced_set_accept_ = absl::StrCat(" ", set_accept_);
   clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
   if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
   set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
@@ -269,44 +270,44 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* head, std::stri
 
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
                                   std::vector<std::string>* used_sets) const {
+  // Reused across rules: most rules need no allocation of their own.
+  std::string head, matches, negated_ports, log_target;
+  std::vector<std::string> src_chunks, dst_chunks;
+  static const std::vector<std::string> kNoPorts = {""};
   for (const PolicyRule& r : rules) {
-    std::string head, matches;
+    head.clear();
+    matches.clear();
     if (!RuleMatches(r, &head, &matches, used_sets)) continue;
-    std::string negated_ports;
+    negated_ports.clear();
     for (const std::string& chunk : MultiportChunks(r.not_src_ports)) {
       absl::StrAppend(&negated_ports, " -m multiport ! --sports ", chunk);
     }
     for (const std::string& chunk : MultiportChunks(r.not_dst_ports)) {
       absl::StrAppend(&negated_ports, " -m multiport ! --dports ", chunk);
     }
-    std::vector<std::string> src_chunks = MultiportChunks(r.src_ports);
-    std::vector<std::string> dst_chunks = MultiportChunks(r.dst_ports);
-    if (src_chunks.empty()) src_chunks.push_back("");
-    if (dst_chunks.empty()) dst_chunks.push_back("");
-    std::string target;
+    src_chunks = MultiportChunks(r.src_ports);
+    dst_chunks = MultiportChunks(r.dst_ports);
+    absl::string_view target;
     switch (r.action) {
       case Action::kAllow:
-        target = set_accept_;
+        target = spaced_set_accept_;
         break;
       case Action::kDeny:
-        target = "-j DROP";
+        target = " -j DROP";
         break;
       case Action::kLog:
-        target = "-j LOG --log-prefix";
-        AppendQuotedArg(r.log_prefix, &target);
-        absl::StrAppend(&target, " --log-level 5");
+        log_target = " -j LOG --log-prefix";
+        AppendQuotedArg(r.log_prefix, &log_target);
+        absl::StrAppend(&log_target, " --log-level 5");
+        target = log_target;
         break;
     }
-    for (const std::string& src : src_chunks) {
-      for (const std::string& dst : dst_chunks) {
-        std::string match = head;
-        absl::StrAppend(&match, matches);
-        if (!src.empty()) absl::StrAppend(&match, " -m multiport --sports ", src);
-        if (!dst.empty()) absl::StrAppend(&match, " -m multiport --dports ", dst);
-        absl::StrAppend(&match, negated_ports);
-        absl::string_view m = match;
-        if (!m.empty()) m.remove_prefix(1);  // every piece starts with a space
-        chain->AddRule2(m, target);
+    // Every piece starts with a space; AddSpacedRule drops the rule's first one.
+    for (const std::string& src : src_chunks.empty() ? kNoPorts : src_chunks) {
+      for (const std::string& dst : dst_chunks.empty() ? kNoPorts : dst_chunks) {
+        chain->AddSpacedRule(head, matches, src.empty() ? "" : " -m multiport --sports ", src,
+                             dst.empty() ? "" : " -m multiport --dports ", dst, negated_ports,
+                             target);
       }
     }
     if (r.action == Action::kAllow) {

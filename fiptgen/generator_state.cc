@@ -326,7 +326,7 @@ void GeneratorState::UseSet(const std::string& name, int delta) {
 }
 
 void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
-  std::map<std::string, int>& uses = raw ? raw_use_ : filter_use_;
+  absl::flat_hash_map<std::string, int>& uses = raw ? raw_use_ : filter_use_;
   int& use = uses[id];
   const int before = use;
   use += delta;
@@ -347,7 +347,7 @@ void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
     }
     for (const std::string& s : sets) {
       UseSet(s, delta);
-      std::map<std::string, int>& users = set_profiles_[s];
+      absl::flat_hash_map<std::string, int>& users = set_profiles_[s];
       if ((users[id] += delta) == 0) users.erase(id);
       if (users.empty()) set_profiles_.erase(s);
     }
@@ -528,8 +528,9 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
     if (users == set_profiles_.end()) continue;
     for (const auto& [id, count] : users->second) {
       for (FamilyState& fs : families_) {
-        for (auto [table, uses] : {std::pair<TableState*, const std::map<std::string, int>*>{
-                                       &fs.raw, &raw_use_},
+        for (auto [table, uses] :
+             {std::pair<TableState*, const absl::flat_hash_map<std::string, int>*>{&fs.raw,
+                                                                                 &raw_use_},
                                    {&fs.filter, &filter_use_}}) {
           if (uses->count(id) == 0) continue;
           table->Touch({kProfiles, id, 0});

@@ -168,11 +168,11 @@ class GeneratorState {
   const Model* model_;
   absl::flat_hash_map<std::string, size_t> endpoint_index_;
   std::vector<FamilyState> families_;
-  std::map<std::string, int> raw_use_, filter_use_;  // profile id -> endpoints using it
+  absl::flat_hash_map<std::string, int> raw_use_, filter_use_;  // profile id -> users
   int raw_failsafe_users_ = 0, filter_failsafe_users_ = 0;
-  std::map<std::string, int> set_use_;               // set name -> profile chains naming it
+  absl::flat_hash_map<std::string, int> set_use_;  // set -> profile chains naming it
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
-  std::map<std::string, std::map<std::string, int>> set_profiles_;
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
   std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
   std::map<std::string, IpSetSpec> sets_;            // the sets in use, by name

@@ -63,8 +63,10 @@ void RenderTableEdit(const TableEdit& edit, std::string* out) {
     absl::StrAppend(out, "-I ", h->builtin, " 1 -j ", h->target, "\n");
   }
   for (const Chain* c : edit.fill) {
+    // Plain appends: Debian's abseil StrAppend zero-fills before it copies.
     c->ForEachRule([&](absl::string_view rule) {
-      absl::StrAppend(out, "-A ", c->name(), " ", rule, "\n");
+      out->append("-A ").append(c->name()).append(" ").append(rule.data(), rule.size());
+      out->push_back('\n');
     });
   }
   for (absl::string_view name : edit.remove) absl::StrAppend(out, "-X ", name, "\n");

@@ -34,16 +34,16 @@ class Chain {
   // Appends one rule made of the concatenation of `parts` (no trailing newline).
   template <typename... Parts>
   void AddRule(const Parts&... parts) {
-    absl::StrAppend(&body_, parts..., "\n");
+    Append(parts...);
     ++rule_count_;
   }
-  // Appends one rule from a pre-built match and a target: "<match> <target>" or "<target>".
-  void AddRule2(absl::string_view match, absl::string_view target) {
-    if (match.empty()) {
-      AddRule(target);
-    } else {
-      AddRule(match, " ", target);
-    }
+  // Appends one rule made of pieces that each start with a space; the first is dropped.
+  template <typename... Parts>
+  void AddSpacedRule(const Parts&... parts) {
+    const size_t start = body_.size();
+    Append(parts...);
+    body_.erase(start, 1);
+    ++rule_count_;
   }
 
   // Calls fn(absl::string_view rule) for each rule, without its newline.
@@ -68,6 +68,15 @@ class Chain {
   }
 
  private:
+  // Plain appends: Debian's abseil StrAppend zero-fills before it copies (libstdc++ has no
+  // uninitialized resize), which showed in profiles of large models.
+  template <typename... Parts>
+  void Append(const Parts&... parts) {
+    (body_.append(absl::AlphaNum(parts).Piece().data(), absl::AlphaNum(parts).Piece().size()),
+     ...);
+    body_.push_back('\n');
+  }
+
   std::string name_;
   std::string body_;
   size_t rule_count_ = 0;
