@@ -208,7 +208,10 @@ void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const c
                                   bool* in_family) const {
   std::string name;
   if (tag) {
-    name = namer_.TagSet(m.value, family_);
+    // Set names are made once per tag: shortening a long one costs a SHA-256.
+    auto [it, fresh] = tag_sets_.try_emplace(m.value);
+    if (fresh) it->second = namer_.TagSet(m.value, family_);
+    name = it->second;
   } else {
     const IpSetModel& set = *ipsets_by_name_.at(m.value);
     if (set.family != family_) {

@@ -52,6 +52,7 @@ class ChainFactory {
   const int family_;
   Namer namer_;
   absl::flat_hash_map<std::string, const IpSetModel*> ipsets_by_name_;
+  mutable absl::flat_hash_map<std::string, std::string> tag_sets_;  // tag -> set name
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;

@@ -459,9 +459,10 @@ void GeneratorState::ReplaceEndpoint(size_t index, Endpoint endpoint) {
   UseEndpointPolicy(slot, -1);
   Endpoint old = std::exchange(slot, std::move(endpoint));
   PlaceEndpoint(slot, /*add=*/true, /*building=*/false);
-  RebuildTreesOf(old);
+  // Same interface in the same trees: the entries are as they were, so are the trees.
   if (old.interface != slot.interface || old.kind != slot.kind ||
       HasFilterHost(old) != HasFilterHost(slot) || HasRaw(old) != HasRaw(slot)) {
+    RebuildTreesOf(old);
     RebuildTreesOf(slot);
   }
   RebuildDirtySets();
