@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "fiptgen/append.h"
 #include "fiptgen/protocols.h"
 #include "fiptgen/render.h"
 
@@ -21,27 +22,37 @@ constexpr char kCommentToHost[] = "-m comment --comment \"Drop workload to host 
 
 std::string Hex(uint32_t v) { return absl::StrFormat("0x%x", v); }
 
-std::vector<std::string> MultiportChunks(const std::vector<PortRange>& ports) {
-  std::vector<std::string> chunks;
-  std::string current;
+// Multiport argument lists of at most 15 slots (a range takes 2) over sorted ports: each
+// chunk is a [begin, end) range of indices into `ports`.
+using PortChunks = std::vector<std::pair<size_t, size_t>>;
+void MultiportChunks(const std::vector<PortRange>& ports, PortChunks* chunks) {
+  chunks->clear();
   int used = 0;
-  for (const PortRange& p : ports) {
-    int slots = p.lo == p.hi ? 1 : 2;
+  size_t begin = 0;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    int slots = ports[i].lo == ports[i].hi ? 1 : 2;
     if (used + slots > kMultiportSlots) {
-      chunks.push_back(std::move(current));
-      current.clear();
+      chunks->emplace_back(begin, i);
+      begin = i;
       used = 0;
-    }
-    if (!current.empty()) current.push_back(',');
-    if (p.lo == p.hi) {
-      absl::StrAppend(&current, p.lo);
-    } else {
-      absl::StrAppend(&current, p.lo, ":", p.hi);
     }
     used += slots;
   }
-  if (!current.empty()) chunks.push_back(std::move(current));
-  return chunks;
+  if (begin < ports.size()) chunks->emplace_back(begin, ports.size());
+}
+
+// " -m multiport [!] --sports|--dports a,b:c" for one chunk.
+void AppendMultiport(const std::vector<PortRange>& ports, std::pair<size_t, size_t> chunk,
+                     const char* flag, std::string* out) {
+  AppendPieces(out, " -m multiport ", flag, " ");
+  for (size_t i = chunk.first; i < chunk.second; ++i) {
+    if (i > chunk.first) out->push_back(',');
+    if (ports[i].lo == ports[i].hi) {
+      AppendPieces(out, ports[i].lo);
+    } else {
+      AppendPieces(out, ports[i].lo, ":", ports[i].hi);
+    }
+  }
 }
 
 std::string PortMatch(const FailsafePort& p, const char* flag) {
@@ -221,11 +232,11 @@ void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const c
     }
     name = namer_.ExplicitSet(m.value);
   }
-  absl::StrAppend(out, " -m set", m.negated ? " !" : "", " --match-set ", name, " ", dir);
+  AppendPieces(out, " -m set", m.negated ? " !" : "", " --match-set ", name, " ", dir);
   sets->push_back(std::move(name));
 }
 
-bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* head, std::string* matches,
+bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
                                std::vector<std::string>* used_sets) const {
   if (r.ip_version && *r.ip_version != family_) return false;
   bool in_family = true;
@@ -241,7 +252,7 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* head, std::stri
       continue;
     }
     if (!m.negated && m.value.prefix_len == 0) continue;
-    absl::StrAppend(head, m.negated ? " ! " : " ", flag, " ", m.value.ToString());
+    AppendPieces(out, m.negated ? " ! " : " ", flag, " ", m.value.ToString());
   }
   if (r.protocol) {
     int p = r.protocol->value;
@@ -250,21 +261,21 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* head, std::stri
     if (other_family_icmp) {
       in_family = in_family && r.protocol->negated;
     } else {
-      absl::StrAppend(head, r.protocol->negated ? " ! -p " : " -p ", ProtocolSaveName(p));
+      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ", ProtocolSaveName(p));
     }
   }
   if (!in_family) return false;
   if (r.icmp_type) {
     const bool v4 = family_ == 4;
-    absl::StrAppend(matches, v4 ? " -m icmp" : " -m icmp6", r.icmp_type->negated ? " !" : "",
+    AppendPieces(out, v4 ? " -m icmp" : " -m icmp6", r.icmp_type->negated ? " !" : "",
                     v4 ? " --icmp-type " : " --icmpv6-type ", r.icmp_type->value);
-    if (r.icmp_code) absl::StrAppend(matches, "/", *r.icmp_code);
+    if (r.icmp_code) AppendPieces(out, "/", *r.icmp_code);
   }
   std::vector<std::string> sets;
-  for (const auto& m : r.src_tags) AppendSetMatch(m, true, "src", matches, &sets, &in_family);
-  for (const auto& m : r.dst_tags) AppendSetMatch(m, true, "dst", matches, &sets, &in_family);
-  for (const auto& m : r.src_ipsets) AppendSetMatch(m, false, "src", matches, &sets, &in_family);
-  for (const auto& m : r.dst_ipsets) AppendSetMatch(m, false, "dst", matches, &sets, &in_family);
+  for (const auto& m : r.src_tags) AppendSetMatch(m, true, "src", out, &sets, &in_family);
+  for (const auto& m : r.dst_tags) AppendSetMatch(m, true, "dst", out, &sets, &in_family);
+  for (const auto& m : r.src_ipsets) AppendSetMatch(m, false, "src", out, &sets, &in_family);
+  for (const auto& m : r.dst_ipsets) AppendSetMatch(m, false, "dst", out, &sets, &in_family);
   if (!in_family) return false;
   // Only sets named by a rule that is written are used.
   used_sets->insert(used_sets->end(), sets.begin(), sets.end());
@@ -274,22 +285,21 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* head, std::stri
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
                                   std::vector<std::string>* used_sets) const {
   // Reused across rules: most rules need no allocation of their own.
-  std::string head, matches, negated_ports, log_target;
-  std::vector<std::string> src_chunks, dst_chunks;
-  static const std::vector<std::string> kNoPorts = {""};
+  std::string head, negated_ports, log_target, src, dst;
+  PortChunks chunks, src_chunks, dst_chunks;
   for (const PolicyRule& r : rules) {
     head.clear();
-    matches.clear();
-    if (!RuleMatches(r, &head, &matches, used_sets)) continue;
+    if (!RuleMatches(r, &head, used_sets)) continue;
     negated_ports.clear();
-    for (const std::string& chunk : MultiportChunks(r.not_src_ports)) {
-      absl::StrAppend(&negated_ports, " -m multiport ! --sports ", chunk);
-    }
-    for (const std::string& chunk : MultiportChunks(r.not_dst_ports)) {
-      absl::StrAppend(&negated_ports, " -m multiport ! --dports ", chunk);
-    }
-    src_chunks = MultiportChunks(r.src_ports);
-    dst_chunks = MultiportChunks(r.dst_ports);
+    MultiportChunks(r.not_src_ports, &chunks);
+    for (auto c : chunks) AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports);
+    MultiportChunks(r.not_dst_ports, &chunks);
+    for (auto c : chunks) AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports);
+    MultiportChunks(r.src_ports, &src_chunks);
+    MultiportChunks(r.dst_ports, &dst_chunks);
+    // No ports: one empty chunk, so the loops below write the rule once.
+    if (src_chunks.empty()) src_chunks.emplace_back(0, 0);
+    if (dst_chunks.empty()) dst_chunks.emplace_back(0, 0);
     absl::string_view target;
     switch (r.action) {
       case Action::kAllow:
@@ -301,16 +311,18 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* c
       case Action::kLog:
         log_target = " -j LOG --log-prefix";
         AppendQuotedArg(r.log_prefix, &log_target);
-        absl::StrAppend(&log_target, " --log-level 5");
+        AppendPieces(&log_target, " --log-level 5");
         target = log_target;
         break;
     }
     // Every piece starts with a space; AddSpacedRule drops the rule's first one.
-    for (const std::string& src : src_chunks.empty() ? kNoPorts : src_chunks) {
-      for (const std::string& dst : dst_chunks.empty() ? kNoPorts : dst_chunks) {
-        chain->AddSpacedRule(head, matches, src.empty() ? "" : " -m multiport --sports ", src,
-                             dst.empty() ? "" : " -m multiport --dports ", dst, negated_ports,
-                             target);
+    for (auto sc : src_chunks) {
+      src.clear();
+      if (sc.second > sc.first) AppendMultiport(r.src_ports, sc, "--sports", &src);
+      for (auto dc : dst_chunks) {
+        dst.clear();
+        if (dc.second > dc.first) AppendMultiport(r.dst_ports, dc, "--dports", &dst);
+        chain->AddSpacedRule(head, src, dst, negated_ports, target);
       }
     }
     if (r.action == Action::kAllow) {

@@ -41,9 +41,9 @@ class ChainFactory {
   Chain HostChainHead(ChainDir dir) const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
                       std::vector<std::string>* used_sets) const;
-  // Fills `head` (addresses, protocol) and `matches` (module matches) for one rule, or
-  // returns false when the rule has no place in this family.
-  bool RuleMatches(const PolicyRule& rule, std::string* head, std::string* matches,
+  // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece
+  // starting with a space, or returns false when the rule has no place in this family.
+  bool RuleMatches(const PolicyRule& rule, std::string* out,
                    std::vector<std::string>* used_sets) const;
   void AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir, std::string* out,
                       std::vector<std::string>* sets, bool* in_family) const;
