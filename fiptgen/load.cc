@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "fiptgen/append.h"
 #include "fiptgen/names.h"
 #include "fiptgen/protocols.h"
 #include "rapidjson/document.h"
@@ -39,11 +40,19 @@ std::string QuoteForMessage(absl::string_view s) {
 }
 
 std::string KeyPath(absl::string_view parent, absl::string_view key) {
-  return absl::StrCat(parent, "[", QuoteForMessage(key), "]");
+  std::string out(parent);
+  AppendPieces(&out, "[", QuoteForMessage(key), "]");
+  return out;
 }
 
+// Paths are built on every field, error or not: plain appends (see append.h).
 std::string FieldPath(absl::string_view parent, absl::string_view field) {
-  return parent.empty() ? std::string(field) : absl::StrCat(parent, ".", field);
+  if (parent.empty()) return std::string(field);
+  if (field.empty()) return std::string(parent);
+  std::string out;
+  out.reserve(parent.size() + 1 + field.size());
+  AppendPieces(&out, parent, ".", field);
+  return out;
 }
 
 // `parent.key` for plain keys, `parent["key"]` for anything else.
@@ -55,7 +64,10 @@ std::string MemberPath(absl::string_view parent, absl::string_view key) {
 }
 
 std::string IndexPath(absl::string_view parent, size_t i) {
-  return absl::StrCat(parent, "[", i, "]");
+  std::string out;
+  out.reserve(parent.size() + 8);
+  AppendPieces(&out, parent, "[", i, "]");
+  return out;
 }
 
 const char* TypeName(const Value& v) {
@@ -102,10 +114,14 @@ class JsonReader {
       Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
       return false;
     }
-    absl::flat_hash_set<absl::string_view> seen;
-    for (const auto& m : v.GetObject()) {
-      absl::string_view key = StringOf(m.name);
-      if (!seen.insert(key).second) {
+    // Objects here are small: a scan of the keys before is cheaper than a hash set.
+    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+      absl::string_view key = StringOf(m->name);
+      bool repeated = false;
+      for (auto prev = v.MemberBegin(); prev != m && !repeated; ++prev) {
+        repeated = StringOf(prev->name) == key;
+      }
+      if (repeated) {
         Error(path, absl::StrCat("duplicate key ", QuoteForMessage(key)));
         continue;
       }
@@ -116,9 +132,15 @@ class JsonReader {
     return true;
   }
 
+  // Value readers take the path as (parent, field) and join them only to report an error:
+  // a large model has hundreds of thousands of fields and almost never an error.
   bool String(const Value& v, absl::string_view path, std::string* out) {
+    return String(v, path, "", out);
+  }
+  bool String(const Value& v, absl::string_view parent, absl::string_view field,
+              std::string* out) {
     if (!v.IsString()) {
-      Error(path, absl::StrCat("expected a string, got ", TypeName(v)));
+      Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
       return false;
     }
     *out = std::string(StringOf(v));
@@ -126,13 +148,18 @@ class JsonReader {
   }
 
   bool Int(const Value& v, absl::string_view path, int64_t lo, int64_t hi, int64_t* out) {
+    return Int(v, path, "", lo, hi, out);
+  }
+  bool Int(const Value& v, absl::string_view parent, absl::string_view field, int64_t lo,
+           int64_t hi, int64_t* out) {
     if (!v.IsInt64()) {
+      std::string path = FieldPath(parent, field);
       Error(path, absl::StrCat("expected an integer, got ",
                                v.IsNumber() ? "a fraction or huge number" : TypeName(v)));
       return false;
     }
     if (v.GetInt64() < lo || v.GetInt64() > hi) {
-      Error(path, absl::StrCat(v.GetInt64(), " out of range ", lo, "-", hi));
+      Error(FieldPath(parent, field), absl::StrCat(v.GetInt64(), " out of range ", lo, "-", hi));
       return false;
     }
     *out = v.GetInt64();
@@ -192,6 +219,26 @@ class JsonReader {
 
   // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
   // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
+  bool Ports(const Value& v, absl::string_view parent, absl::string_view field,
+             std::vector<PortRange>* out) {
+    if (!v.IsArray() || v.Empty()) {
+      Ports(v, FieldPath(parent, field), out);
+      return false;
+    }
+    for (const Value& p : v.GetArray()) {
+      if (!p.IsInt64() || p.GetInt64() < 0 || p.GetInt64() > 65535) {
+        // Ranges, or an error to report: the general path.
+        return Ports(v, FieldPath(parent, field), out);
+      }
+    }
+    for (const Value& p : v.GetArray()) {
+      uint16_t port = static_cast<uint16_t>(p.GetInt64());
+      out->push_back({port, port});
+    }
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+    return true;
+  }
   bool Ports(const Value& v, absl::string_view path, std::vector<PortRange>* out) {
     if (!v.IsArray() || v.Empty()) {
       Error(path, "expected a non-empty array of ports and \"lo:hi\" ranges");
@@ -381,14 +428,14 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
 
 // A "name" / "!name" pair of fields holding one string each.
 void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path,
-                     absl::string_view field, std::vector<Match<std::string>>* out,
-                     bool* ok) {
+                     const char* field, const char* negated_field,
+                     std::vector<Match<std::string>>* out, bool* ok) {
   for (bool negated : {false, true}) {
-    std::string key = negated ? absl::StrCat("!", field) : std::string(field);
-    auto it = rule.FindMember(key.c_str());
+    const char* key = negated ? negated_field : field;
+    auto it = rule.FindMember(key);
     if (it == rule.MemberEnd()) continue;
     std::string name;
-    if (r.String(it->value, FieldPath(path, key), &name)) {
+    if (r.String(it->value, path, key, &name)) {
       out->push_back({std::move(name), negated});
     } else {
       *ok = false;
@@ -414,7 +461,7 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
   bool ok = true;
   if (const Value* f = find("action")) {
     std::string action;
-    if (r.String(*f, FieldPath(path, "action"), &action)) {
+    if (r.String(*f, path, "action", &action)) {
       if (action == "allow") {
         rule->action = Action::kAllow;
       } else if (action == "deny") {
@@ -472,18 +519,14 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
       if (r.Net(f, p, 0, &net)) slot = Match<IpNet>{net, negated};
     });
   }
-  ParseNamedMatch(r, v, path, "src_tag", &rule->src_tags, &ok);
-  ParseNamedMatch(r, v, path, "dst_tag", &rule->dst_tags, &ok);
-  ParseNamedMatch(r, v, path, "src_ipset", &rule->src_ipsets, &ok);
-  ParseNamedMatch(r, v, path, "dst_ipset", &rule->dst_ipsets, &ok);
-  if (const Value* f = find("src_ports")) r.Ports(*f, FieldPath(path, "src_ports"), &rule->src_ports);
-  if (const Value* f = find("dst_ports")) r.Ports(*f, FieldPath(path, "dst_ports"), &rule->dst_ports);
-  if (const Value* f = find("!src_ports")) {
-    r.Ports(*f, FieldPath(path, "!src_ports"), &rule->not_src_ports);
-  }
-  if (const Value* f = find("!dst_ports")) {
-    r.Ports(*f, FieldPath(path, "!dst_ports"), &rule->not_dst_ports);
-  }
+  ParseNamedMatch(r, v, path, "src_tag", "!src_tag", &rule->src_tags, &ok);
+  ParseNamedMatch(r, v, path, "dst_tag", "!dst_tag", &rule->dst_tags, &ok);
+  ParseNamedMatch(r, v, path, "src_ipset", "!src_ipset", &rule->src_ipsets, &ok);
+  ParseNamedMatch(r, v, path, "dst_ipset", "!dst_ipset", &rule->dst_ipsets, &ok);
+  if (const Value* f = find("src_ports")) r.Ports(*f, path, "src_ports", &rule->src_ports);
+  if (const Value* f = find("dst_ports")) r.Ports(*f, path, "dst_ports", &rule->dst_ports);
+  if (const Value* f = find("!src_ports")) r.Ports(*f, path, "!src_ports", &rule->not_src_ports);
+  if (const Value* f = find("!dst_ports")) r.Ports(*f, path, "!dst_ports", &rule->not_dst_ports);
   exclusive("icmp_type", [&](const Value& f, const std::string& p, bool negated) {
     int64_t n = 0;
     if (r.Int(f, p, 0, 255, &n)) rule->icmp_type = Match<int>{static_cast<int>(n), negated};
@@ -733,11 +776,13 @@ class Validator {
     }
   }
 
+  // `parent` and `field` make the path only when there is an error to report.
   template <typename T>
-  void CheckSortedUnique(const std::vector<T>& v, absl::string_view path) {
+  void CheckSortedUnique(const std::vector<T>& v, absl::string_view parent,
+                         absl::string_view field) {
     if (!std::is_sorted(v.begin(), v.end()) ||
         std::adjacent_find(v.begin(), v.end()) != v.end()) {
-      Error(path, "must be sorted without duplicates (LoadModel does this)");
+      Error(FieldPath(parent, field), "must be sorted without duplicates (LoadModel does this)");
     }
   }
 
@@ -796,8 +841,8 @@ class Validator {
     for (const IpNet& n : e.ipv6_nets) {
       if (n.family != 6) Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
     }
-    CheckSortedUnique(e.ipv4_nets, FieldPath(path, "ipv4_nets"));
-    CheckSortedUnique(e.ipv6_nets, FieldPath(path, "ipv6_nets"));
+    CheckSortedUnique(e.ipv4_nets, path, "ipv4_nets");
+    CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
     CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
     CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
   }
@@ -831,7 +876,7 @@ class Validator {
       for (const std::string& tag : profile.tags) {
         if (tag.empty()) Error(FieldPath(path, "tags"), "a tag must not be empty");
       }
-      CheckSortedUnique(profile.tags, FieldPath(path, "tags"));
+      CheckSortedUnique(profile.tags, path, "tags");
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         const auto& rules = dir == RuleDir::kInbound ? profile.inbound_rules
                                                      : profile.outbound_rules;
@@ -880,7 +925,7 @@ class Validator {
       for (const PortRange& pr : *ports) {
         if (pr.lo > pr.hi) Error(FieldPath(path, field), "a range must have lo < hi");
       }
-      CheckSortedUnique(*ports, FieldPath(path, field));
+      CheckSortedUnique(*ports, path, field);
     }
     if (r.icmp_type) {
       const char* field = r.icmp_type->negated ? "!icmp_type" : "icmp_type";
@@ -961,7 +1006,7 @@ class Validator {
                              " is a network; a hash:ip set holds addresses"));
         }
       }
-      CheckSortedUnique(s.members, FieldPath(path, "members"));
+      CheckSortedUnique(s.members, path, "members");
     }
   }
 
