@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test with real packets: builds a host, three workloads and an external machine out
-# of network namespaces, applies model1.json, checks every flow in flows.txt, applies
+# of network namespaces, applies model1.json, checks every flow in flows.txt, the same again
+# with 41 extra workloads that turn the dispatch chains into a tree, model1.json again, then
 # model2.json on top and checks again. See e2e/README.md.
 #
 #   e2e_test.sh --backend nft|legacy
@@ -320,6 +321,97 @@ check_idempotent() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Dispatch trees
+
+# model1 plus 41 workloads whose interfaces never exist, chosen so that the dispatch chains
+# become a tree (more than 32 interfaces, SPEC §4) with the real tapw1 and tapw2 two subchains
+# deep: tapv0 keeps the root at "tap", so felix-FROM-ENDPOINT sends tapw+ to a subchain
+# (-EP-PFX-w), whose 32-plus interfaces split again by the next character (-EP-PFX-w1 holds
+# tapw1 and tapw10..19; -EP-PFX-w3 holds tapw30..39 but not the unknown tapw3). Everything
+# else is model1's, so its flows keep model1's verdicts.
+make_tree_model() {  # out
+  local out="$1" extras="$work/tree-extras" n
+  {
+    printf '    {"id": "fill-v0", "kind": "workload", "interface": "tapv0",'
+    printf ' "ipv4_nets": ["198.18.2.200/32"], "ipv6_nets": ["fd5a:f1e1::2:200/128"],'
+    printf ' "profile_ids": ["client"]},\n'
+    for n in $(seq 10 49); do
+      printf '    {"id": "fill-w%s", "kind": "workload", "interface": "tapw%s",' "$n" "$n"
+      printf ' "ipv4_nets": ["198.18.2.%s/32"], "ipv6_nets": ["fd5a:f1e1::2:%s/128"],' "$n" "$n"
+      printf ' "profile_ids": ["client"]},\n'
+    done
+  } >"$extras"
+  awk -v extras="$extras" '
+    { print }
+    /^ *"endpoints": \[$/ { while ((getline line < extras) > 0) print line; n++ }
+    END { exit n != 1 }' "$e2e/model1.json" >"$out" ||
+    fail "could not add the extra endpoints to model1.json (no single \"endpoints\": [ line)"
+}
+
+# The chains a packet on IFACE walks through from ROOT, as the kernel would: in each dispatch
+# chain the first rule whose -i/-o matches (exactly, or as a prefix with +) and its goto
+# target (or the rule itself when it does not go to a chain), or the chain's last rule when
+# none matches. Prints "ROOT -> … -> end".
+dispatch_path() {  # save-file root flag iface
+  awk -v chain="$2" -v flag="$3" -v iface="$4" '
+    $1 == "-A" { n[$2]++; r[$2, n[$2]] = $0 }
+    END {
+      out = chain
+      while (chain ~ /^felix-(FROM|TO)-(ENDPOINT$|EP-PFX-)/ && hops++ < 20) {
+        target = "(falls off " chain ")"
+        for (i = 1; i <= n[chain]; i++) {
+          split(r[chain, i], f, " ")
+          if (f[3] != flag) { target = substr(r[chain, i], length("-A " chain " ") + 1); break }
+          x = f[4]
+          if (x == iface || (x ~ /[+]$/ && index(iface, substr(x, 1, length(x) - 1)) == 1)) {
+            target = f[5] == "-g" ? f[6] : substr(r[chain, i], length("-A " chain " ") + 1)
+            break
+          }
+        }
+        out = out " -> " target
+        chain = target
+      }
+      print out
+    }' "$1"
+}
+
+# The tree is in force in the kernel, both families, both directions: tapw1 and tapw2 reach
+# their endpoint chains through at least two -EP-PFX- subchains, and the unknown tapw3 is
+# dropped inside one.
+check_tree() {
+  local label="$1" family save dir root flag iface want path pfx shown=""
+  for family in iptables ip6tables; do
+    save="$work/$label-$family.save"
+    in_ns h "$family-$backend-save" -t filter >"$save"
+    for dir in from to; do
+      if [ "$dir" = from ]; then root=felix-FROM-ENDPOINT flag=-i; else root=felix-TO-ENDPOINT flag=-o; fi
+      for iface in tapw1 tapw2 tapw3; do
+        if [ "$iface" = tapw3 ]; then want='-j DROP'; else want="felix-$dir-${iface#tap}"; fi
+        path="$(dispatch_path "$save" "$root" "$flag" "$iface")"
+        pfx="$(grep -o -- '-EP-PFX-' <<<"$path" | wc -l)"
+        if [[ "$path" != *" $want" ]] || ((pfx < 2)); then
+          fail "$label: $family $flag $iface: $path (wanted $want through two -EP-PFX- chains)"
+        fi
+        [ -n "$shown" ] || shown="$path"
+      done
+    done
+  done
+  say "$label: tree in force, v4 and v6, both directions, e.g. tapw1: $shown"
+}
+
+# After a flat model no subchain is left, in either family (check_state says the same,
+# exactly; this says it in the words of the issue).
+check_no_tree() {
+  local label="$1" family
+  for family in iptables ip6tables; do
+    if in_ns h "$family-$backend-save" | grep -E -- '-(EP|IF)-PFX-'; then
+      fail "$label: $family dispatch subchains are left over (above)"
+    fi
+  done
+  say "$label: no -PFX- subchain left"
+}
+
+# ---------------------------------------------------------------------------------------------
 # The test
 
 check "no rules" ok main
@@ -333,6 +425,20 @@ check_idempotent model1 "$e2e/model1.json"
 check model1 2 main
 check_untracked model1 yes
 check_mac "model1, w1 with another MAC" 2
+
+# The same policy dispatched through a tree: model1's flows keep model1's verdicts; then
+# model1 again, flat.
+make_tree_model "$work/model3.json"
+apply_model model3 "$work/model3.json"
+check_foreign_rules model3
+check_state model3 "$work/model3.json"
+check_idempotent model3 "$work/model3.json"
+check_tree model3
+check "model3 (model1 through a tree)" 2 main
+apply_model model1-again "$e2e/model1.json"
+check_state model1-again "$e2e/model1.json"
+check_no_tree model1-again
+check_idempotent model1-again "$e2e/model1.json"
 
 # Connections opened under model1 that model2 does not concern: they must survive the apply.
 rm -f "$work/go"
