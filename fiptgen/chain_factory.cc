@@ -56,7 +56,7 @@ void AppendMultiport(const std::vector<PortRange>& ports, std::pair<size_t, size
 }
 
 std::string PortMatch(const FailsafePort& p, const char* flag) {
-  std::string name = ProtocolSaveName(p.protocol);
+  absl::string_view name = ProtocolSaveName(p.protocol);
   return absl::StrCat("-p ", name, " -m ", name, " ", flag, " ", p.port);
 }
 
@@ -198,7 +198,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) con
   // from the interface is the host's inbound policy (SPEC.md §2).
   const bool inbound = host ? from : !from;
   for (const std::string& id : raw ? e.untracked_profile_ids : e.profile_ids) {
-    c.AddRule("-j ", namer_.ProfileChain(id, inbound ? RuleDir::kInbound : RuleDir::kOutbound));
+    c.AddRule("-j ", ProfileChainName(id, inbound ? RuleDir::kInbound : RuleDir::kOutbound));
     c.AddRule(if_accept_, " -j RETURN");
   }
   // Untracked policy has no final DROP: what it does not accept meets the tracked policy.
@@ -206,9 +206,19 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) con
   return c;
 }
 
+const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir dir) const {
+  // Made once per profile: shortening a long id costs a SHA-256.
+  auto [it, fresh] = profile_chains_.try_emplace(id);
+  if (fresh) {
+    it->second = {namer_.ProfileChain(id, RuleDir::kInbound),
+                  namer_.ProfileChain(id, RuleDir::kOutbound)};
+  }
+  return dir == RuleDir::kInbound ? it->second.first : it->second.second;
+}
+
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
                                  std::vector<std::string>* used_sets) const {
-  Chain c(namer_.ProfileChain(profile.id, dir));
+  Chain c(ProfileChainName(profile.id, dir));
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
                  used_sets);
   return c;

@@ -8,6 +8,7 @@
 #define FIPTGEN_CHAIN_FACTORY_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -38,6 +39,7 @@ class ChainFactory {
   Chain ProfileChain(const Profile& profile, RuleDir dir, std::vector<std::string>* used_sets) const;
 
  private:
+  const std::string& ProfileChainName(const std::string& id, RuleDir dir) const;
   Chain HostChainHead(ChainDir dir) const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
                       std::vector<std::string>* used_sets) const;
@@ -53,6 +55,8 @@ class ChainFactory {
   Namer namer_;
   absl::flat_hash_map<std::string, const IpSetModel*> ipsets_by_name_;
   mutable absl::flat_hash_map<std::string, std::string> tag_sets_;  // tag -> set name
+  // profile id -> its -i and -o chain names
+  mutable absl::flat_hash_map<std::string, std::pair<std::string, std::string>> profile_chains_;
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;

@@ -32,10 +32,53 @@ std::string AddressString(const IpNet& net) {
     }
     return s;
   }
-  char buf[INET6_ADDRSTRLEN];
-  const char* s = inet_ntop(net.family == 4 ? AF_INET : AF_INET6, net.addr.data(), buf,
-                            sizeof(buf));
-  return s == nullptr ? std::string() : std::string(s);
+  // RFC 5952, as glibc's inet_ntop writes it, by hand (inet_ntop showed in profiles):
+  // groups in lower-case hex without leading zeros, the longest run of two or more zero
+  // groups (the first of equals) as "::". inet_ntop writes addresses whose first 80 bits
+  // are zero with an embedded IPv4 part; those go to inet_ntop itself.
+  uint16_t groups[8];
+  for (int i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(net.addr[2 * i] << 8 | net.addr[2 * i + 1]);
+  if (groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0) {
+    char buf[INET6_ADDRSTRLEN];
+    const char* s = inet_ntop(AF_INET6, net.addr.data(), buf, sizeof(buf));
+    return s == nullptr ? std::string() : std::string(s);
+  }
+  int best_start = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && groups[j] == 0) ++j;
+    if (j - i > best_len) {
+      best_start = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best_start = -1;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(39);
+  for (int i = 0; i < 8; ++i) {
+    if (i == best_start) {
+      s.append("::");
+      i += best_len - 1;
+      continue;
+    }
+    if (i > 0 && i != best_start + best_len) s.push_back(':');
+    uint16_t g = groups[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      int digit = (g >> shift) & 0xf;
+      if (digit != 0 || started || shift == 0) {
+        s.push_back(kHex[digit]);
+        started = true;
+      }
+    }
+  }
+  return s;
 }
 
 }  // namespace

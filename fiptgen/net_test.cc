@@ -1,5 +1,9 @@
 #include "fiptgen/net.h"
 
+#include <arpa/inet.h>
+
+#include <random>
+
 #include "gtest/gtest.h"
 
 namespace fiptgen {
@@ -48,6 +52,26 @@ TEST(ParseMacTest, LowerCasesAndRejectsJunk) {
   for (const char* bad : {"zz", "02:00:00:00:00", "02:00:00:00:00:001", "2:00:00:00:00:01",
                           "02-00-00-00-00-01", "02:00:00:00:00:0g", ""}) {
     EXPECT_FALSE(ParseMac(bad).ok()) << bad;
+  }
+}
+
+// IPv6 text is formatted by hand; it must be exactly what inet_ntop (and so iptables-save)
+// writes, for every shape of zero runs.
+TEST(IpNetTest, Ipv6TextMatchesInetNtop) {
+  std::mt19937 rng(1);
+  for (int i = 0; i < 200000; ++i) {
+    IpNet net;
+    net.family = 6;
+    net.prefix_len = 128;
+    for (int g = 0; g < 8; ++g) {
+      // Mostly zero groups, so that runs of every length and position come up.
+      uint16_t v = rng() % 3 == 0 ? static_cast<uint16_t>(rng() % (rng() % 2 ? 16 : 65536)) : 0;
+      net.addr[2 * g] = v >> 8;
+      net.addr[2 * g + 1] = v & 0xff;
+    }
+    char buf[INET6_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET6, net.addr.data(), buf, sizeof(buf)), nullptr);
+    ASSERT_EQ(net.ToMemberString(), buf);
   }
 }
 

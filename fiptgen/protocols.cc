@@ -1,5 +1,8 @@
 #include "fiptgen/protocols.h"
 
+#include <array>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 
 namespace fiptgen {
@@ -30,13 +33,16 @@ constexpr ProtocolEntry kEtcProtocols[] = {
 
 }  // namespace
 
-std::string ProtocolSaveName(int number) {
-  for (const ProtocolEntry& e : kEtcProtocols) {
-    if (e.number == number) {
-      return e.name;
-    }
-  }
-  return absl::StrCat(number);
+absl::string_view ProtocolSaveName(int number) {
+  // Built once: every number's save name, from the table or the number in decimal.
+  static const auto* const kNames = [] {
+    auto* names = new std::array<std::string, 256>();
+    for (int n = 0; n < 256; ++n) (*names)[n] = absl::StrCat(n);
+    for (const ProtocolEntry& e : kEtcProtocols) (*names)[e.number] = e.name;
+    return names;
+  }();
+  if (number < 0 || number > 255) return "";
+  return (*kNames)[number];
 }
 
 std::optional<int> ParseProtocolName(absl::string_view name) {

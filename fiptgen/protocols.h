@@ -22,8 +22,8 @@ inline constexpr int kProtoSctp = 132;
 inline constexpr int kProtoUdplite = 136;
 
 // The name iptables-save prints for protocol `number` (1..255): the /etc/protocols name,
-// or the number itself when the table has none.
-std::string ProtocolSaveName(int number);
+// or the number itself when the table has none. The view is into a static table.
+absl::string_view ProtocolSaveName(int number);
 
 // The protocol names the model accepts: tcp udp icmp icmpv6 sctp udplite.
 std::optional<int> ParseProtocolName(absl::string_view name);
