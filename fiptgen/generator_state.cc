@@ -32,6 +32,12 @@ bool HasRaw(const Endpoint& e) {
   return e.kind == EndpointKind::kHost && !e.untracked_profile_ids.empty();
 }
 
+// Which dispatch trees an endpoint sits in, as bits: workload dispatch, host dispatch in
+// filter (tracked profiles), host dispatch in raw (untracked profiles).
+int TreeMask(const Endpoint& e) {
+  return (IsWorkload(e) ? 1 : 0) | (HasFilterHost(e) ? 2 : 0) | (HasRaw(e) ? 4 : 0);
+}
+
 DispatchTree MakeTree(int section, std::string root, std::string base, ChainDir dir,
                       std::string last_rule) {
   DispatchTree t;
@@ -231,6 +237,16 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
 // ---------------------------------------------------------------------------------------
 // GeneratorState
 
+// The one place that says where an endpoint sits: its chains' table and dispatch trees.
+std::vector<GeneratorState::Place> GeneratorState::PlacesOf(FamilyState& fs, const Endpoint& e) {
+  std::vector<Place> places;
+  const int mask = TreeMask(e);
+  if (mask & 1) places.push_back({&fs.filter, false, &fs.from_endpoint, &fs.to_endpoint});
+  if (mask & 2) places.push_back({&fs.filter, false, &fs.from_host, &fs.to_host});
+  if (mask & 4) places.push_back({&fs.raw, true, &fs.raw_from_host, &fs.raw_to_host});
+  return places;
+}
+
 GeneratorState::FamilyState::FamilyState(const Model& model, int family)
     : factory(model.config, model.ipsets, family) {
   const Namer& n = factory.namer();
@@ -402,12 +418,12 @@ void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
 void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
   for (FamilyState& fs : families_) {
     const std::string suffix = fs.factory.namer().EndpointSuffix(e);
-    auto place = [&](TableState& table, bool raw, DispatchTree& from, DispatchTree& to) {
-      for (auto [dir, tree] : {std::pair<ChainDir, DispatchTree*>{ChainDir::kFrom, &from},
-                               {ChainDir::kTo, &to}}) {
+    for (const Place& place : PlacesOf(fs, e)) {
+      for (auto [dir, tree] : {std::pair<ChainDir, DispatchTree*>{ChainDir::kFrom, place.from},
+                               {ChainDir::kTo, place.to}}) {
         ChainKey key{kEndpoints, suffix, dir == ChainDir::kFrom ? 0 : 1};
         if (add) {
-          table.Put(key, fs.factory.EndpointChain(e, dir, raw));
+          place.table->Put(key, fs.factory.EndpointChain(e, dir, place.raw));
           std::string target = fs.factory.namer().EndpointChain(dir, e);
           if (building) {
             tree->entries.Append(e.interface, std::move(target));
@@ -415,14 +431,11 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
             tree->entries.Insert(e.interface, std::move(target));
           }
         } else {
-          table.Erase(key);
+          place.table->Erase(key);
           tree->entries.Erase(e.interface);
         }
       }
-    };
-    if (IsWorkload(e)) place(fs.filter, false, fs.from_endpoint, fs.to_endpoint);
-    if (HasFilterHost(e)) place(fs.filter, false, fs.from_host, fs.to_host);
-    if (HasRaw(e)) place(fs.raw, true, fs.raw_from_host, fs.raw_to_host);
+    }
   }
 }
 
@@ -460,8 +473,7 @@ void GeneratorState::ReplaceEndpoint(size_t index, Endpoint endpoint) {
   Endpoint old = std::exchange(slot, std::move(endpoint));
   PlaceEndpoint(slot, /*add=*/true, /*building=*/false);
   // Same interface in the same trees: the entries are as they were, so are the trees.
-  if (old.interface != slot.interface || old.kind != slot.kind ||
-      HasFilterHost(old) != HasFilterHost(slot) || HasRaw(old) != HasRaw(slot)) {
+  if (old.interface != slot.interface || TreeMask(old) != TreeMask(slot)) {
     RebuildTreesOf(old);
     RebuildTreesOf(slot);
   }
@@ -471,17 +483,9 @@ void GeneratorState::ReplaceEndpoint(size_t index, Endpoint endpoint) {
 // Rebuilds the dispatch trees the endpoint sits in, along its interface's prefix path.
 void GeneratorState::RebuildTreesOf(const Endpoint& e) {
   for (FamilyState& fs : families_) {
-    if (IsWorkload(e)) {
-      RebuildTree(fs.from_endpoint, fs.filter, fs.factory, &e.interface);
-      RebuildTree(fs.to_endpoint, fs.filter, fs.factory, &e.interface);
-    }
-    if (HasFilterHost(e)) {
-      RebuildTree(fs.from_host, fs.filter, fs.factory, &e.interface);
-      RebuildTree(fs.to_host, fs.filter, fs.factory, &e.interface);
-    }
-    if (HasRaw(e)) {
-      RebuildTree(fs.raw_from_host, fs.raw, fs.factory, &e.interface);
-      RebuildTree(fs.raw_to_host, fs.raw, fs.factory, &e.interface);
+    for (const Place& place : PlacesOf(fs, e)) {
+      RebuildTree(*place.from, *place.table, fs.factory, &e.interface);
+      RebuildTree(*place.to, *place.table, fs.factory, &e.interface);
     }
   }
 }

@@ -146,6 +146,16 @@ class GeneratorState {
     absl::flat_hash_map<std::string, std::vector<std::string>> profile_sets;
   };
 
+  // Where an endpoint's chains and dispatch entries go: a table, whether it is raw, and
+  // the from/to dispatch trees.
+  struct Place {
+    TableState* table;
+    bool raw;
+    DispatchTree* from;
+    DispatchTree* to;
+  };
+  static std::vector<Place> PlacesOf(FamilyState& fs, const Endpoint& e);
+
   // The tags of every profile the endpoint carries, tracked or untracked.
   std::set<std::string> EndpointTags(const Endpoint& e) const;
   void UseProfile(const std::string& id, bool raw, int delta);
