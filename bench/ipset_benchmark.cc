@@ -12,7 +12,9 @@ namespace {
 
 size_t Members(const std::vector<IpSetSpec>& sets) {
   size_t n = 0;
-  for (const IpSetSpec& s : sets) n += s.members.size();
+  for (const IpSetSpec& s : sets) {
+    n += s.members.size();
+  }
   return n;
 }
 
@@ -35,7 +37,9 @@ FIPTGEN_SCALE_BENCHMARK(BM_RenderIpsetRestore);
 void BM_RenderIpsetRestoreBlocklist(benchmark::State& state, ScaleSize size) {
   std::vector<IpSetSpec> sets;
   for (const IpSetSpec& s : GetScaleFixture(size).desired.ipsets) {
-    if (s.name == "felix-blocklist-v4") sets.push_back(s);
+    if (s.name == "felix-blocklist-v4") {
+      sets.push_back(s);
+    }
   }
   if (sets.empty()) {
     state.SkipWithError("no blocklist-v4 set");

@@ -14,7 +14,9 @@ void BM_LoadModel(benchmark::State& state, ScaleSize size) {
   for (const auto& [id, p] : f.model.profiles) {
     items += p.inbound_rules.size() + p.outbound_rules.size();
   }
-  for (const IpSetModel& s : f.model.ipsets) items += s.members.size();
+  for (const IpSetModel& s : f.model.ipsets) {
+    items += s.members.size();
+  }
   for (auto _ : state) {
     absl::StatusOr<Model> model = LoadModel(f.json);
     if (!model.ok()) {

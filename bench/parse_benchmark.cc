@@ -21,7 +21,9 @@ void BM_ParseIptablesSave(benchmark::State& state, ScaleSize size) {
   for (auto _ : state) {
     for (int i = 0; i < 2; ++i) {
       absl::StatusOr<ObservedRuleset> seen = ParseIptablesSave(f.save[i], i == 0 ? 4 : 6, prefix);
-      if (!seen.ok()) state.SkipWithError("save text does not parse");
+      if (!seen.ok()) {
+        state.SkipWithError("save text does not parse");
+      }
       benchmark::DoNotOptimize(seen);
     }
   }
@@ -40,7 +42,9 @@ std::string IpsetSaveText(const std::string& restore) {
     absl::string_view line(restore.data() + start, end - start);
     out.append(line.data(), line.size());
     if (line.substr(0, 7) == "create ") {
-      if (line.find(" maxelem ") == absl::string_view::npos) out.append(" maxelem 65536");
+      if (line.find(" maxelem ") == absl::string_view::npos) {
+        out.append(" maxelem 65536");
+      }
       out.append(" hashsize 1024 bucketsize 12 initval 0x2f7d1c3a");
     }
     out.push_back('\n');
@@ -54,7 +58,9 @@ void BM_ParseIpsetSave(benchmark::State& state, ScaleSize size) {
   const std::string text = IpsetSaveText(f.files.ipsets);
   for (auto _ : state) {
     absl::StatusOr<std::vector<IpSetSpec>> sets = ParseIpsetSave(text, f.model.config.ipset_prefix);
-    if (!sets.ok() || *sets != f.desired.ipsets) state.SkipWithError("ipset save mismatch");
+    if (!sets.ok() || *sets != f.desired.ipsets) {
+      state.SkipWithError("ipset save mismatch");
+    }
     benchmark::DoNotOptimize(sets);
   }
   SetThroughput(state, text.size(), Lines(text));

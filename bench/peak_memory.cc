@@ -33,14 +33,20 @@ size_t g_peak = 0;
 
 void* Allocate(size_t n) {
   void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) {
+    throw std::bad_alloc();
+  }
   g_live += malloc_usable_size(p);
-  if (g_live > g_peak) g_peak = g_live;
+  if (g_live > g_peak) {
+    g_peak = g_live;
+  }
   return p;
 }
 
 void Release(void* p) {
-  if (p == nullptr) return;
+  if (p == nullptr) {
+    return;
+  }
   g_live -= malloc_usable_size(p);
   std::free(p);
 }

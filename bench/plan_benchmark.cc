@@ -22,7 +22,9 @@ namespace {
 size_t ChainCount(const Desired& d) {
   size_t n = 0;
   for (const Ruleset& rs : d.rulesets) {
-    for (const Table& t : rs.tables) n += t.chains.size();
+    for (const Table& t : rs.tables) {
+      n += t.chains.size();
+    }
   }
   return n;
 }
@@ -42,8 +44,12 @@ size_t PlanBoth(const ScaleFixture& f, const Desired& desired) {
 void RunPlan(benchmark::State& state, const ScaleFixture& f, const Desired& desired,
              bool want_empty) {
   size_t plan_bytes = 0;
-  for (auto _ : state) plan_bytes = PlanBoth(f, desired);
-  if ((plan_bytes == 0) != want_empty) state.SkipWithError("unexpected plan size");
+  for (auto _ : state) {
+    plan_bytes = PlanBoth(f, desired);
+  }
+  if ((plan_bytes == 0) != want_empty) {
+    state.SkipWithError("unexpected plan size");
+  }
   state.counters["plan_bytes"] = static_cast<double>(plan_bytes);
   SetThroughput(state, f.files.iptables.size() + f.files.ip6tables.size(), ChainCount(desired));
 }
@@ -108,12 +114,18 @@ void BM_IncrementalUpsertEndpoint(benchmark::State& state, ScaleSize size) {
       break;
     }
     plan_bytes = plans->ipsets.before.size() + plans->ipsets.after.size();
-    for (const RestorePlan& p : plans->rulesets) plan_bytes += p.text.size();
+    for (const RestorePlan& p : plans->rulesets) {
+      plan_bytes += p.text.size();
+    }
     benchmark::DoNotOptimize(plans);
   }
   // Leave the generator at the original model for the next run.
-  if (n % 2 == 1 && !gen->UpsertEndpoint(*versions[1]).ok()) state.SkipWithError("restore");
-  if (plan_bytes == 0) state.SkipWithError("empty plan");
+  if (n % 2 == 1 && !gen->UpsertEndpoint(*versions[1]).ok()) {
+    state.SkipWithError("restore");
+  }
+  if (plan_bytes == 0) {
+    state.SkipWithError("empty plan");
+  }
   state.counters["plan_bytes"] = static_cast<double>(plan_bytes);
   SetThroughput(state, f.files.iptables.size() + f.files.ip6tables.size(), ChainCount(f.desired));
 }
@@ -124,14 +136,18 @@ FIPTGEN_SCALE_BENCHMARK(BM_IncrementalUpsertEndpoint);
 void BM_PlanIpsetsEndpointChanged(benchmark::State& state, ScaleSize size) {
   const ScaleFixture& f = GetScaleFixture(size);
   size_t members = 0;
-  for (const IpSetSpec& s : f.endpoint_changed.ipsets) members += s.members.size();
+  for (const IpSetSpec& s : f.endpoint_changed.ipsets) {
+    members += s.members.size();
+  }
   size_t plan_bytes = 0;
   for (auto _ : state) {
     IpsetPlan plan = PlanIpsets(f.endpoint_changed.ipsets, f.desired.ipsets, f.model.config);
     plan_bytes = plan.before.size() + plan.after.size();
     benchmark::DoNotOptimize(plan);
   }
-  if (plan_bytes == 0) state.SkipWithError("empty ipset plan");
+  if (plan_bytes == 0) {
+    state.SkipWithError("empty ipset plan");
+  }
   state.counters["plan_bytes"] = static_cast<double>(plan_bytes);
   SetThroughput(state, f.files.ipsets.size(), members);
 }
@@ -147,19 +163,27 @@ void BM_PlanPartCompareBodies(benchmark::State& state, ScaleSize size) {
     for (const Table& want : f.endpoint_changed.rulesets[i].tables) {
       absl::flat_hash_map<absl::string_view, const Chain*> have;
       for (const Table& t : f.observed[i].ours.tables) {
-        if (t.name != want.name) continue;
-        for (const Chain& c : t.chains) have.emplace(c.name(), &c);
+        if (t.name != want.name) {
+          continue;
+        }
+        for (const Chain& c : t.chains) {
+          have.emplace(c.name(), &c);
+        }
       }
       for (const Chain& c : want.chains) {
         auto it = have.find(c.name());
-        if (it != have.end()) pairs.emplace_back(&c, it->second);
+        if (it != have.end()) {
+          pairs.emplace_back(&c, it->second);
+        }
       }
     }
   }
   size_t differ = 0;
   for (auto _ : state) {
     differ = 0;
-    for (const auto& [want, have] : pairs) differ += want->body() != have->body();
+    for (const auto& [want, have] : pairs) {
+      differ += want->body() != have->body();
+    }
     benchmark::DoNotOptimize(differ);
   }
   state.counters["differing_chains"] = static_cast<double>(differ);
@@ -173,12 +197,16 @@ void BM_PlanPartIndexChains(benchmark::State& state, ScaleSize size) {
     for (size_t i = 0; i < f.endpoint_changed.rulesets.size(); ++i) {
       for (const Table& t : f.observed[i].ours.tables) {
         absl::flat_hash_map<absl::string_view, const Chain*> have;
-        for (const Chain& c : t.chains) have.emplace(c.name(), &c);
+        for (const Chain& c : t.chains) {
+          have.emplace(c.name(), &c);
+        }
         benchmark::DoNotOptimize(have);
       }
       for (const Table& t : f.endpoint_changed.rulesets[i].tables) {
         absl::flat_hash_set<absl::string_view> wanted;
-        for (const Chain& c : t.chains) wanted.insert(c.name());
+        for (const Chain& c : t.chains) {
+          wanted.insert(c.name());
+        }
         benchmark::DoNotOptimize(wanted);
       }
     }

@@ -70,13 +70,17 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Runs one pipeline step once, for callgrind.");
   absl::ParseCommandLine(argc, argv);
   auto size = fiptgen::bench::ParseScaleSize(absl::GetFlag(FLAGS_size));
-  if (!size) return Fail("--size must be small, large or huge");
+  if (!size) {
+    return Fail("--size must be small, large or huge");
+  }
   const std::string step = absl::GetFlag(FLAGS_step);
 
   // Inputs, outside the measured region.
   const std::string json = fiptgen::bench::MakeScaleModelJson(fiptgen::bench::ScaleSpecFor(*size));
   absl::StatusOr<Model> loaded = fiptgen::LoadModel(json);
-  if (!loaded.ok()) return Fail(loaded.status().message());
+  if (!loaded.ok()) {
+    return Fail(loaded.status().message());
+  }
   const Model& model = *loaded;
   Desired desired;
   fiptgen::RestoreFiles files;
@@ -87,7 +91,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<fiptgen::IncrementalGenerator> incremental;
   if (step == "upsert_endpoint") {
     auto created = fiptgen::IncrementalGenerator::Create(model);
-    if (!created.ok()) return Fail(created.status().message());
+    if (!created.ok()) {
+      return Fail(created.status().message());
+    }
     incremental = std::make_unique<fiptgen::IncrementalGenerator>(*std::move(created));
     changed_model = ChangeOneEndpoint(model);
   }
@@ -103,11 +109,15 @@ int main(int argc, char** argv) {
   if (step == "plan_endpoint" || step == "replan_endpoint") {
     for (int i = 0; i < 2; ++i) {
       auto seen = fiptgen::ParseIptablesSave(save[i], i == 0 ? 4 : 6, model.config.chain_prefix);
-      if (!seen.ok()) return Fail(seen.status().message());
+      if (!seen.ok()) {
+        return Fail(seen.status().message());
+      }
       observed.push_back(*std::move(seen));
     }
     changed_model = ChangeOneEndpoint(model);
-    if (step == "plan_endpoint") changed = fiptgen::Generate(changed_model);
+    if (step == "plan_endpoint") {
+      changed = fiptgen::Generate(changed_model);
+    }
   }
 
   size_t out_bytes = 0;
@@ -133,7 +143,9 @@ int main(int argc, char** argv) {
       out_bytes += seen.ok() ? seen->ours.tables.size() : 0;
     }
   } else if (step == "plan_endpoint" || step == "replan_endpoint") {
-    if (step == "replan_endpoint") changed = fiptgen::Generate(changed_model);
+    if (step == "replan_endpoint") {
+      changed = fiptgen::Generate(changed_model);
+    }
     for (int i = 0; i < 2; ++i) {
       fiptgen::RestorePlan plan =
           fiptgen::PlanRestore(changed.rulesets[i], observed[i].ours, observed[i].foreign);
@@ -142,7 +154,9 @@ int main(int argc, char** argv) {
   } else if (step == "upsert_endpoint") {
     auto plans = incremental->UpsertEndpoint(changed_model.endpoints[model.endpoints.size() / 2]);
     if (plans.ok()) {
-      for (const fiptgen::RestorePlan& p : plans->rulesets) out_bytes += p.text.size();
+      for (const fiptgen::RestorePlan& p : plans->rulesets) {
+        out_bytes += p.text.size();
+      }
     }
   } else {
     return Fail(absl::StrCat("unknown --step ", step));

@@ -48,7 +48,9 @@ std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 std::string QuotedList(const std::vector<std::string>& items) {
   std::vector<std::string> quoted;
   quoted.reserve(items.size());
-  for (const std::string& s : items) quoted.push_back(Quote(s));
+  for (const std::string& s : items) {
+    quoted.push_back(Quote(s));
+  }
   return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
 }
 
@@ -130,7 +132,9 @@ class ModelWriter {
           v4.push_back(absl::StrCat(V4(base), "/30"));
         } else {
           v4.push_back(absl::StrCat(V4(base + 1), "/32"));
-          if (shape >= 90) v4.push_back(absl::StrCat(V4(base + 2), "/32"));
+          if (shape >= 90) {
+            v4.push_back(absl::StrCat(V4(base + 2), "/32"));
+          }
         }
       }
       if (!v4_only) {
@@ -146,7 +150,9 @@ class ModelWriter {
       std::vector<std::string> profiles;
       profiles.push_back(WorkloadProfileName(i % workload_profiles_));
       for (int extra : {40, 10}) {
-        if (!rng_.Percent(extra)) continue;
+        if (!rng_.Percent(extra)) {
+          continue;
+        }
         std::string p = WorkloadProfileName(rng_.Uniform(workload_profiles_));
         if (std::find(profiles.begin(), profiles.end(), p) == profiles.end()) {
           profiles.push_back(p);
@@ -167,7 +173,9 @@ class ModelWriter {
     for (int h = 0; h < spec_.host_endpoints; ++h) {
       std::string iface = h < 8 ? kHostIfaces[h] : absl::StrFormat("eth%d", h);
       std::vector<std::string> profiles = {kHostProfiles[0]};
-      if (h % 2 == 1) profiles.push_back(kHostProfiles[1]);
+      if (h % 2 == 1) {
+        profiles.push_back(kHostProfiles[1]);
+      }
       std::vector<std::string> untracked;
       if (h % 2 == 0 && spec_.untracked_profiles > 0) {
         untracked.push_back(absl::StrCat("fastpath-", h / 2 % spec_.untracked_profiles));
@@ -195,8 +203,12 @@ class ModelWriter {
   void WriteProfiles(std::string* out) {
     out->append("\"profiles\": {\n");
     std::vector<std::pair<std::string, int>> profiles;  // name, kind: 0 workload 1 host 2 fast
-    for (int p = 0; p < workload_profiles_; ++p) profiles.emplace_back(WorkloadProfileName(p), 0);
-    for (int p = 0; p < host_profiles_; ++p) profiles.emplace_back(kHostProfiles[p], 1);
+    for (int p = 0; p < workload_profiles_; ++p) {
+      profiles.emplace_back(WorkloadProfileName(p), 0);
+    }
+    for (int p = 0; p < host_profiles_; ++p) {
+      profiles.emplace_back(kHostProfiles[p], 1);
+    }
     for (int p = 0; p < spec_.untracked_profiles; ++p) {
       profiles.emplace_back(absl::StrCat("fastpath-", p), 2);
     }
@@ -208,7 +220,9 @@ class ModelWriter {
       if (kind == 0) {
         // Every tag is carried by some profile: tag p % T, plus sometimes another.
         std::set<std::string> tags = {TagName(static_cast<int>(k) % spec_.tags)};
-        if (rng_.Percent(30)) tags.insert(TagName(rng_.Uniform(spec_.tags)));
+        if (rng_.Percent(30)) {
+          tags.insert(TagName(rng_.Uniform(spec_.tags)));
+        }
         absl::StrAppend(out, "\"tags\": ",
                         QuotedList(std::vector<std::string>(tags.begin(), tags.end())), ", ");
       }
@@ -242,23 +256,33 @@ class ModelWriter {
   // A port list of `n` entries, about one in six a range.
   std::string Ports(int n) {
     std::vector<std::string> items;
-    for (int i = 0; i < n; ++i) items.push_back(rng_.Percent(16) ? Range() : Port());
+    for (int i = 0; i < n; ++i) {
+      items.push_back(rng_.Percent(16) ? Range() : Port());
+    }
     return absl::StrCat("[", absl::StrJoin(items, ", "), "]");
   }
   std::string Tag() { return Quote(TagName(rng_.Uniform(spec_.tags))); }
   std::string Set(int family) {
     std::vector<const char*> names;
     for (const ExplicitSet& s : kExplicitSets) {
-      if (family == 0 || s.family == family) names.push_back(s.name);
+      if (family == 0 || s.family == family) {
+        names.push_back(s.name);
+      }
     }
     return Quote(names[rng_.Uniform(static_cast<int>(names.size()))]);
   }
   std::string Peer(bool inbound) {
     const char* dir = inbound ? "src" : "dst";
     int pick = rng_.Uniform(10);
-    if (pick < 5) return absl::StrCat(", \"", dir, "_tag\": ", Tag());
-    if (pick < 7) return absl::StrCat(", \"", dir, "_net\": ", Quote(RandomV4Net(rng_, 16, 28)));
-    if (pick < 8) return absl::StrCat(", \"", dir, "_net\": ", Quote(RandomV6Net(rng_)));
+    if (pick < 5) {
+      return absl::StrCat(", \"", dir, "_tag\": ", Tag());
+    }
+    if (pick < 7) {
+      return absl::StrCat(", \"", dir, "_net\": ", Quote(RandomV4Net(rng_, 16, 28)));
+    }
+    if (pick < 8) {
+      return absl::StrCat(", \"", dir, "_net\": ", Quote(RandomV6Net(rng_)));
+    }
     return "";
   }
 
@@ -272,7 +296,9 @@ class ModelWriter {
       action = "deny";
     }
     std::string r = absl::StrCat("{\"action\": \"", action, "\"");
-    if (action[0] == 'l') absl::StrAppend(&r, ", \"log_prefix\": ", Quote(log_prefix));
+    if (action[0] == 'l') {
+      absl::StrAppend(&r, ", \"log_prefix\": ", Quote(log_prefix));
+    }
     const char* peer = inbound ? "src" : "dst";
     switch (rng_.Uniform(15)) {
       case 0:
@@ -306,7 +332,9 @@ class ModelWriter {
           absl::StrAppend(&r, ", \"protocol\": \"icmp\", \"",
                           rng_.Percent(20) ? "!icmp_type" : "icmp_type",
                           "\": ", rng_.Percent(50) ? 8 : 3);
-          if (rng_.Percent(50)) absl::StrAppend(&r, ", \"icmp_code\": ", rng_.Between(0, 4));
+          if (rng_.Percent(50)) {
+            absl::StrAppend(&r, ", \"icmp_code\": ", rng_.Between(0, 4));
+          }
         } else {
           absl::StrAppend(
               &r, ", \"protocol\": \"icmpv6\", \"icmp_type\": ", rng_.Percent(50) ? 128 : 1);
@@ -368,7 +396,9 @@ class ModelWriter {
         uint32_t addr = kV4Base + ((i * 0x9e3bu + 12345u) & (kV4Size - 1));
         int prefix = i % 16 == 5 ? 24 + static_cast<int>(i / 16 % 5) : 32;
         uint32_t net = prefix == 32 ? addr : addr & ~((1u << (32 - prefix)) - 1);
-        if (!seen.emplace(net, prefix).second) continue;
+        if (!seen.emplace(net, prefix).second) {
+          continue;
+        }
         members.push_back(prefix == 32 ? V4(addr) : absl::StrCat(V4(net), "/", prefix));
       }
       WriteSet("blocklist-v4", 4, "hash:net", members, out);
@@ -385,12 +415,16 @@ class ModelWriter {
     }
     {
       std::vector<std::string> members;
-      for (int i = 1; i < 255; i += 3) members.push_back(absl::StrCat("198.19.254.", i));
+      for (int i = 1; i < 255; i += 3) {
+        members.push_back(absl::StrCat("198.19.254.", i));
+      }
       WriteSet("partners", 4, "hash:ip", members, out);
     }
     {
       std::vector<std::string> members;
-      for (int i = 1; i <= 64; ++i) members.push_back(absl::StrFormat("fd5a:f1e1:ffff:1::%x", i));
+      for (int i = 1; i <= 64; ++i) {
+        members.push_back(absl::StrFormat("fd5a:f1e1:ffff:1::%x", i));
+      }
       WriteSet("monitoring.v6-hosts", 6, "hash:ip", members, out);
     }
     out->append("\n]\n");
@@ -450,9 +484,15 @@ ScaleSpec ScaleSpecFor(ScaleSize size) {
 }
 
 std::optional<ScaleSize> ParseScaleSize(absl::string_view name) {
-  if (name == "small") return ScaleSize::kSmall;
-  if (name == "large") return ScaleSize::kLarge;
-  if (name == "huge") return ScaleSize::kHuge;
+  if (name == "small") {
+    return ScaleSize::kSmall;
+  }
+  if (name == "large") {
+    return ScaleSize::kLarge;
+  }
+  if (name == "huge") {
+    return ScaleSize::kHuge;
+  }
   return std::nullopt;
 }
 

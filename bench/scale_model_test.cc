@@ -16,7 +16,9 @@ namespace bench {
 namespace {
 
 bool InBenchRange(const IpNet& n) {
-  if (n.family == 4) return n.addr[0] == 198 && (n.addr[1] & 0xfe) == 18 && n.prefix_len >= 15;
+  if (n.family == 4) {
+    return n.addr[0] == 198 && (n.addr[1] & 0xfe) == 18 && n.prefix_len >= 15;
+  }
   return n.addr[0] == 0xfd && n.addr[1] == 0x5a && n.addr[2] == 0xf1 && n.addr[3] == 0xe1 &&
          n.prefix_len >= 32;
 }
@@ -27,19 +29,29 @@ void ExpectAddressesInRange(const Model& m, const char* size) {
     EXPECT_TRUE(InBenchRange(n)) << size << ": " << where << " " << n.ToString();
   };
   for (const Endpoint& e : m.endpoints) {
-    for (const IpNet& n : e.ipv4_nets) check(n, e.id);
-    for (const IpNet& n : e.ipv6_nets) check(n, e.id);
+    for (const IpNet& n : e.ipv4_nets) {
+      check(n, e.id);
+    }
+    for (const IpNet& n : e.ipv6_nets) {
+      check(n, e.id);
+    }
   }
   for (const auto& [id, p] : m.profiles) {
     for (const auto* rules : {&p.inbound_rules, &p.outbound_rules}) {
       for (const PolicyRule& r : *rules) {
-        if (r.src_net) check(r.src_net->value, id);
-        if (r.dst_net) check(r.dst_net->value, id);
+        if (r.src_net) {
+          check(r.src_net->value, id);
+        }
+        if (r.dst_net) {
+          check(r.dst_net->value, id);
+        }
       }
     }
   }
   for (const IpSetModel& s : m.ipsets) {
-    for (const IpNet& n : s.members) check(n, s.name);
+    for (const IpNet& n : s.members) {
+      check(n, s.name);
+    }
   }
 }
 
@@ -59,7 +71,9 @@ TEST(ScaleModelTest, EverySizeLoadsWithItsCounts) {
     EXPECT_EQ(model->profiles.size(), static_cast<size_t>(spec.profiles)) << spec.name;
     EXPECT_EQ(model->config.families, (std::vector<int>{4, 6})) << spec.name;
     size_t biggest = 0;
-    for (const IpSetModel& s : model->ipsets) biggest = std::max(biggest, s.members.size());
+    for (const IpSetModel& s : model->ipsets) {
+      biggest = std::max(biggest, s.members.size());
+    }
     EXPECT_EQ(biggest, static_cast<size_t>(spec.big_ipset_members)) << spec.name;
     ExpectAddressesInRange(*model, spec.name);
   }

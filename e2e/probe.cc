@@ -56,7 +56,9 @@ std::vector<int> ParsePorts(const std::string& list) {
   std::stringstream in(list);
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (!item.empty()) ports.push_back(std::atoi(item.c_str()));
+    if (!item.empty()) {
+      ports.push_back(std::atoi(item.c_str()));
+    }
   }
   return ports;
 }
@@ -100,9 +102,15 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     pollfd p{fd, events, 0};
     int n = poll(&p, 1, MsLeft(deadline));
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return false;
+    if (n > 0) {
+      return true;
+    }
+    if (n == 0) {
+      return false;
+    }
+    if (errno != EINTR) {
+      return false;
+    }
   }
 }
 
@@ -115,7 +123,9 @@ int Serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports,
   std::map<int, char> kind;  // fd -> 'L' TCP listener, 'U' UDP, 'C' TCP connection
   auto open_socket = [&](int type, int port) {
     int fd = socket(AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) Die("socket: " + std::string(strerror(errno)));
+    if (fd < 0) {
+      Die("socket: " + std::string(strerror(errno)));
+    }
     int zero = 0, one = 1;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -130,7 +140,9 @@ int Serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports,
   };
   for (int port : tcp_ports) {
     int fd = open_socket(SOCK_STREAM, port);
-    if (listen(fd, 64) != 0) Die("listen: " + std::string(strerror(errno)));
+    if (listen(fd, 64) != 0) {
+      Die("listen: " + std::string(strerror(errno)));
+    }
     fds.push_back({fd, POLLIN, 0});
     kind[fd] = 'L';
   }
@@ -143,18 +155,24 @@ int Serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports,
   }
   if (!ready.empty()) {
     int fd = open(ready.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) Die("cannot create " + ready);
+    if (fd < 0) {
+      Die("cannot create " + ready);
+    }
     close(fd);
   }
   char buf[2048];
   for (;;) {
     if (poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       Die("poll: " + std::string(strerror(errno)));
     }
     std::vector<pollfd> added;
     for (auto& p : fds) {
-      if (p.fd < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (p.fd < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) {
+        continue;
+      }
       char k = kind[p.fd];
       if (k == 'L') {
         int c = accept4(p.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -184,7 +202,9 @@ int Serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports,
         msg.msg_control = control;
         msg.msg_controllen = sizeof(control);
         ssize_t n = recvmsg(p.fd, &msg, 0);
-        if (n < 0) continue;
+        if (n < 0) {
+          continue;
+        }
         // Reply from the address the request was sent to; let routing pick the interface.
         in6_pktinfo info{};
         bool have_info = false;
@@ -216,9 +236,13 @@ int Serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports,
     }
     std::vector<pollfd> kept;
     for (auto& p : fds) {
-      if (p.fd >= 0) kept.push_back({p.fd, POLLIN, 0});
+      if (p.fd >= 0) {
+        kept.push_back({p.fd, POLLIN, 0});
+      }
     }
-    for (auto& p : added) kept.push_back(p);
+    for (auto& p : added) {
+      kept.push_back(p);
+    }
     fds.swap(kept);
   }
 }
@@ -229,17 +253,23 @@ int Serve(const std::vector<int>& tcp_ports, const std::vector<int>& udp_ports,
 // Moves the calling thread into a namespace (network namespaces are per thread).
 std::string EnterNetns(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot open " + path + ": " + strerror(errno);
+  if (fd < 0) {
+    return "cannot open " + path + ": " + strerror(errno);
+  }
   int rc = setns(fd, CLONE_NEWNET);
   int err = errno;
   close(fd);
-  if (rc != 0) return "setns " + path + ": " + strerror(err);
+  if (rc != 0) {
+    return "setns " + path + ": " + strerror(err);
+  }
   return "";
 }
 
 // Binds fd to src (may be empty) and sport (may be 0).
 std::string BindSource(int fd, int family, const std::string& src, int sport) {
-  if (src.empty() && sport == 0) return "";
+  if (src.empty() && sport == 0) {
+    return "";
+  }
   Endpoint local;
   std::string host = src.empty() ? (family == AF_INET ? "0.0.0.0" : "::") : src;
   if (!ParseEndpoint(host, sport, &local) || local.family != family) {
@@ -257,7 +287,9 @@ std::string BindSource(int fd, int family, const std::string& src, int sport) {
 std::string ProbeTcp(const Endpoint& dst, const std::string& src, int sport,
                      Clock::time_point deadline, int* out_fd) {
   int fd = socket(dst.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "error: socket: " + std::string(strerror(errno));
+  if (fd < 0) {
+    return "error: socket: " + std::string(strerror(errno));
+  }
   std::string err = BindSource(fd, dst.family, src, sport);
   if (!err.empty()) {
     close(fd);
@@ -285,7 +317,9 @@ std::string ProbeTcp(const Endpoint& dst, const std::string& src, int sport,
       char buf[64];
       while (got.size() < 6 && WaitFor(fd, POLLIN, deadline)) {
         ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0) break;
+        if (n <= 0) {
+          break;
+        }
         got.append(buf, n);
       }
       result = got == "probe\n" ? "ok" : "timeout";
@@ -302,7 +336,9 @@ std::string ProbeTcp(const Endpoint& dst, const std::string& src, int sport,
 std::string ProbeUdp(const Endpoint& dst, const std::string& src, int sport,
                      Clock::time_point deadline) {
   int fd = socket(dst.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "error: socket: " + std::string(strerror(errno));
+  if (fd < 0) {
+    return "error: socket: " + std::string(strerror(errno));
+  }
   std::string err = BindSource(fd, dst.family, src, sport);
   if (!err.empty()) {
     close(fd);
@@ -336,9 +372,15 @@ std::string ProbeUdp(const Endpoint& dst, const std::string& src, int sport,
 
 uint16_t InetChecksum(const unsigned char* data, size_t len) {
   uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < len; i += 2) sum += (data[i] << 8) | data[i + 1];
-  if (len & 1) sum += data[len - 1] << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  for (size_t i = 0; i + 1 < len; i += 2) {
+    sum += (data[i] << 8) | data[i + 1];
+  }
+  if (len & 1) {
+    sum += data[len - 1] << 8;
+  }
+  while (sum >> 16) {
+    sum = (sum & 0xffff) + (sum >> 16);
+  }
   return htons(static_cast<uint16_t>(~sum));
 }
 
@@ -347,7 +389,9 @@ std::string ProbeIcmp(const Endpoint& dst, const std::string& src, uint16_t id,
   bool v4 = dst.family == AF_INET;
   int fd = socket(dst.family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
                   v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-  if (fd < 0) return "error: raw socket: " + std::string(strerror(errno));
+  if (fd < 0) {
+    return "error: raw socket: " + std::string(strerror(errno));
+  }
   std::string err = BindSource(fd, dst.family, src, 0);
   if (!err.empty()) {
     close(fd);
@@ -380,22 +424,32 @@ std::string ProbeIcmp(const Endpoint& dst, const std::string& src, uint16_t id,
       sockaddr_storage from{};
       socklen_t from_len = sizeof(from);
       ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (n <= 0) break;
+      if (n <= 0) {
+        break;
+      }
       const unsigned char* icmp = buf;
       if (v4) {
         size_t ihl = (buf[0] & 0x0f) * 4;
-        if (static_cast<size_t>(n) < ihl + 8) continue;
+        if (static_cast<size_t>(n) < ihl + 8) {
+          continue;
+        }
         icmp = buf + ihl;
         n -= ihl;
       }
-      if (n < 8 || icmp[0] != (v4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY)) continue;
-      if (std::memcmp(icmp + 4, &id, 2) != 0) continue;
+      if (n < 8 || icmp[0] != (v4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY)) {
+        continue;
+      }
+      if (std::memcmp(icmp + 4, &id, 2) != 0) {
+        continue;
+      }
       bool same =
           v4 ? reinterpret_cast<sockaddr_in*>(&from)->sin_addr.s_addr ==
                    reinterpret_cast<const sockaddr_in*>(&dst.addr)->sin_addr.s_addr
              : std::memcmp(&reinterpret_cast<sockaddr_in6*>(&from)->sin6_addr,
                            &reinterpret_cast<const sockaddr_in6*>(&dst.addr)->sin6_addr, 16) == 0;
-      if (same) result = "ok";
+      if (same) {
+        result = "ok";
+      }
     }
   }
   close(fd);
@@ -416,7 +470,9 @@ std::string ParseFlow(const std::string& line, Flow* flow) {
   std::stringstream in(line);
   flow->line = line;
   in >> flow->expect >> flow->ns >> flow->proto >> flow->dst;
-  if (flow->expect != "ok" && flow->expect != "drop") return "EXPECT must be ok or drop";
+  if (flow->expect != "ok" && flow->expect != "drop") {
+    return "EXPECT must be ok or drop";
+  }
   if (flow->proto != "tcp" && flow->proto != "udp" && flow->proto != "icmp") {
     return "PROTO must be tcp, udp or icmp";
   }
@@ -432,18 +488,28 @@ std::string ParseFlow(const std::string& line, Flow* flow) {
       return "unknown word " + word;
     }
   }
-  if (flow->proto != "icmp" && flow->port == 0) return "needs a port";
+  if (flow->proto != "icmp" && flow->port == 0) {
+    return "needs a port";
+  }
   return "";
 }
 
 std::string RunFlow(const Flow& flow, const std::string& prefix, int id,
                     Clock::time_point deadline) {
   std::string err = EnterNetns("/run/netns/" + prefix + flow.ns);
-  if (!err.empty()) return "error: " + err;
+  if (!err.empty()) {
+    return "error: " + err;
+  }
   Endpoint dst;
-  if (!ParseEndpoint(flow.dst, flow.port, &dst)) return "error: bad address " + flow.dst;
-  if (flow.proto == "tcp") return ProbeTcp(dst, flow.src, flow.sport, deadline, nullptr);
-  if (flow.proto == "udp") return ProbeUdp(dst, flow.src, flow.sport ? flow.sport : id, deadline);
+  if (!ParseEndpoint(flow.dst, flow.port, &dst)) {
+    return "error: bad address " + flow.dst;
+  }
+  if (flow.proto == "tcp") {
+    return ProbeTcp(dst, flow.src, flow.sport, deadline, nullptr);
+  }
+  if (flow.proto == "udp") {
+    return ProbeUdp(dst, flow.src, flow.sport ? flow.sport : id, deadline);
+  }
   return ProbeIcmp(dst, flow.src, static_cast<uint16_t>(id), deadline);
 }
 
@@ -454,10 +520,14 @@ int Check(const std::string& prefix, int timeout_ms, int id_base) {
   while (std::getline(std::cin, line)) {
     ++line_no;
     auto first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;
+    if (first == std::string::npos || line[first] == '#') {
+      continue;
+    }
     Flow flow;
     std::string err = ParseFlow(line.substr(first), &flow);
-    if (!err.empty()) Die("flow " + std::to_string(line_no) + ": " + err + ": " + line);
+    if (!err.empty()) {
+      Die("flow " + std::to_string(line_no) + ": " + err + ": " + line);
+    }
     flows.push_back(flow);
   }
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -469,11 +539,15 @@ int Check(const std::string& prefix, int timeout_ms, int id_base) {
     threads.emplace_back(
         [flow, &prefix, id, deadline] { flow->got = RunFlow(*flow, prefix, id, deadline); });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads) {
+    t.join();
+  }
   int failed = 0;
   for (const auto& flow : flows) {
     bool pass = flow.expect == "ok" ? flow.got == "ok" : flow.got == "timeout";
-    if (!pass) ++failed;
+    if (!pass) {
+      ++failed;
+    }
     std::printf("%s  %-60s got %s\n", pass ? "pass" : "FAIL", flow.line.c_str(), flow.got.c_str());
   }
   std::printf("%zu flows, %d failed\n", flows.size(), failed);
@@ -483,9 +557,13 @@ int Check(const std::string& prefix, int timeout_ms, int id_base) {
 int Hold(const std::string& prefix, const std::string& ns, const std::string& host, int port,
          const std::string& src, const std::string& go) {
   std::string err = EnterNetns("/run/netns/" + prefix + ns);
-  if (!err.empty()) Die(err);
+  if (!err.empty()) {
+    Die(err);
+  }
   Endpoint dst;
-  if (!ParseEndpoint(host, port, &dst)) Die("bad address " + host);
+  if (!ParseEndpoint(host, port, &dst)) {
+    Die("bad address " + host);
+  }
   int fd = -1;
   std::string result = ProbeTcp(dst, src, 0, Clock::now() + std::chrono::seconds(3), &fd);
   if (result != "ok") {
@@ -495,14 +573,18 @@ int Hold(const std::string& prefix, const std::string& ns, const std::string& ho
   std::printf("held\n");
   std::fflush(stdout);
   struct stat st;
-  while (stat(go.c_str(), &st) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (stat(go.c_str(), &st) != 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   auto deadline = Clock::now() + std::chrono::seconds(3);
   std::string got;
   if (write(fd, "again\n", 6) == 6) {
     char buf[64];
     while (got.size() < 6 && WaitFor(fd, POLLIN, deadline)) {
       ssize_t n = read(fd, buf, sizeof(buf));
-      if (n <= 0) break;
+      if (n <= 0) {
+        break;
+      }
       got.append(buf, n);
     }
   }
@@ -518,7 +600,9 @@ int Hold(const std::string& prefix, const std::string& ns, const std::string& ho
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) Die("usage: probe serve|check|hold …");
+  if (args.empty()) {
+    Die("usage: probe serve|check|hold …");
+  }
   std::string mode = args[0];
   std::map<std::string, std::string> flags;
   std::vector<std::string> positional;

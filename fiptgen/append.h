@@ -15,11 +15,7 @@ namespace fiptgen {
 
 template <typename... Parts>
 void AppendPieces(std::string* out, const Parts&... parts) {
-  (
-      [out](const absl::AlphaNum& piece) {
-        out->append(piece.data(), piece.size());
-      }(parts),
-      ...);
+  ([out](const absl::AlphaNum& piece) { out->append(piece.data(), piece.size()); }(parts), ...);
 }
 
 }  // namespace fiptgen

@@ -38,7 +38,9 @@ void MultiportChunks(const std::vector<PortRange>& ports, PortChunks* chunks) {
     }
     used += slots;
   }
-  if (begin < ports.size()) chunks->emplace_back(begin, ports.size());
+  if (begin < ports.size()) {
+    chunks->emplace_back(begin, ports.size());
+  }
 }
 
 // " -m multiport [!] --sports|--dports a,b:c" for one chunk.
@@ -46,7 +48,9 @@ void AppendMultiport(const std::vector<PortRange>& ports, std::pair<size_t, size
                      const char* flag, std::string* out) {
   AppendPieces(out, " -m multiport ", flag, " ");
   for (size_t i = chunk.first; i < chunk.second; ++i) {
-    if (i > chunk.first) out->push_back(',');
+    if (i > chunk.first) {
+      out->push_back(',');
+    }
     if (ports[i].lo == ports[i].hi) {
       AppendPieces(out, ports[i].lo);
     } else {
@@ -62,8 +66,7 @@ std::string PortMatch(const FailsafePort& p, const char* flag) {
 
 }  // namespace
 
-ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets,
-                           int family)
+ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
     : config_(config), family_(family), namer_(config) {
   std::string a = Hex(config_.mark_accept);
   std::string ep = Hex(config_.mark_from_endpoint);
@@ -75,7 +78,9 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
-  for (const IpSetModel& s : ipsets) ipsets_by_name_[s.name] = &s;
+  for (const IpSetModel& s : ipsets) {
+    ipsets_by_name_[s.name] = &s;
+  }
 }
 
 Chain ChainFactory::RawHookChain(bool prerouting) const {
@@ -176,7 +181,9 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) con
   const bool from = dir == ChainDir::kFrom;
   const bool host = e.kind == EndpointKind::kHost;
   Chain c(namer_.EndpointChain(dir, e));
-  if (host) c.AddRule("-j ", namer_.Global(from ? "FAILSAFE-IN" : "FAILSAFE-OUT"));
+  if (host) {
+    c.AddRule("-j ", namer_.Global(from ? "FAILSAFE-IN" : "FAILSAFE-OUT"));
+  }
   c.AddRule(clear_accept_);
   if (!host && from) {
     if (e.mac) {
@@ -188,10 +195,14 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) con
     if (nets.size() == 1) {
       c.AddRule("! -s ", nets[0].ToString(), " ", kCommentWrongIp, " -j DROP");
     } else {
-      for (const IpNet& n : nets) c.AddRule("-s ", n.ToString(), " ", set_accept_);
-      c.AddRule(absl::StrCat("-m mark --mark 0x0/", Hex(config_.mark_accept)), " ",
-                kCommentWrongIp, " -j DROP");
-      if (!nets.empty()) c.AddRule(clear_accept_);
+      for (const IpNet& n : nets) {
+        c.AddRule("-s ", n.ToString(), " ", set_accept_);
+      }
+      c.AddRule(absl::StrCat("-m mark --mark 0x0/", Hex(config_.mark_accept)), " ", kCommentWrongIp,
+                " -j DROP");
+      if (!nets.empty()) {
+        c.AddRule(clear_accept_);
+      }
     }
   }
   // Workloads: traffic from the workload is its outbound policy. Host endpoints: traffic
@@ -202,7 +213,9 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) con
     c.AddRule(if_accept_, " -j RETURN");
   }
   // Untracked policy has no final DROP: what it does not accept meets the tracked policy.
-  if (!raw) c.AddRule(kCommentNoProfile, " -j DROP");
+  if (!raw) {
+    c.AddRule(kCommentNoProfile, " -j DROP");
+  }
   return c;
 }
 
@@ -231,13 +244,17 @@ void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const c
   if (tag) {
     // Set names are made once per tag: shortening a long one costs a SHA-256.
     auto [it, fresh] = tag_sets_.try_emplace(m.value);
-    if (fresh) it->second = namer_.TagSet(m.value, family_);
+    if (fresh) {
+      it->second = namer_.TagSet(m.value, family_);
+    }
     name = it->second;
   } else {
     const IpSetModel& set = *ipsets_by_name_.at(m.value);
     if (set.family != family_) {
       // "In a set of the other family" is never true; "not in it" always is.
-      if (!m.negated) *in_family = false;
+      if (!m.negated) {
+        *in_family = false;
+      }
       return;
     }
     name = namer_.ExplicitSet(m.value);
@@ -248,20 +265,26 @@ void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const c
 
 bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
                                std::vector<std::string>* used_sets) const {
-  if (r.ip_version && *r.ip_version != family_) return false;
+  if (r.ip_version && *r.ip_version != family_) {
+    return false;
+  }
   bool in_family = true;
   // Addresses: a positive net of the other family leaves the rule out; a negated one only
   // its match. A positive /0 matches everything and iptables-save prints nothing for it.
-  for (const auto& [net, flag] : {std::pair<const std::optional<Match<IpNet>>*, const char*>{
-                                      &r.src_net, "-s"},
-                                  {&r.dst_net, "-d"}}) {
-    if (!*net) continue;
+  for (const auto& [net, flag] :
+       {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "-s"},
+        {&r.dst_net, "-d"}}) {
+    if (!*net) {
+      continue;
+    }
     const Match<IpNet>& m = **net;
     if (m.value.family != family_) {
       in_family = in_family && m.negated;
       continue;
     }
-    if (!m.negated && m.value.prefix_len == 0) continue;
+    if (!m.negated && m.value.prefix_len == 0) {
+      continue;
+    }
     AppendPieces(out, m.negated ? " ! " : " ", flag, " ", m.value.ToString());
   }
   if (r.protocol) {
@@ -274,19 +297,33 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
       AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ", ProtocolSaveName(p));
     }
   }
-  if (!in_family) return false;
+  if (!in_family) {
+    return false;
+  }
   if (r.icmp_type) {
     const bool v4 = family_ == 4;
     AppendPieces(out, v4 ? " -m icmp" : " -m icmp6", r.icmp_type->negated ? " !" : "",
-                    v4 ? " --icmp-type " : " --icmpv6-type ", r.icmp_type->value);
-    if (r.icmp_code) AppendPieces(out, "/", *r.icmp_code);
+                 v4 ? " --icmp-type " : " --icmpv6-type ", r.icmp_type->value);
+    if (r.icmp_code) {
+      AppendPieces(out, "/", *r.icmp_code);
+    }
   }
   std::vector<std::string> sets;
-  for (const auto& m : r.src_tags) AppendSetMatch(m, true, "src", out, &sets, &in_family);
-  for (const auto& m : r.dst_tags) AppendSetMatch(m, true, "dst", out, &sets, &in_family);
-  for (const auto& m : r.src_ipsets) AppendSetMatch(m, false, "src", out, &sets, &in_family);
-  for (const auto& m : r.dst_ipsets) AppendSetMatch(m, false, "dst", out, &sets, &in_family);
-  if (!in_family) return false;
+  for (const auto& m : r.src_tags) {
+    AppendSetMatch(m, true, "src", out, &sets, &in_family);
+  }
+  for (const auto& m : r.dst_tags) {
+    AppendSetMatch(m, true, "dst", out, &sets, &in_family);
+  }
+  for (const auto& m : r.src_ipsets) {
+    AppendSetMatch(m, false, "src", out, &sets, &in_family);
+  }
+  for (const auto& m : r.dst_ipsets) {
+    AppendSetMatch(m, false, "dst", out, &sets, &in_family);
+  }
+  if (!in_family) {
+    return false;
+  }
   // Only sets named by a rule that is written are used.
   used_sets->insert(used_sets->end(), sets.begin(), sets.end());
   return true;
@@ -299,17 +336,27 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* c
   PortChunks chunks, src_chunks, dst_chunks;
   for (const PolicyRule& r : rules) {
     head.clear();
-    if (!RuleMatches(r, &head, used_sets)) continue;
+    if (!RuleMatches(r, &head, used_sets)) {
+      continue;
+    }
     negated_ports.clear();
     MultiportChunks(r.not_src_ports, &chunks);
-    for (auto c : chunks) AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports);
+    for (auto c : chunks) {
+      AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports);
+    }
     MultiportChunks(r.not_dst_ports, &chunks);
-    for (auto c : chunks) AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports);
+    for (auto c : chunks) {
+      AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports);
+    }
     MultiportChunks(r.src_ports, &src_chunks);
     MultiportChunks(r.dst_ports, &dst_chunks);
     // No ports: one empty chunk, so the loops below write the rule once.
-    if (src_chunks.empty()) src_chunks.emplace_back(0, 0);
-    if (dst_chunks.empty()) dst_chunks.emplace_back(0, 0);
+    if (src_chunks.empty()) {
+      src_chunks.emplace_back(0, 0);
+    }
+    if (dst_chunks.empty()) {
+      dst_chunks.emplace_back(0, 0);
+    }
     absl::string_view target;
     switch (r.action) {
       case Action::kAllow:
@@ -328,10 +375,14 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* c
     // Every piece starts with a space; AddSpacedRule drops the rule's first one.
     for (auto sc : src_chunks) {
       src.clear();
-      if (sc.second > sc.first) AppendMultiport(r.src_ports, sc, "--sports", &src);
+      if (sc.second > sc.first) {
+        AppendMultiport(r.src_ports, sc, "--sports", &src);
+      }
       for (auto dc : dst_chunks) {
         dst.clear();
-        if (dc.second > dc.first) AppendMultiport(r.dst_ports, dc, "--dports", &dst);
+        if (dc.second > dc.first) {
+          AppendMultiport(r.dst_ports, dc, "--dports", &dst);
+        }
         chain->AddSpacedRule(head, src, dst, negated_ports, target);
       }
     }

@@ -36,7 +36,8 @@ class ChainFactory {
   Chain Failsafe(ChainDir dir, bool raw) const;
   Chain EndpointChain(const Endpoint& e, ChainDir dir, bool raw) const;
   // A profile's -i or -o chain; appends to `used_sets` every set a written rule names.
-  Chain ProfileChain(const Profile& profile, RuleDir dir, std::vector<std::string>* used_sets) const;
+  Chain ProfileChain(const Profile& profile, RuleDir dir,
+                     std::vector<std::string>* used_sets) const;
 
  private:
   const std::string& ProfileChainName(const std::string& id, RuleDir dir) const;

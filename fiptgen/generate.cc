@@ -6,7 +6,9 @@ namespace fiptgen {
 
 const Ruleset* Desired::ForFamily(int family) const {
   for (const Ruleset& rs : rulesets) {
-    if (rs.family == family) return &rs;
+    if (rs.family == family) {
+      return &rs;
+    }
   }
   return nullptr;
 }
@@ -16,7 +18,9 @@ Desired Generate(const Model& model) { return GeneratorState(model).Take(); }
 Ruleset GenerateRuleset(const Model& model, int family) {
   Desired desired = Generate(model);
   for (Ruleset& rs : desired.rulesets) {
-    if (rs.family == family) return std::move(rs);
+    if (rs.family == family) {
+      return std::move(rs);
+    }
   }
   return Ruleset{family, {}};
 }

@@ -16,9 +16,13 @@ Desired MustGenerate(absl::string_view json) {
 
 const Chain* FindChain(const Ruleset& rs, absl::string_view table, absl::string_view name) {
   for (const Table& t : rs.tables) {
-    if (t.name != table) continue;
+    if (t.name != table) {
+      continue;
+    }
     for (const Chain& c : t.chains) {
-      if (c.name() == name) return &c;
+      if (c.name() == name) {
+        return &c;
+      }
     }
   }
   return nullptr;

@@ -59,7 +59,9 @@ ChainKey TreeKey(const DispatchTree& tree, const std::string& name) {
 // TableState
 
 void TableState::Remember(const ChainKey& key) {
-  if (!recording_ || before_.count(key) > 0) return;
+  if (!recording_ || before_.count(key) > 0) {
+    return;
+  }
   auto it = chains_.find(key);
   before_[key] = it == chains_.end() ? std::nullopt : std::optional<Chain>(it->second);
 }
@@ -78,8 +80,12 @@ void TableState::TakeRecording(Table* before, Table* after) {
   before->name = after->name = name_;
   before->hooks = after->hooks = hooks_;
   for (auto& [key, old] : before_) {
-    if (old) before->chains.push_back(std::move(*old));
-    if (auto it = chains_.find(key); it != chains_.end()) after->chains.push_back(it->second);
+    if (old) {
+      before->chains.push_back(std::move(*old));
+    }
+    if (auto it = chains_.find(key); it != chains_.end()) {
+      after->chains.push_back(it->second);
+    }
   }
   before_.clear();
   recording_ = false;
@@ -107,10 +113,9 @@ void DispatchEntries::Sort() {
 }
 
 size_t DispatchEntries::LowerBound(const std::string& interface) const {
-  return std::lower_bound(order_.begin(), order_.end(), interface,
-                          [this](uint32_t slot, const std::string& want) {
-                            return pool_[slot].first < want;
-                          }) -
+  return std::lower_bound(
+             order_.begin(), order_.end(), interface,
+             [this](uint32_t slot, const std::string& want) { return pool_[slot].first < want; }) -
          order_.begin();
 }
 
@@ -122,7 +127,9 @@ void DispatchEntries::Insert(std::string interface, std::string target) {
 
 void DispatchEntries::Erase(const std::string& interface) {
   size_t at = LowerBound(interface);
-  if (at == order_.size() || pool_[order_[at]].first != interface) return;
+  if (at == order_.size() || pool_[order_[at]].first != interface) {
+    return;
+  }
   free_.push_back(order_[at]);
   pool_[order_[at]] = {};
   order_.erase(order_.begin() + at);
@@ -137,8 +144,8 @@ void DispatchEntries::Erase(const std::string& interface) {
 // A subchain's rules depend only on the interfaces under its prefix. So when `changed`
 // names the one interface that was added, removed or re-targeted, only the chains whose
 // prefix it has are rebuilt; the others are kept as they are.
-void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
-                                 const ChainFactory& factory, const std::string* changed) {
+void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const ChainFactory& factory,
+                                 const std::string* changed) {
   const std::string& iface_prefix = factory.namer().config().interface_prefix;
   const std::string& chain_prefix = factory.namer().config().chain_prefix;
   const char* flag = tree.dir == ChainDir::kFrom ? "-i " : "-o ";
@@ -199,7 +206,9 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
       // The key is what the group shares, less the interface prefix, shortened to fit.
       absl::string_view group = absl::string_view(iface).substr(0, common + 1);
       absl::string_view key = group;
-      if (absl::StartsWith(key, iface_prefix)) key.remove_prefix(iface_prefix.size());
+      if (absl::StartsWith(key, iface_prefix)) {
+        key.remove_prefix(iface_prefix.size());
+      }
       size_t room = kMaxChainName - chain_prefix.size() - tree.subchain_base.size();
       std::string child = absl::StrCat(chain_prefix, tree.subchain_base,
                                        UniquelyShorten(key, static_cast<int>(room)));
@@ -223,15 +232,23 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
   // Erase what fell out of the tree: former subchains of rebuilt chains, with their
   // subtrees, stopping at any chain that is still in the tree.
   auto erase = [&](const std::string& name, auto&& self) -> void {
-    if (rebuilt.count(name) > 0 || kept.count(name) > 0) return;
+    if (rebuilt.count(name) > 0 || kept.count(name) > 0) {
+      return;
+    }
     auto it = tree.children.find(name);
-    if (it == tree.children.end()) return;
+    if (it == tree.children.end()) {
+      return;
+    }
     std::vector<std::string> kids = std::move(it->second);
     tree.children.erase(it);
     table.Erase(TreeKey(tree, name));
-    for (const std::string& kid : kids) self(kid, self);
+    for (const std::string& kid : kids) {
+      self(kid, self);
+    }
   };
-  for (const std::string& name : dropped) erase(name, erase);
+  for (const std::string& name : dropped) {
+    erase(name, erase);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -241,9 +258,15 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table,
 std::vector<GeneratorState::Place> GeneratorState::PlacesOf(FamilyState& fs, const Endpoint& e) {
   std::vector<Place> places;
   const int mask = TreeMask(e);
-  if (mask & 1) places.push_back({&fs.filter, false, &fs.from_endpoint, &fs.to_endpoint});
-  if (mask & 2) places.push_back({&fs.filter, false, &fs.from_host, &fs.to_host});
-  if (mask & 4) places.push_back({&fs.raw, true, &fs.raw_from_host, &fs.raw_to_host});
+  if (mask & 1) {
+    places.push_back({&fs.filter, false, &fs.from_endpoint, &fs.to_endpoint});
+  }
+  if (mask & 2) {
+    places.push_back({&fs.filter, false, &fs.from_host, &fs.to_host});
+  }
+  if (mask & 4) {
+    places.push_back({&fs.raw, true, &fs.raw_from_host, &fs.raw_to_host});
+  }
   return places;
 }
 
@@ -259,15 +282,14 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family)
   filter.Put({kGlobal, "", 0}, factory.FilterInput());
   filter.Put({kGlobal, "", 1}, factory.FilterOutput());
   filter.Put({kGlobal, "", 2}, factory.FilterForward());
-  raw_from_host = MakeTree(2, n.Global("FROM-HOST-IF"), "FROM-IF-PFX-", ChainDir::kFrom,
-                           "-j RETURN");
+  raw_from_host =
+      MakeTree(2, n.Global("FROM-HOST-IF"), "FROM-IF-PFX-", ChainDir::kFrom, "-j RETURN");
   raw_to_host = MakeTree(3, n.Global("TO-HOST-IF"), "TO-IF-PFX-", ChainDir::kTo, "-j RETURN");
-  from_endpoint = MakeTree(2, n.Global("FROM-ENDPOINT"), "FROM-EP-PFX-", ChainDir::kFrom,
-                           kUnknownEndpointDrop);
-  to_endpoint = MakeTree(3, n.Global("TO-ENDPOINT"), "TO-EP-PFX-", ChainDir::kTo,
-                         kUnknownEndpointDrop);
-  from_host = MakeTree(4, n.Global("FROM-HOST-IF"), "FROM-IF-PFX-", ChainDir::kFrom,
-                       "-j RETURN");
+  from_endpoint =
+      MakeTree(2, n.Global("FROM-ENDPOINT"), "FROM-EP-PFX-", ChainDir::kFrom, kUnknownEndpointDrop);
+  to_endpoint =
+      MakeTree(3, n.Global("TO-ENDPOINT"), "TO-EP-PFX-", ChainDir::kTo, kUnknownEndpointDrop);
+  from_host = MakeTree(4, n.Global("FROM-HOST-IF"), "FROM-IF-PFX-", ChainDir::kFrom, "-j RETURN");
   to_host = MakeTree(5, n.Global("TO-HOST-IF"), "TO-IF-PFX-", ChainDir::kTo, "-j RETURN");
 }
 
@@ -282,11 +304,15 @@ void GeneratorState::Build() {
   Namer namer(model_->config);
   for (const auto& [id, profile] : model_->profiles) {
     for (const std::string& tag : profile.tags) {
-      for (int family : {4, 6}) tag_sets_[namer.TagSet(tag, family)] = {tag, family};
+      for (int family : {4, 6}) {
+        tag_sets_[namer.TagSet(tag, family)] = {tag, family};
+      }
     }
   }
   families_.reserve(model_->config.families.size());
-  for (int family : model_->config.families) families_.emplace_back(*model_, family);
+  for (int family : model_->config.families) {
+    families_.emplace_back(*model_, family);
+  }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
     endpoint_index_[model_->endpoints[i].id] = i;
@@ -327,7 +353,9 @@ void GeneratorState::UseSet(const std::string& name, int delta) {
   int& use = set_use_[name];
   const int before = use;
   use += delta;
-  if ((before == 0) == (use == 0)) return;
+  if ((before == 0) == (use == 0)) {
+    return;
+  }
   if (recording_ && sets_before_.count(name) == 0) {
     auto it = sets_.find(name);
     sets_before_[name] = it == sets_.end() ? std::nullopt : std::optional<IpSetSpec>(it->second);
@@ -346,8 +374,12 @@ void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
   int& use = uses[id];
   const int before = use;
   use += delta;
-  if ((before == 0) == (use == 0)) return;
-  if (use == 0) uses.erase(id);
+  if ((before == 0) == (use == 0)) {
+    return;
+  }
+  if (use == 0) {
+    uses.erase(id);
+  }
   const Profile& profile = model_->profiles.at(id);
   for (FamilyState& fs : families_) {
     TableState& table = raw ? fs.raw : fs.filter;
@@ -364,8 +396,12 @@ void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
     for (const std::string& s : sets) {
       UseSet(s, delta);
       absl::flat_hash_map<std::string, int>& users = set_profiles_[s];
-      if ((users[id] += delta) == 0) users.erase(id);
-      if (users.empty()) set_profiles_.erase(s);
+      if ((users[id] += delta) == 0) {
+        users.erase(id);
+      }
+      if (users.empty()) {
+        set_profiles_.erase(s);
+      }
     }
   }
 }
@@ -374,7 +410,9 @@ void GeneratorState::UseFailsafe(bool raw, int delta) {
   int& users = raw ? raw_failsafe_users_ : filter_failsafe_users_;
   const int before = users;
   users += delta;
-  if ((before == 0) == (users == 0)) return;
+  if ((before == 0) == (users == 0)) {
+    return;
+  }
   for (FamilyState& fs : families_) {
     TableState& table = raw ? fs.raw : fs.filter;
     if (users > 0) {
@@ -392,26 +430,40 @@ void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
   for (const std::string& tag : EndpointTags(e)) {
     for (int family : model_->config.families) {
       const std::vector<IpNet>& nets = family == 4 ? e.ipv4_nets : e.ipv6_nets;
-      if (nets.empty()) continue;
+      if (nets.empty()) {
+        continue;
+      }
       std::map<IpNet, int>& members = tag_members_[{family, tag}];
       for (const IpNet& n : nets) {
-        if ((members[n] += delta) == 0) members.erase(n);
+        if ((members[n] += delta) == 0) {
+          members.erase(n);
+        }
       }
       std::string set = namer.TagSet(tag, family);
-      if (sets_.count(set) > 0) dirty_sets_.insert(set);
+      if (sets_.count(set) > 0) {
+        dirty_sets_.insert(set);
+      }
     }
   }
 }
 
 void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
   if (IsWorkload(e) || HasFilterHost(e)) {
-    for (const std::string& id : e.profile_ids) UseProfile(id, /*raw=*/false, delta);
+    for (const std::string& id : e.profile_ids) {
+      UseProfile(id, /*raw=*/false, delta);
+    }
   }
   if (HasRaw(e)) {
-    for (const std::string& id : e.untracked_profile_ids) UseProfile(id, /*raw=*/true, delta);
+    for (const std::string& id : e.untracked_profile_ids) {
+      UseProfile(id, /*raw=*/true, delta);
+    }
   }
-  if (HasFilterHost(e)) UseFailsafe(/*raw=*/false, delta);
-  if (HasRaw(e)) UseFailsafe(/*raw=*/true, delta);
+  if (HasFilterHost(e)) {
+    UseFailsafe(/*raw=*/false, delta);
+  }
+  if (HasRaw(e)) {
+    UseFailsafe(/*raw=*/true, delta);
+  }
   ChangeTagMembers(e, delta);
 }
 
@@ -508,11 +560,15 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
   }
   Namer namer(model_->config);
   for (const IpSetModel& s : model_->ipsets) {
-    if (namer.ExplicitSet(s.name) != name) continue;
+    if (namer.ExplicitSet(s.name) != name) {
+      continue;
+    }
     spec.type = s.type;
     spec.family = s.family;
     spec.members.reserve(s.members.size());
-    for (const IpNet& n : s.members) spec.members.push_back(n.ToMemberString());
+    for (const IpNet& n : s.members) {
+      spec.members.push_back(n.ToMemberString());
+    }
   }
   return spec;
 }
@@ -520,8 +576,12 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
 void GeneratorState::RebuildDirtySets() {
   for (const std::string& name : dirty_sets_) {
     auto it = sets_.find(name);
-    if (it == sets_.end()) continue;
-    if (recording_ && sets_before_.count(name) == 0) sets_before_[name] = it->second;
+    if (it == sets_.end()) {
+      continue;
+    }
+    if (recording_ && sets_before_.count(name) == 0) {
+      sets_before_[name] = it->second;
+    }
     it->second = SetSpec(name);
   }
   dirty_sets_.clear();
@@ -530,14 +590,18 @@ void GeneratorState::RebuildDirtySets() {
 void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
   for (const std::string& set : sets) {
     auto users = set_profiles_.find(set);
-    if (users == set_profiles_.end()) continue;
+    if (users == set_profiles_.end()) {
+      continue;
+    }
     for (const auto& [id, count] : users->second) {
       for (FamilyState& fs : families_) {
         for (auto [table, uses] :
              {std::pair<TableState*, const absl::flat_hash_map<std::string, int>*>{&fs.raw,
-                                                                                 &raw_use_},
-                                   {&fs.filter, &filter_use_}}) {
-          if (uses->count(id) == 0) continue;
+                                                                                   &raw_use_},
+              {&fs.filter, &filter_use_}}) {
+          if (uses->count(id) == 0) {
+            continue;
+          }
           table->Touch({kProfiles, id, 0});
           table->Touch({kProfiles, id, 1});
         }
@@ -549,8 +613,12 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
 std::pair<std::vector<IpSetSpec>, std::vector<IpSetSpec>> GeneratorState::RecordedSets() const {
   std::pair<std::vector<IpSetSpec>, std::vector<IpSetSpec>> r;
   for (const auto& [name, old] : sets_before_) {
-    if (old) r.first.push_back(*old);
-    if (auto it = sets_.find(name); it != sets_.end()) r.second.push_back(it->second);
+    if (old) {
+      r.first.push_back(*old);
+    }
+    if (auto it = sets_.find(name); it != sets_.end()) {
+      r.second.push_back(it->second);
+    }
   }
   return r;
 }
@@ -590,12 +658,16 @@ Desired GeneratorState::Copy() const {
     for (const TableState* t : {&fs.raw, &fs.filter}) {
       Table table{t->name(), t->hooks(), {}};
       table.chains.reserve(t->chains().size());
-      for (const auto& [key, chain] : t->chains()) table.chains.push_back(chain);
+      for (const auto& [key, chain] : t->chains()) {
+        table.chains.push_back(chain);
+      }
       rs.tables.push_back(std::move(table));
     }
     d.rulesets.push_back(std::move(rs));
   }
-  for (const auto& [name, spec] : sets_) d.ipsets.push_back(spec);
+  for (const auto& [name, spec] : sets_) {
+    d.ipsets.push_back(spec);
+  }
   return d;
 }
 
@@ -607,12 +679,16 @@ Desired GeneratorState::Take() && {
     for (TableState* t : {&fs.raw, &fs.filter}) {
       Table table{t->name(), t->hooks(), {}};
       table.chains.reserve(t->chains().size());
-      for (auto& [key, chain] : t->TakeChains()) table.chains.push_back(std::move(chain));
+      for (auto& [key, chain] : t->TakeChains()) {
+        table.chains.push_back(std::move(chain));
+      }
       rs.tables.push_back(std::move(table));
     }
     d.rulesets.push_back(std::move(rs));
   }
-  for (auto& [name, spec] : sets_) d.ipsets.push_back(std::move(spec));
+  for (auto& [name, spec] : sets_) {
+    d.ipsets.push_back(std::move(spec));
+  }
   return d;
 }
 

@@ -28,8 +28,12 @@ struct ChainKey {
   std::string key;  // endpoint suffix, profile id, or dispatch chain name ("" for a root)
   int sub = 0;      // 0: from / inbound, 1: to / outbound
   friend bool operator<(const ChainKey& a, const ChainKey& b) {
-    if (a.section != b.section) return a.section < b.section;
-    if (a.key != b.key) return a.key < b.key;
+    if (a.section != b.section) {
+      return a.section < b.section;
+    }
+    if (a.key != b.key) {
+      return a.key < b.key;
+    }
     return a.sub < b.sub;
   }
 };
@@ -90,10 +94,10 @@ class DispatchEntries {
 // A dispatch chain and the prefix tree it grows into (Felix's EP-PFX chains).
 struct DispatchTree {
   int section = 0;
-  std::string root;            // e.g. felix-FROM-ENDPOINT
-  std::string subchain_base;   // e.g. FROM-EP-PFX-
+  std::string root;           // e.g. felix-FROM-ENDPOINT
+  std::string subchain_base;  // e.g. FROM-EP-PFX-
   ChainDir dir = ChainDir::kFrom;
-  std::string last_rule;       // e.g. the "Unknown endpoint" DROP
+  std::string last_rule;  // e.g. the "Unknown endpoint" DROP
   DispatchEntries entries;
   std::map<std::string, std::vector<std::string>> children;  // chain -> its subchains
 };
@@ -185,7 +189,7 @@ class GeneratorState {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
   std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
-  std::map<std::string, IpSetSpec> sets_;            // the sets in use, by name
+  std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
   std::map<std::string, std::optional<IpSetSpec>> sets_before_;

@@ -12,9 +12,13 @@ void RenderGraph(const Ruleset& ruleset, std::string* out) {
                   "  node [shape=box, fontname=\"monospace\", fontsize=10];\n");
   for (const Table& t : ruleset.tables) {
     // Node ids carry the table, since both tables have e.g. felix-OUTPUT.
-    auto id = [&t](absl::string_view chain) { return absl::StrCat("\"", t.name, "/", chain, "\""); };
+    auto id = [&t](absl::string_view chain) {
+      return absl::StrCat("\"", t.name, "/", chain, "\"");
+    };
     std::set<std::string> ours;
-    for (const Chain& c : t.chains) ours.insert(c.name());
+    for (const Chain& c : t.chains) {
+      ours.insert(c.name());
+    }
     absl::StrAppend(out, "  subgraph cluster_", t.name, " {\n    label=\"", t.name, "\";\n");
     for (const Hook& h : t.hooks) {
       absl::StrAppend(out, "    ", id(h.builtin), " [label=\"", h.builtin,
@@ -34,10 +38,14 @@ void RenderGraph(const Ruleset& ruleset, std::string* out) {
         for (bool is_goto : {false, true}) {
           const std::string flag = is_goto ? " -g " : " -j ";
           size_t at = padded.find(flag);
-          if (at == std::string::npos) continue;
+          if (at == std::string::npos) {
+            continue;
+          }
           absl::string_view target = absl::string_view(padded).substr(at + flag.size());
           target = target.substr(0, target.find(' '));
-          if (ours.count(std::string(target)) > 0) edges.emplace(std::string(target), is_goto);
+          if (ours.count(std::string(target)) > 0) {
+            edges.emplace(std::string(target), is_goto);
+          }
         }
       });
       for (const auto& [target, is_goto] : edges) {

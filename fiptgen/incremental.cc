@@ -11,9 +11,7 @@
 #include "fiptgen/observed.h"
 
 namespace fiptgen {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 IncrementalGenerator::IncrementalGenerator(std::unique_ptr<GeneratorState> state)
     : state_(std::move(state)) {
@@ -30,8 +28,11 @@ IncrementalGenerator::~IncrementalGenerator() = default;
 
 absl::StatusOr<IncrementalGenerator> IncrementalGenerator::Create(Model model) {
   absl::Status status = ValidateModel(model);
-  if (!status.ok()) return status;
-  return IncrementalGenerator(std::make_unique<GeneratorState>(std::make_unique<Model>(std::move(model))));
+  if (!status.ok()) {
+    return status;
+  }
+  return IncrementalGenerator(
+      std::make_unique<GeneratorState>(std::make_unique<Model>(std::move(model))));
 }
 
 const Model& IncrementalGenerator::model() const { return state_->model(); }
@@ -40,18 +41,20 @@ Desired IncrementalGenerator::desired() const { return state_->Copy(); }
 
 absl::StatusOr<Plans> IncrementalGenerator::UpsertEndpoint(Endpoint endpoint) {
   absl::Status status = ValidateEndpoint(state_->model(), endpoint);
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    return status;
+  }
   Namer namer(state_->model().config);
   const std::string suffix = namer.EndpointSuffix(endpoint);
   if (auto it = interface_owner_.find(endpoint.interface);
       it != interface_owner_.end() && it->second != endpoint.id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "endpoint.interface: \"", endpoint.interface, "\" is also endpoint \"", it->second, "\"'s"));
+    return absl::InvalidArgumentError(absl::StrCat("endpoint.interface: \"", endpoint.interface,
+                                                   "\" is also endpoint \"", it->second, "\"'s"));
   }
   if (auto it = chain_owner_.find(suffix); it != chain_owner_.end() && it->second != endpoint.id) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("endpoint.interface: chain name \"", namer.EndpointChain(ChainDir::kFrom, endpoint),
-                     "\" is also made by endpoint \"", it->second, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "endpoint.interface: chain name \"", namer.EndpointChain(ChainDir::kFrom, endpoint),
+        "\" is also made by endpoint \"", it->second, "\""));
   }
   state_->StartRecording();
   const int old = state_->FindEndpoint(endpoint.id);
@@ -93,7 +96,9 @@ Plans IncrementalGenerator::PlanRecordedChange() {
     // temporary set (IpsetPlan::renamed), rules outside the change too. Those are the
     // profile chains that name it; they join the change, and are renamed below.
     std::set<std::string> sets;
-    for (const auto& [set, temporary] : plans.ipsets.renamed) sets.insert(set);
+    for (const auto& [set, temporary] : plans.ipsets.renamed) {
+      sets.insert(set);
+    }
     state_->TouchChainsNamingSets(sets);
   }
   GeneratorState::Recording rec = state_->TakeRecording();

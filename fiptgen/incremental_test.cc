@@ -24,7 +24,9 @@ std::string Text(const Desired& d) {
 std::string Text(const Plans& p) {
   std::string out;
   RenderPlans(p, &out);
-  for (const std::string& c : p.changes()) absl::StrAppend(&out, c, "\n");
+  for (const std::string& c : p.changes()) {
+    absl::StrAppend(&out, c, "\n");
+  }
   return out;
 }
 
@@ -32,18 +34,20 @@ std::string Text(const Plans& p) {
 // after every change, desired() == Generate(model()), and the change's plans ==
 // PlanState(Generate(after), RememberedState(Generate(before))).
 TEST(IncrementalGeneratorTest, MatchesFullGenerationAndPlanning) {
-  for (const char* name : {"example", "tags", "host_endpoints", "untracked", "dispatch_tree",
-                           "two_workloads_one_host", "explicit_ipsets", "workload_antispoof",
-                           "order_independence", "long_names"}) {
+  for (const char* name :
+       {"example", "tags", "host_endpoints", "untracked", "dispatch_tree", "two_workloads_one_host",
+        "explicit_ipsets", "workload_antispoof", "order_independence", "long_names"}) {
     SCOPED_TRACE(name);
-    absl::StatusOr<Model> model = LoadModel(
-        testing::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json")));
+    absl::StatusOr<Model> model =
+        LoadModel(testing::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json")));
     ASSERT_TRUE(model.ok()) << model.status();
     absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*model);
     ASSERT_TRUE(gen.ok()) << gen.status();
     ASSERT_EQ(Text(gen->desired()), Text(Generate(*model)));
     std::vector<std::string> profile_ids;
-    for (const auto& [id, p] : model->profiles) profile_ids.push_back(id);
+    for (const auto& [id, p] : model->profiles) {
+      profile_ids.push_back(id);
+    }
     std::mt19937 rng(42);
     int applied = 0;
     for (int step = 0; step < 60 && !gen->model().endpoints.empty(); ++step) {
@@ -53,7 +57,9 @@ TEST(IncrementalGeneratorTest, MatchesFullGenerationAndPlanning) {
       std::string what;
       absl::StatusOr<Plans> plans;
       int op = rng() % 5;
-      if (op == 0 && eps.size() < 3) op = 4;  // keep something to change
+      if (op == 0 && eps.size() < 3) {
+        op = 4;  // keep something to change
+      }
       switch (op) {
         case 0:
           what = absl::StrCat("remove ", e.id);
@@ -74,8 +80,7 @@ TEST(IncrementalGeneratorTest, MatchesFullGenerationAndPlanning) {
         case 3:  // another net (tag sets change members, maybe type)
           e.ipv4_nets.push_back(*ParseIpNet(step % 2 ? "198.19.7.0/24" : "198.19.8.8", 4));
           std::sort(e.ipv4_nets.begin(), e.ipv4_nets.end());
-          e.ipv4_nets.erase(std::unique(e.ipv4_nets.begin(), e.ipv4_nets.end()),
-                            e.ipv4_nets.end());
+          e.ipv4_nets.erase(std::unique(e.ipv4_nets.begin(), e.ipv4_nets.end()), e.ipv4_nets.end());
           what = absl::StrCat("nets of ", e.id);
           plans = gen->UpsertEndpoint(e);
           break;
@@ -95,8 +100,7 @@ TEST(IncrementalGeneratorTest, MatchesFullGenerationAndPlanning) {
       ++applied;
       Desired after = Generate(gen->model());
       ASSERT_EQ(Text(gen->desired()), Text(after));
-      ASSERT_EQ(Text(*plans),
-                Text(PlanState(after, RememberedState(before), gen->model().config)));
+      ASSERT_EQ(Text(*plans), Text(PlanState(after, RememberedState(before), gen->model().config)));
     }
     EXPECT_GE(applied, 20) << "too few changes were applied to mean anything";
   }
@@ -112,8 +116,7 @@ TEST(IncrementalGeneratorTest, RejectsBadChangesAndChangesNothing) {
   Endpoint clash = model->endpoints[0];
   clash.id = "other";
   absl::StatusOr<Plans> p = gen->UpsertEndpoint(clash);
-  EXPECT_EQ(p.status().message(),
-            "endpoint.interface: \"tapweb1\" is also endpoint \"web-1\"'s");
+  EXPECT_EQ(p.status().message(), "endpoint.interface: \"tapweb1\" is also endpoint \"web-1\"'s");
   Endpoint bad = model->endpoints[0];
   bad.profile_ids = {"ghost"};
   bad.interface = "tapweb1\n-A INPUT -j ACCEPT";

@@ -47,8 +47,12 @@ std::string KeyPath(absl::string_view parent, absl::string_view key) {
 
 // Paths are built on every field, error or not: plain appends (see append.h).
 std::string FieldPath(absl::string_view parent, absl::string_view field) {
-  if (parent.empty()) return std::string(field);
-  if (field.empty()) return std::string(parent);
+  if (parent.empty()) {
+    return std::string(field);
+  }
+  if (field.empty()) {
+    return std::string(parent);
+  }
   std::string out;
   out.reserve(parent.size() + 1 + field.size());
   AppendPieces(&out, parent, ".", field);
@@ -71,11 +75,21 @@ std::string IndexPath(absl::string_view parent, size_t i) {
 }
 
 const char* TypeName(const Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsBool()) return "a boolean";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  if (v.IsArray()) return "an array";
+  if (v.IsNull()) {
+    return "null";
+  }
+  if (v.IsBool()) {
+    return "a boolean";
+  }
+  if (v.IsNumber()) {
+    return "a number";
+  }
+  if (v.IsString()) {
+    return "a string";
+  }
+  if (v.IsArray()) {
+    return "an array";
+  }
   return "an object";
 }
 
@@ -137,8 +151,7 @@ class JsonReader {
   bool String(const Value& v, absl::string_view path, std::string* out) {
     return String(v, path, "", out);
   }
-  bool String(const Value& v, absl::string_view parent, absl::string_view field,
-              std::string* out) {
+  bool String(const Value& v, absl::string_view parent, absl::string_view field, std::string* out) {
     if (!v.IsString()) {
       Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
       return false;
@@ -185,13 +198,15 @@ class JsonReader {
 
   bool Net(const Value& v, absl::string_view path, int family, IpNet* out) {
     std::string text;
-    if (!String(v, path, &text)) return false;
+    if (!String(v, path, &text)) {
+      return false;
+    }
     absl::StatusOr<IpNet> net = ParseIpNet(text, family);
     if (!net.ok()) {
-      Error(path, absl::StrCat(QuoteForMessage(text), " is ",
-                               family == 0 ? "not a CIDR"
-                                           : absl::StrCat("not an IPv", family, " CIDR"),
-                               " (", net.status().message(), ")"));
+      Error(path,
+            absl::StrCat(QuoteForMessage(text), " is ",
+                         family == 0 ? "not a CIDR" : absl::StrCat("not an IPv", family, " CIDR"),
+                         " (", net.status().message(), ")"));
       return false;
     }
     *out = *net;
@@ -296,7 +311,9 @@ class JsonReader {
 
 bool ParseMark(JsonReader& r, const Value& v, absl::string_view path, uint32_t* out) {
   std::string text;
-  if (!r.String(v, path, &text)) return false;
+  if (!r.String(v, path, &text)) {
+    return false;
+  }
   uint64_t value = 0;
   absl::string_view digits = text;
   bool hex = absl::ConsumePrefix(&digits, "0x") && !digits.empty() && digits.size() <= 8 &&
@@ -314,7 +331,9 @@ bool ParseMark(JsonReader& r, const Value& v, absl::string_view path, uint32_t* 
 bool ParseFailsafe(JsonReader& r, const Value& v, absl::string_view path,
                    std::vector<FailsafePort>* out) {
   std::vector<std::string> entries;
-  if (!r.StringList(v, path, &entries)) return false;
+  if (!r.StringList(v, path, &entries)) {
+    return false;
+  }
   bool ok = true;
   for (size_t i = 0; i < entries.size(); ++i) {
     std::pair<absl::string_view, absl::string_view> pp =
@@ -366,7 +385,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
         config->metadata.reset();
         continue;
       }
-      if (!r.CheckObject(f, p, {"addr", "port"})) continue;
+      if (!r.CheckObject(f, p, {"addr", "port"})) {
+        continue;
+      }
       MetadataConfig md = *DefaultConfig().metadata;
       if (auto a = f.FindMember("addr"); a != f.MemberEnd()) {
         IpNet addr;
@@ -387,7 +408,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
       config->metadata = md;
     } else if (key == "endpoint_to_host_action") {
       std::string action;
-      if (!r.String(f, p, &action)) continue;
+      if (!r.String(f, p, &action)) {
+        continue;
+      }
       if (action == "DROP") {
         config->endpoint_to_host_action = EndpointToHostAction::kDrop;
       } else if (action == "RETURN") {
@@ -412,7 +435,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
       std::vector<int> families;
       for (size_t i = 0; i < f.Size(); ++i) {
         int64_t n = 0;
-        if (!r.Int(f[i], IndexPath(p, i), 4, 6, &n)) continue;
+        if (!r.Int(f[i], IndexPath(p, i), 4, 6, &n)) {
+          continue;
+        }
         if (n == 5) {
           r.Error(IndexPath(p, i), "family must be 4 or 6");
           continue;
@@ -421,19 +446,22 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
       }
       std::sort(families.begin(), families.end());
       families.erase(std::unique(families.begin(), families.end()), families.end());
-      if (!families.empty()) config->families = families;
+      if (!families.empty()) {
+        config->families = families;
+      }
     }
   }
 }
 
 // A "name" / "!name" pair of fields holding one string each.
-void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path,
-                     const char* field, const char* negated_field,
-                     std::vector<Match<std::string>>* out, bool* ok) {
+void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path, const char* field,
+                     const char* negated_field, std::vector<Match<std::string>>* out, bool* ok) {
   for (bool negated : {false, true}) {
     const char* key = negated ? negated_field : field;
     auto it = rule.FindMember(key);
-    if (it == rule.MemberEnd()) continue;
+    if (it == rule.MemberEnd()) {
+      continue;
+    }
     std::string name;
     if (r.String(it->value, path, key, &name)) {
       out->push_back({std::move(name), negated});
@@ -445,12 +473,11 @@ void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path,
 
 // Returns false when the rule has an error (the caller leaves it out of the model).
 bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRule* rule) {
-  if (!r.CheckObject(
-          v, path,
-          {"action", "log_prefix", "protocol", "!protocol", "src_net", "dst_net", "!src_net",
-           "!dst_net", "src_tag", "dst_tag", "!src_tag", "!dst_tag", "src_ipset", "dst_ipset",
-           "!src_ipset", "!dst_ipset", "src_ports", "dst_ports", "!src_ports", "!dst_ports",
-           "icmp_type", "icmp_code", "!icmp_type", "ip_version"})) {
+  if (!r.CheckObject(v, path, {"action",     "log_prefix", "protocol",   "!protocol",  "src_net",
+                               "dst_net",    "!src_net",   "!dst_net",   "src_tag",    "dst_tag",
+                               "!src_tag",   "!dst_tag",   "src_ipset",  "dst_ipset",  "!src_ipset",
+                               "!dst_ipset", "src_ports",  "dst_ports",  "!src_ports", "!dst_ports",
+                               "icmp_type",  "icmp_code",  "!icmp_type", "ip_version"})) {
     return false;
   }
   size_t errors_before = r.errors().size();
@@ -469,9 +496,9 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
       } else if (action == "log") {
         rule->action = Action::kLog;
       } else {
-        r.Error(FieldPath(path, "action"),
-                absl::StrCat(QuoteForMessage(action),
-                             " is not one of \"allow\", \"deny\", \"log\""));
+        r.Error(
+            FieldPath(path, "action"),
+            absl::StrCat(QuoteForMessage(action), " is not one of \"allow\", \"deny\", \"log\""));
       }
     }
   }
@@ -491,8 +518,12 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
               absl::StrCat("cannot be combined with ", QuoteForMessage(negated_key)));
       return;
     }
-    if (pos != nullptr) parse(*pos, FieldPath(path, field), false);
-    if (neg != nullptr) parse(*neg, FieldPath(path, negated_key), true);
+    if (pos != nullptr) {
+      parse(*pos, FieldPath(path, field), false);
+    }
+    if (neg != nullptr) {
+      parse(*neg, FieldPath(path, negated_key), true);
+    }
   };
   exclusive("protocol", [&](const Value& f, const std::string& p, bool negated) {
     if (f.IsString()) {
@@ -507,7 +538,9 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
     }
     int64_t n = 0;
     if (f.IsInt64() || f.IsNumber()) {
-      if (r.Int(f, p, 1, 255, &n)) rule->protocol = Match<int>{static_cast<int>(n), negated};
+      if (r.Int(f, p, 1, 255, &n)) {
+        rule->protocol = Match<int>{static_cast<int>(n), negated};
+      }
       return;
     }
     r.Error(p, absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
@@ -516,20 +549,32 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
     std::optional<Match<IpNet>>& slot = dir[0] == 's' ? rule->src_net : rule->dst_net;
     exclusive(dir, [&](const Value& f, const std::string& p, bool negated) {
       IpNet net;
-      if (r.Net(f, p, 0, &net)) slot = Match<IpNet>{net, negated};
+      if (r.Net(f, p, 0, &net)) {
+        slot = Match<IpNet>{net, negated};
+      }
     });
   }
   ParseNamedMatch(r, v, path, "src_tag", "!src_tag", &rule->src_tags, &ok);
   ParseNamedMatch(r, v, path, "dst_tag", "!dst_tag", &rule->dst_tags, &ok);
   ParseNamedMatch(r, v, path, "src_ipset", "!src_ipset", &rule->src_ipsets, &ok);
   ParseNamedMatch(r, v, path, "dst_ipset", "!dst_ipset", &rule->dst_ipsets, &ok);
-  if (const Value* f = find("src_ports")) r.Ports(*f, path, "src_ports", &rule->src_ports);
-  if (const Value* f = find("dst_ports")) r.Ports(*f, path, "dst_ports", &rule->dst_ports);
-  if (const Value* f = find("!src_ports")) r.Ports(*f, path, "!src_ports", &rule->not_src_ports);
-  if (const Value* f = find("!dst_ports")) r.Ports(*f, path, "!dst_ports", &rule->not_dst_ports);
+  if (const Value* f = find("src_ports")) {
+    r.Ports(*f, path, "src_ports", &rule->src_ports);
+  }
+  if (const Value* f = find("dst_ports")) {
+    r.Ports(*f, path, "dst_ports", &rule->dst_ports);
+  }
+  if (const Value* f = find("!src_ports")) {
+    r.Ports(*f, path, "!src_ports", &rule->not_src_ports);
+  }
+  if (const Value* f = find("!dst_ports")) {
+    r.Ports(*f, path, "!dst_ports", &rule->not_dst_ports);
+  }
   exclusive("icmp_type", [&](const Value& f, const std::string& p, bool negated) {
     int64_t n = 0;
-    if (r.Int(f, p, 0, 255, &n)) rule->icmp_type = Match<int>{static_cast<int>(n), negated};
+    if (r.Int(f, p, 0, 255, &n)) {
+      rule->icmp_type = Match<int>{static_cast<int>(n), negated};
+    }
   });
   if (const Value* f = find("icmp_code")) {
     int64_t n = 0;
@@ -558,7 +603,9 @@ void ParseRuleList(JsonReader& r, const Value& v, const std::string& path,
   }
   for (size_t i = 0; i < v.Size(); ++i) {
     PolicyRule rule;
-    if (!ParseRule(r, v[i], IndexPath(path, i), &rule)) r.MarkBroken(IndexPath(path, i));
+    if (!ParseRule(r, v[i], IndexPath(path, i), &rule)) {
+      r.MarkBroken(IndexPath(path, i));
+    }
     out->push_back(std::move(rule));
   }
 }
@@ -578,12 +625,13 @@ void ParseProfiles(JsonReader& r, const Value& v, Model* model) {
     Profile& profile = model->profiles[id];
     profile.id = id;
     const Value& p = m.value;
-    if (!r.CheckObject(p, path, {"tags", "inbound_rules", "outbound_rules"})) continue;
+    if (!r.CheckObject(p, path, {"tags", "inbound_rules", "outbound_rules"})) {
+      continue;
+    }
     if (auto it = p.FindMember("tags"); it != p.MemberEnd()) {
       r.StringList(it->value, FieldPath(path, "tags"), &profile.tags);
       std::sort(profile.tags.begin(), profile.tags.end());
-      profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()),
-                         profile.tags.end());
+      profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()), profile.tags.end());
     }
     if (auto it = p.FindMember("inbound_rules"); it != p.MemberEnd()) {
       ParseRuleList(r, it->value, FieldPath(path, "inbound_rules"), &profile.inbound_rules);
@@ -603,15 +651,17 @@ void ParseEndpoints(JsonReader& r, const Value& v, Model* model) {
     std::string path = IndexPath("endpoints", i);
     const Value& e = v[i];
     if (!r.CheckObject(e, path,
-                       {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets",
-                        "profile_ids", "untracked_profile_ids"})) {
+                       {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
+                        "untracked_profile_ids"})) {
       r.MarkBroken(path);
       model->endpoints.emplace_back();
       continue;
     }
     Endpoint ep;
     for (const char* required : {"id", "kind", "interface"}) {
-      if (!e.HasMember(required)) r.Error(FieldPath(path, required), "missing");
+      if (!e.HasMember(required)) {
+        r.Error(FieldPath(path, required), "missing");
+      }
     }
     for (const auto& m : e.GetObject()) {
       absl::string_view key = StringOf(m.name);
@@ -621,7 +671,9 @@ void ParseEndpoints(JsonReader& r, const Value& v, Model* model) {
         r.String(f, p, &ep.id);
       } else if (key == "kind") {
         std::string kind;
-        if (!r.String(f, p, &kind)) continue;
+        if (!r.String(f, p, &kind)) {
+          continue;
+        }
         if (kind == "workload") {
           ep.kind = EndpointKind::kWorkload;
         } else if (kind == "host") {
@@ -633,7 +685,9 @@ void ParseEndpoints(JsonReader& r, const Value& v, Model* model) {
         r.String(f, p, &ep.interface);
       } else if (key == "mac") {
         std::string text;
-        if (!r.String(f, p, &text)) continue;
+        if (!r.String(f, p, &text)) {
+          continue;
+        }
         absl::StatusOr<MacAddress> mac = ParseMac(text);
         if (mac.ok()) {
           ep.mac = *mac;
@@ -669,7 +723,9 @@ void ParseIpsets(JsonReader& r, const Value& v, Model* model) {
     }
     IpSetModel set;
     for (const char* required : {"name", "family"}) {
-      if (!s.HasMember(required)) r.Error(FieldPath(path, required), "missing");
+      if (!s.HasMember(required)) {
+        r.Error(FieldPath(path, required), "missing");
+      }
     }
     if (auto it = s.FindMember("name"); it != s.MemberEnd()) {
       r.String(it->value, FieldPath(path, "name"), &set.name);
@@ -721,15 +777,21 @@ class Validator {
     if (name.empty() || name.size() > max_len) {
       return absl::StrCat("must be 1-", max_len, " characters");
     }
-    if (name == "." || name == "..") return "is not a valid interface name";
+    if (name == "." || name == "..") {
+      return "is not a valid interface name";
+    }
     for (char c : name) {
       if (c <= ' ' || c > '~' || c == '/' || c == ':' || c == '@' || c == '"' || c == '\'' ||
           c == '\\') {
         return "may not hold whitespace, control characters, '/', ':', '@', quotes or backslash";
       }
     }
-    if (name.back() == '+') return "may not end with '+' (an iptables wildcard)";
-    if (name.front() == '!') return "may not start with '!' (iptables negation)";
+    if (name.back() == '+') {
+      return "may not end with '+' (an iptables wildcard)";
+    }
+    if (name.front() == '!') {
+      return "may not start with '!' (iptables negation)";
+    }
     return "";
   }
 
@@ -742,8 +804,7 @@ class Validator {
   void CheckConfig() {
     const Config& c = model_.config;
     if (std::string p = InterfaceProblem(c.interface_prefix, 14); !p.empty()) {
-      Error("config.interface_prefix",
-            absl::StrCat(QuoteForMessage(c.interface_prefix), " ", p));
+      Error("config.interface_prefix", absl::StrCat(QuoteForMessage(c.interface_prefix), " ", p));
     }
     // Longest chain: P + "from-" + 16 characters must fit iptables' 28.
     if (c.chain_prefix.empty() || c.chain_prefix.size() > 7 || !IsPrefixChars(c.chain_prefix)) {
@@ -768,8 +829,7 @@ class Validator {
       Error("config.metadata.addr", "must be one IPv4 address");
     }
     if (c.families.empty() ||
-        std::any_of(c.families.begin(), c.families.end(),
-                    [](int f) { return f != 4 && f != 6; }) ||
+        std::any_of(c.families.begin(), c.families.end(), [](int f) { return f != 4 && f != 6; }) ||
         !std::is_sorted(c.families.begin(), c.families.end()) ||
         std::adjacent_find(c.families.begin(), c.families.end()) != c.families.end()) {
       Error("config.families", "must be [4], [6] or [4, 6]");
@@ -780,8 +840,7 @@ class Validator {
   template <typename T>
   void CheckSortedUnique(const std::vector<T>& v, absl::string_view parent,
                          absl::string_view field) {
-    if (!std::is_sorted(v.begin(), v.end()) ||
-        std::adjacent_find(v.begin(), v.end()) != v.end()) {
+    if (!std::is_sorted(v.begin(), v.end()) || std::adjacent_find(v.begin(), v.end()) != v.end()) {
       Error(FieldPath(parent, field), "must be sorted without duplicates (LoadModel does this)");
     }
   }
@@ -793,8 +852,8 @@ class Validator {
       std::string path = IndexPath("endpoints", i);
       if (!e.id.empty()) {
         if (auto [it, fresh] = ids.emplace(e.id, i); !fresh) {
-          Error(FieldPath(path, "id"), absl::StrCat(QuoteForMessage(e.id), " is also endpoints[",
-                                                    it->second, "].id"));
+          Error(FieldPath(path, "id"),
+                absl::StrCat(QuoteForMessage(e.id), " is also endpoints[", it->second, "].id"));
         }
       }
       if (InterfaceProblem(e.interface, 15).empty()) {
@@ -813,7 +872,9 @@ class Validator {
   // Everything about one endpoint that does not depend on the other endpoints.
   void CheckEndpoint(const Endpoint& e, const std::string& path) {
     const Config& c = model_.config;
-    if (e.id.empty()) Error(FieldPath(path, "id"), "must not be empty");
+    if (e.id.empty()) {
+      Error(FieldPath(path, "id"), "must not be empty");
+    }
     if (std::string p = InterfaceProblem(e.interface, 15); !p.empty()) {
       Error(FieldPath(path, "interface"), absl::StrCat(QuoteForMessage(e.interface), " ", p));
     } else if (e.kind == EndpointKind::kWorkload) {
@@ -836,10 +897,14 @@ class Validator {
       Error(FieldPath(path, "untracked_profile_ids"), "only host endpoints have untracked policy");
     }
     for (const IpNet& n : e.ipv4_nets) {
-      if (n.family != 4) Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
+      if (n.family != 4) {
+        Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
+      }
     }
     for (const IpNet& n : e.ipv6_nets) {
-      if (n.family != 6) Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
+      if (n.family != 6) {
+        Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
+      }
     }
     CheckSortedUnique(e.ipv4_nets, path, "ipv4_nets");
     CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
@@ -865,23 +930,33 @@ class Validator {
   void CheckProfiles() {
     absl::flat_hash_set<absl::string_view> tags;
     for (const auto& [id, profile] : model_.profiles) {
-      for (const std::string& tag : profile.tags) tags.insert(tag);
+      for (const std::string& tag : profile.tags) {
+        tags.insert(tag);
+      }
     }
     absl::flat_hash_map<absl::string_view, int> ipset_family;
-    for (const IpSetModel& s : model_.ipsets) ipset_family.emplace(s.name, s.family);
+    for (const IpSetModel& s : model_.ipsets) {
+      ipset_family.emplace(s.name, s.family);
+    }
     for (const auto& [id, profile] : model_.profiles) {
       std::string path = KeyPath("profiles", id);
-      if (id.empty()) Error(path, "profile id must not be empty");
-      if (id != profile.id) Error(path, "Profile.id differs from its key");
+      if (id.empty()) {
+        Error(path, "profile id must not be empty");
+      }
+      if (id != profile.id) {
+        Error(path, "Profile.id differs from its key");
+      }
       for (const std::string& tag : profile.tags) {
-        if (tag.empty()) Error(FieldPath(path, "tags"), "a tag must not be empty");
+        if (tag.empty()) {
+          Error(FieldPath(path, "tags"), "a tag must not be empty");
+        }
       }
       CheckSortedUnique(profile.tags, path, "tags");
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        const auto& rules = dir == RuleDir::kInbound ? profile.inbound_rules
-                                                     : profile.outbound_rules;
-        std::string list = FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules"
-                                                                     : "outbound_rules");
+        const auto& rules =
+            dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules;
+        std::string list =
+            FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules" : "outbound_rules");
         for (size_t i = 0; i < rules.size(); ++i) {
           CheckRule(rules[i], IndexPath(list, i), tags, ipset_family);
         }
@@ -904,13 +979,11 @@ class Validator {
       }
     }
     if (r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
-      Error(FieldPath(path, r.protocol->negated ? "!protocol" : "protocol"),
-            "must be 1-255");
+      Error(FieldPath(path, r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
     }
     bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
                      !r.not_dst_ports.empty();
-    if (has_ports &&
-        (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
+    if (has_ports && (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
       const char* field = !r.src_ports.empty()       ? "src_ports"
                           : !r.dst_ports.empty()     ? "dst_ports"
                           : !r.not_src_ports.empty() ? "!src_ports"
@@ -923,7 +996,9 @@ class Validator {
           {&r.not_src_ports, "!src_ports"},
           {&r.not_dst_ports, "!dst_ports"}}) {
       for (const PortRange& pr : *ports) {
-        if (pr.lo > pr.hi) Error(FieldPath(path, field), "a range must have lo < hi");
+        if (pr.lo > pr.hi) {
+          Error(FieldPath(path, field), "a range must have lo < hi");
+        }
       }
       CheckSortedUnique(*ports, path, field);
     }
@@ -934,12 +1009,13 @@ class Validator {
         Error(FieldPath(path, field), "needs protocol icmp or icmpv6");
       }
       if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
-        Error(FieldPath(path, field),
-              "must be 0-254 (the kernel reads type 255 as \"any type\")");
+        Error(FieldPath(path, field), "must be 0-254 (the kernel reads type 255 as \"any type\")");
       }
     }
     if (r.icmp_code) {
-      if (!r.icmp_type) Error(FieldPath(path, "icmp_code"), "needs icmp_type");
+      if (!r.icmp_type) {
+        Error(FieldPath(path, "icmp_code"), "needs icmp_type");
+      }
       if (*r.icmp_code < 0 || *r.icmp_code > 255) {
         Error(FieldPath(path, "icmp_code"), "must be 0-255");
       }
@@ -956,8 +1032,7 @@ class Validator {
       }
     }
     for (const auto& [list, field] :
-         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_tags,
-                                                                          "src_tag"},
+         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_tags, "src_tag"},
           {&r.dst_tags, "dst_tag"}}) {
       for (const Match<std::string>& m : *list) {
         if (!tags.contains(m.value)) {
@@ -968,7 +1043,7 @@ class Validator {
     }
     for (const auto& [list, field] :
          {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_ipsets,
-                                                                          "src_ipset"},
+                                                                         "src_ipset"},
           {&r.dst_ipsets, "dst_ipset"}}) {
       for (const Match<std::string>& m : *list) {
         if (!ipset_family.contains(m.value)) {
@@ -987,10 +1062,12 @@ class Validator {
       if (s.name.empty()) {
         Error(FieldPath(path, "name"), "must not be empty");
       } else if (auto [it, fresh] = names.emplace(s.name, i); !fresh) {
-        Error(FieldPath(path, "name"), absl::StrCat(QuoteForMessage(s.name),
-                                                    " is also ipsets[", it->second, "].name"));
+        Error(FieldPath(path, "name"),
+              absl::StrCat(QuoteForMessage(s.name), " is also ipsets[", it->second, "].name"));
       }
-      if (s.family != 4 && s.family != 6) Error(FieldPath(path, "family"), "must be 4 or 6");
+      if (s.family != 4 && s.family != 6) {
+        Error(FieldPath(path, "family"), "must be 4 or 6");
+      }
       if (s.type != "hash:ip" && s.type != "hash:net") {
         Error(FieldPath(path, "type"),
               absl::StrCat(QuoteForMessage(s.type), " is not \"hash:ip\" or \"hash:net\""));
@@ -1016,14 +1093,14 @@ class Validator {
     auto claim = [this](std::map<std::string, std::string>& used, const std::string& name,
                         const std::string& what, size_t max_len, const char* kind) {
       if (name.size() > max_len) {
-        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(name), " is longer than ",
-                                 max_len, " characters"));
+        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(name), " is longer than ", max_len,
+                                 " characters"));
       }
       auto [it, fresh] = used.emplace(name, what);
       // One report per pair of inputs, though they may collide on several names.
       if (!fresh && it->second != what && reported_.insert({what, it->second}).second) {
-        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(name), " is also made by ",
-                                 it->second));
+        Error(what,
+              absl::StrCat(kind, " name ", QuoteForMessage(name), " is also made by ", it->second));
       }
     };
     for (size_t i = 0; i < model_.endpoints.size(); ++i) {
@@ -1052,7 +1129,9 @@ class Validator {
     std::set<absl::string_view> ipset_names;
     for (size_t i = 0; i < model_.ipsets.size(); ++i) {
       // A repeated name was reported by CheckIpsets already.
-      if (!ipset_names.insert(model_.ipsets[i].name).second) continue;
+      if (!ipset_names.insert(model_.ipsets[i].name).second) {
+        continue;
+      }
       std::string what = FieldPath(IndexPath("ipsets", i), "name");
       std::string name = namer_.ExplicitSet(model_.ipsets[i].name);
       claim(sets, name, what, kMaxSetName, "ipset");
@@ -1099,8 +1178,8 @@ absl::Status ValidateModel(const Model& model) {
 absl::StatusOr<Model> LoadModel(absl::string_view json) {
   rapidjson::Document doc;
   // Iterative: no recursion, so a deeply nested document cannot overflow the stack.
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
-      json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),
+                                                                                    json.size());
   if (doc.HasParseError()) {
     size_t offset = std::min(doc.GetErrorOffset(), json.size());
     absl::string_view before = json.substr(0, offset);
@@ -1108,8 +1187,8 @@ absl::StatusOr<Model> LoadModel(absl::string_view json) {
     size_t last_newline = before.rfind('\n');
     size_t column = offset - (last_newline == absl::string_view::npos ? 0 : last_newline + 1) + 1;
     return absl::InvalidArgumentError(
-        absl::StrCat("line ", line, ", column ", column, ": invalid JSON: ",
-                     rapidjson::GetParseError_En(doc.GetParseError())));
+        absl::StrCat("line ", line, ", column ", column,
+                     ": invalid JSON: ", rapidjson::GetParseError_En(doc.GetParseError())));
   }
   JsonReader r;
   Model model;
@@ -1129,9 +1208,13 @@ absl::StatusOr<Model> LoadModel(absl::string_view json) {
   }
   std::vector<std::string> errors = std::move(r.errors());
   for (std::string& e : Validator(model).Run()) {
-    if (!r.IsUnderBroken(e)) errors.push_back(std::move(e));
+    if (!r.IsUnderBroken(e)) {
+      errors.push_back(std::move(e));
+    }
   }
-  if (!errors.empty()) return ErrorsToStatus(errors);
+  if (!errors.empty()) {
+    return ErrorsToStatus(errors);
+  }
   return model;
 }
 

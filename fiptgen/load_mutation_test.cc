@@ -17,10 +17,36 @@ namespace {
 
 // Tokens that are each valid somewhere in a model, to splice in anywhere.
 const char* const kSplices[] = {
-    "\"tcp\"", "\"icmpv6\"", "0", "-1", "65536", "1e300", "255", "null", "true", "[]", "{}",
-    "\"0.0.0.0/0\"", "\"::/0\"", "\"x\\n-A INPUT -j ACCEPT\"", "\"7:7\"", "\"1:65535\"",
-    "\"web\"", "\"blocklist\"", "\"hash:ip\"", "\"tap\"", "\"eth0\"", "\"\\u0000\"",
-    "\"zz:zz:zz:zz:zz:zz\"", "\"0x1000000\"", "\"!src_net\"", "[4]", "[6]", ",", ":", "\"",
+    "\"tcp\"",
+    "\"icmpv6\"",
+    "0",
+    "-1",
+    "65536",
+    "1e300",
+    "255",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "\"0.0.0.0/0\"",
+    "\"::/0\"",
+    "\"x\\n-A INPUT -j ACCEPT\"",
+    "\"7:7\"",
+    "\"1:65535\"",
+    "\"web\"",
+    "\"blocklist\"",
+    "\"hash:ip\"",
+    "\"tap\"",
+    "\"eth0\"",
+    "\"\\u0000\"",
+    "\"zz:zz:zz:zz:zz:zz\"",
+    "\"0x1000000\"",
+    "\"!src_net\"",
+    "[4]",
+    "[6]",
+    ",",
+    ":",
+    "\"",
 };
 
 std::string Mutate(const std::string& json, std::mt19937& rng) {
@@ -37,9 +63,13 @@ std::string Mutate(const std::string& json, std::mt19937& rng) {
         break;
       case 2: {  // replace the value after a colon
         size_t colon = s.find(':', at);
-        if (colon == std::string::npos) break;
+        if (colon == std::string::npos) {
+          break;
+        }
         size_t end = s.find_first_of(",}]", colon + 1);
-        if (end == std::string::npos) break;
+        if (end == std::string::npos) {
+          break;
+        }
         s.replace(colon + 1, end - colon - 1,
                   kSplices[rng() % (sizeof(kSplices) / sizeof(kSplices[0]))]);
         break;
@@ -57,7 +87,9 @@ TEST(LoadMutationTest, NeverCrashesAndErrorsStayOneALine) {
   int refused = 0, generated = 0;
   for (const std::string& name : testing::ListGoldenDir("testdata", /*directories=*/true)) {
     std::string json = testing::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json"));
-    if (json.empty()) continue;
+    if (json.empty()) {
+      continue;
+    }
     for (int i = 0; i < 300; ++i) {
       std::string mutated = Mutate(json, rng);
       absl::StatusOr<Model> model = LoadModel(mutated);

@@ -102,7 +102,8 @@ TEST(LoadModelTest, ErrorMessages) {
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": 1.5}]}}})",
        "profiles[\"p\"].inbound_rules[0].protocol: expected an integer, got a fraction or "
        "huge number"},
-      {R"({"ipsets": [{"name": "s", "family": 4, "type": "hash:ip", "members": ["198.18.0.0/16"]}]})",
+      {R"({"ipsets": [{"name": "s", "family": 4, "type": "hash:ip",)"
+       R"( "members": ["198.18.0.0/16"]}]})",
        "ipsets[0].members[0]: \"198.18.0.0/16\" is a network; a hash:ip set holds addresses"},
       {R"({"ipsets": [{"name": "s", "family": 4}, {"name": "s", "family": 6}]})",
        "ipsets[1].name: \"s\" is also ipsets[0].name"},
@@ -155,20 +156,40 @@ TEST(LoadModelTest, NothingUserSuppliedInjectsALine) {
         {"src_net": "@SN", "!dst_net": "@DN", "src_tag": "@TG", "!dst_ipset": "@SET"},
         {"protocol": "tcp", "dst_ports": ["@PORT"]}]}},
     "ipsets": [{"name": "@SET", "family": 4, "type": "@ST", "members": ["@MEM"]}]})";
-  const std::vector<std::pair<std::string, std::string>> good = {
-      {"@P", "tap"}, {"@C", "felix-"}, {"@I", "felix-"}, {"@MA", "0x1000000"},
-      {"@MD", "127.0.0.1"}, {"@EA", "DROP"}, {"@FI", "tcp:22"}, {"@ID", "w1"},
-      {"@K", "workload"}, {"@IF", "tapw1"}, {"@MAC", "02:00:00:00:00:01"},
-      {"@N4", "198.18.1.1"}, {"@N6", "fd5a:f1e1::1"}, {"@PR", "web"}, {"@HIF", "eth0"},
-      {"@TG", "web"}, {"@LP", "pfx"}, {"@PROTO", "tcp"}, {"@SN", "198.18.0.0/16"},
-      {"@DN", "198.19.0.0/16"}, {"@SET", "blocklist"}, {"@PORT", "80:90"},
-      {"@ST", "hash:net"}, {"@MEM", "198.19.0.0/16"}};
+  const std::vector<std::pair<std::string, std::string>> good = {{"@P", "tap"},
+                                                                 {"@C", "felix-"},
+                                                                 {"@I", "felix-"},
+                                                                 {"@MA", "0x1000000"},
+                                                                 {"@MD", "127.0.0.1"},
+                                                                 {"@EA", "DROP"},
+                                                                 {"@FI", "tcp:22"},
+                                                                 {"@ID", "w1"},
+                                                                 {"@K", "workload"},
+                                                                 {"@IF", "tapw1"},
+                                                                 {"@MAC", "02:00:00:00:00:01"},
+                                                                 {"@N4", "198.18.1.1"},
+                                                                 {"@N6", "fd5a:f1e1::1"},
+                                                                 {"@PR", "web"},
+                                                                 {"@HIF", "eth0"},
+                                                                 {"@TG", "web"},
+                                                                 {"@LP", "pfx"},
+                                                                 {"@PROTO", "tcp"},
+                                                                 {"@SN", "198.18.0.0/16"},
+                                                                 {"@DN", "198.19.0.0/16"},
+                                                                 {"@SET", "blocklist"},
+                                                                 {"@PORT", "80:90"},
+                                                                 {"@ST", "hash:net"},
+                                                                 {"@MEM", "198.19.0.0/16"}};
   {
     std::vector<std::pair<std::string, std::string>> subs(good.begin(), good.end());
     ASSERT_EQ(Errors(absl::StrReplaceAll(base, subs)), "OK") << "the clean model must load";
   }
-  const std::string payloads[] = {"x\\n-A INPUT -j ACCEPT", "x\\\" -j ACCEPT \\\"",
-                                  "x\\r\\nCOMMIT", "x' -j ACCEPT", "x\\u0000y", "x y"};
+  const std::string payloads[] = {"x\\n-A INPUT -j ACCEPT",
+                                  "x\\\" -j ACCEPT \\\"",
+                                  "x\\r\\nCOMMIT",
+                                  "x' -j ACCEPT",
+                                  "x\\u0000y",
+                                  "x y"};
   for (size_t i = 0; i < good.size(); ++i) {
     for (const std::string& payload : payloads) {
       std::vector<std::pair<std::string, std::string>> subs(good.begin(), good.end());
@@ -187,10 +208,9 @@ TEST(LoadModelTest, NothingUserSuppliedInjectsALine) {
       RestoreFiles files = RenderFiles(Generate(*m));
       for (const std::string* text : {&files.iptables, &files.ip6tables, &files.ipsets}) {
         for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
-          bool ours = absl::StartsWith(line, "-A felix-") ||
-                      absl::StartsWith(line, ":felix-") || absl::StartsWith(line, "-I ") ||
-                      line == "*raw" || line == "*filter" || line == "COMMIT" ||
-                      absl::StartsWith(line, "create felix-") ||
+          bool ours = absl::StartsWith(line, "-A felix-") || absl::StartsWith(line, ":felix-") ||
+                      absl::StartsWith(line, "-I ") || line == "*raw" || line == "*filter" ||
+                      line == "COMMIT" || absl::StartsWith(line, "create felix-") ||
                       absl::StartsWith(line, "add felix-");
           EXPECT_TRUE(ours) << context << " produced line: " << line;
           EXPECT_EQ(line.find('\r'), absl::string_view::npos) << context;

@@ -9,8 +9,8 @@ namespace fiptgen {
 namespace {
 
 bool IsPlainNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
 }
 
 }  // namespace
@@ -56,8 +56,7 @@ std::string Namer::EndpointChain(ChainDir dir, const Endpoint& endpoint) const {
 }
 
 std::string Namer::ProfileChain(absl::string_view profile_id, RuleDir dir) const {
-  return absl::StrCat(config_.chain_prefix, "p-",
-                      UniquelyShorten(profile_id, kNameComponentWidth),
+  return absl::StrCat(config_.chain_prefix, "p-", UniquelyShorten(profile_id, kNameComponentWidth),
                       dir == RuleDir::kInbound ? "-i" : "-o");
 }
 

@@ -16,7 +16,9 @@ void ClearHostBits(IpNet& net) {
   int bytes = net.family == 4 ? 4 : 16;
   for (int i = 0; i < bytes; ++i) {
     int bits_kept = net.prefix_len - 8 * i;
-    if (bits_kept >= 8) continue;
+    if (bits_kept >= 8) {
+      continue;
+    }
     uint8_t mask = bits_kept <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - bits_kept));
     net.addr[i] &= mask;
   }
@@ -27,7 +29,9 @@ std::string AddressString(const IpNet& net) {
     std::string s;
     s.reserve(15);
     for (int i = 0; i < 4; ++i) {
-      if (i > 0) s.push_back('.');
+      if (i > 0) {
+        s.push_back('.');
+      }
       absl::StrAppend(&s, net.addr[i]);
     }
     return s;
@@ -37,7 +41,9 @@ std::string AddressString(const IpNet& net) {
   // groups (the first of equals) as "::". inet_ntop writes addresses whose first 80 bits
   // are zero with an embedded IPv4 part; those go to inet_ntop itself.
   uint16_t groups[8];
-  for (int i = 0; i < 8; ++i) groups[i] = static_cast<uint16_t>(net.addr[2 * i] << 8 | net.addr[2 * i + 1]);
+  for (int i = 0; i < 8; ++i) {
+    groups[i] = static_cast<uint16_t>(net.addr[2 * i] << 8 | net.addr[2 * i + 1]);
+  }
   if (groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0) {
     char buf[INET6_ADDRSTRLEN];
     const char* s = inet_ntop(AF_INET6, net.addr.data(), buf, sizeof(buf));
@@ -50,14 +56,18 @@ std::string AddressString(const IpNet& net) {
       continue;
     }
     int j = i;
-    while (j < 8 && groups[j] == 0) ++j;
+    while (j < 8 && groups[j] == 0) {
+      ++j;
+    }
     if (j - i > best_len) {
       best_start = i;
       best_len = j - i;
     }
     i = j;
   }
-  if (best_len < 2) best_start = -1;
+  if (best_len < 2) {
+    best_start = -1;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string s;
   s.reserve(39);
@@ -67,7 +77,9 @@ std::string AddressString(const IpNet& net) {
       i += best_len - 1;
       continue;
     }
-    if (i > 0 && i != best_start + best_len) s.push_back(':');
+    if (i > 0 && i != best_start + best_len) {
+      s.push_back(':');
+    }
     uint16_t g = groups[i];
     bool started = false;
     for (int shift = 12; shift >= 0; shift -= 4) {
@@ -83,13 +95,9 @@ std::string AddressString(const IpNet& net) {
 
 }  // namespace
 
-std::string IpNet::ToString() const {
-  return absl::StrCat(AddressString(*this), "/", prefix_len);
-}
+std::string IpNet::ToString() const { return absl::StrCat(AddressString(*this), "/", prefix_len); }
 
-std::string IpNet::ToMemberString() const {
-  return is_host() ? AddressString(*this) : ToString();
-}
+std::string IpNet::ToMemberString() const { return is_host() ? AddressString(*this) : ToString(); }
 
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family) {
   IpNet net;
@@ -124,8 +132,7 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family) {
     bool digits = !len.empty() && len.size() <= 3 &&
                   len.find_first_not_of("0123456789") == absl::string_view::npos;
     if (!digits || !absl::SimpleAtoi(len, &n) || n > net.max_prefix()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("prefix length must be 0-", net.max_prefix()));
+      return absl::InvalidArgumentError(absl::StrCat("prefix length must be 0-", net.max_prefix()));
     }
     net.prefix_len = n;
   }
@@ -138,7 +145,9 @@ std::string MacAddress::ToString() const {
   std::string s;
   s.reserve(17);
   for (int i = 0; i < 6; ++i) {
-    if (i > 0) s.push_back(':');
+    if (i > 0) {
+      s.push_back(':');
+    }
     s.push_back(kHex[octets[i] >> 4]);
     s.push_back(kHex[octets[i] & 0xf]);
   }

@@ -17,8 +17,8 @@
 namespace fiptgen {
 
 struct IpNet {
-  int family = 4;                    // 4 or 6
-  std::array<uint8_t, 16> addr{};    // network byte order; v4 uses the first 4 bytes
+  int family = 4;                  // 4 or 6
+  std::array<uint8_t, 16> addr{};  // network byte order; v4 uses the first 4 bytes
   int prefix_len = 32;
 
   int max_prefix() const { return family == 4 ? 32 : 128; }
@@ -29,8 +29,12 @@ struct IpNet {
   std::string ToMemberString() const;
 
   friend bool operator<(const IpNet& a, const IpNet& b) {
-    if (a.family != b.family) return a.family < b.family;
-    if (a.addr != b.addr) return a.addr < b.addr;
+    if (a.family != b.family) {
+      return a.family < b.family;
+    }
+    if (a.addr != b.addr) {
+      return a.addr < b.addr;
+    }
     return a.prefix_len < b.prefix_len;
   }
   friend bool operator==(const IpNet& a, const IpNet& b) {

@@ -27,7 +27,9 @@ absl::Status ForEachLine(absl::string_view text, Fn fn) {
     text.remove_prefix(end == absl::string_view::npos ? text.size() : end + 1);
     ++number;
     absl::Status status = fn(number, line);
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      return status;
+    }
   }
   return absl::OkStatus();
 }
@@ -56,18 +58,32 @@ class SaveParser {
 
   absl::Status Line(int number, absl::string_view line) {
     line_ = number;
-    if (line.empty() || line[0] == '#') return absl::OkStatus();
-    if (line[0] == '*') return StartTable(line.substr(1));
-    if (line == "COMMIT") return Commit();
-    if (!in_table_) return Error(absl::StrCat("\"", line, "\" outside a table"));
-    if (line[0] == ':') return DeclareChain(line.substr(1));
+    if (line.empty() || line[0] == '#') {
+      return absl::OkStatus();
+    }
+    if (line[0] == '*') {
+      return StartTable(line.substr(1));
+    }
+    if (line == "COMMIT") {
+      return Commit();
+    }
+    if (!in_table_) {
+      return Error(absl::StrCat("\"", line, "\" outside a table"));
+    }
+    if (line[0] == ':') {
+      return DeclareChain(line.substr(1));
+    }
     // `iptables-save -c` puts "[packets:bytes] " before each rule.
     if (line[0] == '[') {
       size_t end = line.find("] ");
-      if (end == absl::string_view::npos) return Error("unterminated counters");
+      if (end == absl::string_view::npos) {
+        return Error("unterminated counters");
+      }
       line.remove_prefix(end + 2);
     }
-    if (absl::StartsWith(line, "-A ")) return AddRule(line.substr(3));
+    if (absl::StartsWith(line, "-A ")) {
+      return AddRule(line.substr(3));
+    }
     return Error(absl::StrCat("unexpected line \"", line, "\""));
   }
 
@@ -86,10 +102,16 @@ class SaveParser {
   }
 
   absl::Status StartTable(absl::string_view name) {
-    if (in_table_) return Error("table starts before the previous one's COMMIT");
-    if (name.empty()) return Error("table has no name");
+    if (in_table_) {
+      return Error("table starts before the previous one's COMMIT");
+    }
+    if (name.empty()) {
+      return Error("table has no name");
+    }
     for (const Table& t : result_.ours.tables) {
-      if (t.name == name) return Error(absl::StrCat("table ", name, " appears twice"));
+      if (t.name == name) {
+        return Error(absl::StrCat("table ", name, " appears twice"));
+      }
     }
     result_.ours.tables.push_back(Table{std::string(name), {}, {}});
     result_.foreign.push_back(Table{std::string(name), {}, {}});
@@ -100,7 +122,9 @@ class SaveParser {
   }
 
   absl::Status Commit() {
-    if (!in_table_) return Error("COMMIT outside a table");
+    if (!in_table_) {
+      return Error("COMMIT outside a table");
+    }
     in_table_ = false;
     return absl::OkStatus();
   }
@@ -109,8 +133,12 @@ class SaveParser {
   absl::Status DeclareChain(absl::string_view rest) {
     absl::string_view name = NextWord(&rest);
     absl::string_view policy = NextWord(&rest);
-    if (name.empty() || policy.empty()) return Error("chain declaration without a policy");
-    if (slots_.contains(name)) return Error(absl::StrCat("chain ", name, " declared twice"));
+    if (name.empty() || policy.empty()) {
+      return Error("chain declaration without a policy");
+    }
+    if (slots_.contains(name)) {
+      return Error(absl::StrCat("chain ", name, " declared twice"));
+    }
     ChainSlot slot;
     slot.builtin = policy != "-";
     slot.ours = !slot.builtin && absl::StartsWith(name, prefix_);
@@ -165,14 +193,18 @@ struct SetUnderConstruction {
 
 const ObservedRuleset* ObservedState::ForFamily(int family) const {
   for (const ObservedRuleset& rs : rulesets) {
-    if (rs.ours.family == family) return &rs;
+    if (rs.ours.family == family) {
+      return &rs;
+    }
   }
   return nullptr;
 }
 
 ObservedState RememberedState(const Desired& applied) {
   ObservedState state;
-  for (const Ruleset& rs : applied.rulesets) state.rulesets.push_back(ObservedRuleset{rs, {}});
+  for (const Ruleset& rs : applied.rulesets) {
+    state.rulesets.push_back(ObservedRuleset{rs, {}});
+  }
   state.ipsets = applied.ipsets;
   return state;
 }
@@ -182,7 +214,9 @@ absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int fa
   SaveParser parser(family, chain_prefix);
   absl::Status status = ForEachLine(
       text, [&parser](int number, absl::string_view line) { return parser.Line(number, line); });
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    return status;
+  }
   return parser.Finish();
 }
 
@@ -196,13 +230,19 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
   };
   absl::Status status = ForEachLine(text, [&](int number, absl::string_view line) {
     absl::string_view rest = absl::StripTrailingAsciiWhitespace(line);
-    if (rest.empty() || rest[0] == '#') return absl::OkStatus();
+    if (rest.empty() || rest[0] == '#') {
+      return absl::OkStatus();
+    }
     absl::string_view verb = NextWord(&rest);
     absl::string_view name = NextWord(&rest);
-    if (name.empty()) return error(number, absl::StrCat("\"", line, "\" names no set"));
+    if (name.empty()) {
+      return error(number, absl::StrCat("\"", line, "\" names no set"));
+    }
     if (verb == "create") {
       absl::string_view type = NextWord(&rest);
-      if (type.empty()) return error(number, absl::StrCat("set \"", name, "\" has no type"));
+      if (type.empty()) {
+        return error(number, absl::StrCat("set \"", name, "\" has no type"));
+      }
       if (index.contains(name)) {
         return error(number, absl::StrCat("set \"", name, "\" created twice"));
       }
@@ -215,7 +255,9 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
       set.spec.type = std::string(type);
       set.spec.family = 0;  // a set type without a family (list:set, bitmap:port)
       for (absl::string_view opts = rest; !opts.empty();) {
-        if (NextWord(&opts) != "family") continue;
+        if (NextWord(&opts) != "family") {
+          continue;
+        }
         absl::string_view family = NextWord(&opts);
         if (family == "inet") {
           set.spec.family = 4;
@@ -234,9 +276,12 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
       if (it == index.end()) {
         return error(number, absl::StrCat("add to unknown set \"", name, "\""));
       }
-      if (it->second < 0) return absl::OkStatus();
-      if (rest.empty())
+      if (it->second < 0) {
+        return absl::OkStatus();
+      }
+      if (rest.empty()) {
         return error(number, absl::StrCat("add to \"", name, "\" without a member"));
+      }
       SetUnderConstruction& set = sets[it->second];
       absl::StatusOr<IpNet> net = ParseIpNet(rest, set.spec.family);
       if (set.spec.family != 0 && net.ok()) {
@@ -248,15 +293,21 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
     }
     return error(number, absl::StrCat("unexpected line \"", line, "\""));
   });
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    return status;
+  }
   std::vector<IpSetSpec> result;
   result.reserve(sets.size());
   for (SetUnderConstruction& set : sets) {
     std::sort(set.nets.begin(), set.nets.end());
     std::sort(set.other.begin(), set.other.end());
     set.spec.members.reserve(set.nets.size() + set.other.size());
-    for (const IpNet& n : set.nets) set.spec.members.push_back(n.ToMemberString());
-    for (std::string& m : set.other) set.spec.members.push_back(std::move(m));
+    for (const IpNet& n : set.nets) {
+      set.spec.members.push_back(n.ToMemberString());
+    }
+    for (std::string& m : set.other) {
+      set.spec.members.push_back(std::move(m));
+    }
     result.push_back(std::move(set.spec));
   }
   return result;

@@ -16,7 +16,9 @@ std::string Describe(const std::vector<Table>& tables) {
   std::string out;
   for (const Table& t : tables) {
     absl::StrAppend(&out, "*", t.name, "\n");
-    for (const Hook& h : t.hooks) absl::StrAppend(&out, "hook ", h.builtin, " ", h.target, "\n");
+    for (const Hook& h : t.hooks) {
+      absl::StrAppend(&out, "hook ", h.builtin, " ", h.target, "\n");
+    }
     for (const Chain& c : t.chains) {
       absl::StrAppend(&out, "chain ", c.name(), "\n");
       c.ForEachRule([&](absl::string_view r) { absl::StrAppend(&out, "  ", r, "\n"); });

@@ -24,7 +24,9 @@ constexpr absl::string_view kManagedTables[] = {"raw", "filter"};
 
 const Table* FindTable(const std::vector<Table>& tables, absl::string_view name) {
   for (const Table& t : tables) {
-    if (t.name == name) return &t;
+    if (t.name == name) {
+      return &t;
+    }
   }
   return nullptr;
 }
@@ -47,7 +49,9 @@ absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& tab
     c.ForEachRule([&](absl::string_view rule) {
       bool jump = false;
       ForEachWord(rule, [&](absl::string_view word) {
-        if (jump) refs.emplace(std::string(word), c.name());
+        if (jump) {
+          refs.emplace(std::string(word), c.name());
+        }
         jump = word == "-j" || word == "-g";
       });
     });
@@ -62,7 +66,9 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
   edit.table = name;
 
   absl::flat_hash_map<absl::string_view, const Chain*> have_chains;
-  for (const Chain& c : have.chains) have_chains.emplace(c.name(), &c);
+  for (const Chain& c : have.chains) {
+    have_chains.emplace(c.name(), &c);
+  }
   absl::flat_hash_set<absl::string_view> wanted;
   for (const Chain& c : want.chains) {
     wanted.insert(c.name());
@@ -78,7 +84,9 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
 
   // Hooks are matched as a multiset: each wanted hook uses up one that is there.
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int> have_hooks;
-  for (const Hook& h : have.hooks) ++have_hooks[{h.builtin, h.target}];
+  for (const Hook& h : have.hooks) {
+    ++have_hooks[{h.builtin, h.target}];
+  }
   for (const Hook& h : want.hooks) {
     int& count = have_hooks[{h.builtin, h.target}];
     if (count > 0) {
@@ -92,7 +100,9 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
   // same plan.
   for (const Hook& h : have.hooks) {
     int& count = have_hooks[{h.builtin, h.target}];
-    if (count == 0) continue;
+    if (count == 0) {
+      continue;
+    }
     --count;
     edit.unhook.push_back(&h);
   }
@@ -106,12 +116,16 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
 
   std::vector<const Chain*> stale;
   for (const Chain& c : have.chains) {
-    if (!wanted.contains(c.name())) stale.push_back(&c);
+    if (!wanted.contains(c.name())) {
+      stale.push_back(&c);
+    }
   }
   std::sort(stale.begin(), stale.end(),
             [](const Chain* a, const Chain* b) { return a->name() < b->name(); });
   absl::flat_hash_map<std::string, std::string> refs;
-  if (!stale.empty() && foreign != nullptr) refs = ForeignReferences(*foreign);
+  if (!stale.empty() && foreign != nullptr) {
+    refs = ForeignReferences(*foreign);
+  }
   for (const Chain* c : stale) {
     auto ref = refs.find(c->name());
     if (ref == refs.end()) {
@@ -159,7 +173,9 @@ RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
   // Managed tables that are no longer wanted at all lose all our chains and hooks.
   for (absl::string_view name : kManagedTables) {
     const Table* have = FindTable(observed.tables, name);
-    if (have == nullptr || FindTable(desired.tables, name) != nullptr) continue;
+    if (have == nullptr || FindTable(desired.tables, name) != nullptr) {
+      continue;
+    }
     PlanTable(desired.family, name, kEmpty, *have, FindTable(foreign, name), &plan);
   }
   return plan;
@@ -170,7 +186,9 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
   IpsetPlan plan;
   const Namer namer(config);
   absl::flat_hash_map<absl::string_view, const IpSetSpec*> have;
-  for (const IpSetSpec& s : observed) have.emplace(s.name, &s);
+  for (const IpSetSpec& s : observed) {
+    have.emplace(s.name, &s);
+  }
   absl::flat_hash_set<absl::string_view> keep;  // observed sets this plan does not destroy
   std::vector<IpSetSpec> created;
   std::string rebuilt;
@@ -184,7 +202,9 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
       continue;
     }
     const IpSetSpec& old = *it->second;
-    if (old == want) continue;
+    if (old == want) {
+      continue;
+    }
     // Rebuild under the temporary name; a leftover of an earlier, failed run goes first.
     std::vector<IpSetSpec> temp = {want};
     temp[0].name = namer.TemporarySet(want.name);
@@ -211,7 +231,9 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
   plan.before.append(rebuilt);
   std::vector<absl::string_view> stale;
   for (const IpSetSpec& old : observed) {
-    if (!keep.contains(old.name)) stale.push_back(old.name);
+    if (!keep.contains(old.name)) {
+      stale.push_back(old.name);
+    }
   }
   std::sort(stale.begin(), stale.end());
   for (absl::string_view name : stale) {
@@ -223,7 +245,9 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
 
 bool Plans::empty() const {
   bool empty = ipsets.before.empty() && ipsets.after.empty();
-  for (const RestorePlan& plan : rulesets) empty = empty && plan.text.empty();
+  for (const RestorePlan& plan : rulesets) {
+    empty = empty && plan.text.empty();
+  }
   return empty;
 }
 
@@ -241,10 +265,14 @@ Plans PlanState(const Desired& desired, const ObservedState& observed, const Con
   for (int family : {4, 6}) {
     const Ruleset* want = desired.ForFamily(family);
     const ObservedRuleset* have = observed.ForFamily(family);
-    if (want == nullptr && have == nullptr) continue;
+    if (want == nullptr && have == nullptr) {
+      continue;
+    }
     Ruleset none;
     none.family = family;
-    if (want == nullptr) want = &none;
+    if (want == nullptr) {
+      want = &none;
+    }
     Ruleset renamed;
     if (!plans.ipsets.renamed.empty()) {
       renamed = *want;
@@ -252,7 +280,9 @@ Plans PlanState(const Desired& desired, const ObservedState& observed, const Con
       want = &renamed;
     }
     static const ObservedRuleset kNothing;
-    if (have == nullptr) have = &kNothing;
+    if (have == nullptr) {
+      have = &kNothing;
+    }
     plans.rulesets.push_back(PlanRestore(*want, have->ours, have->foreign));
   }
   return plans;
@@ -260,7 +290,9 @@ Plans PlanState(const Desired& desired, const ObservedState& observed, const Con
 
 void RenderPlans(const Plans& plans, std::string* out) {
   auto section = [out](absl::string_view title, const std::string& text) {
-    if (!text.empty()) absl::StrAppend(out, "== ", title, " ==\n", text);
+    if (!text.empty()) {
+      absl::StrAppend(out, "== ", title, " ==\n", text);
+    }
   };
   section("ipset restore (before)", plans.ipsets.before);
   for (const RestorePlan& plan : plans.rulesets) {
@@ -271,22 +303,30 @@ void RenderPlans(const Plans& plans, std::string* out) {
 }
 
 void RenameSets(const std::vector<std::pair<std::string, std::string>>& renamed, Ruleset* ruleset) {
-  if (renamed.empty()) return;
+  if (renamed.empty()) {
+    return;
+  }
   for (Table& table : ruleset->tables) {
     for (Chain& chain : table.chains) {
-      if (chain.body().find("--match-set ") == std::string::npos) continue;
+      if (chain.body().find("--match-set ") == std::string::npos) {
+        continue;
+      }
       std::string body;
       body.reserve(chain.body().size());
       chain.ForEachRule([&](absl::string_view rule) {
         bool set_next = false;
         bool first = true;
         ForEachWord(rule, [&](absl::string_view word) {
-          if (!first) body.push_back(' ');
+          if (!first) {
+            body.push_back(' ');
+          }
           first = false;
           absl::string_view out = word;
           if (set_next) {
             for (const auto& [from, to] : renamed) {
-              if (word == from) out = to;
+              if (word == from) {
+                out = to;
+              }
             }
           }
           body.append(out.data(), out.size());
@@ -305,7 +345,9 @@ int FailedLine(absl::string_view tool_stderr) {
     absl::string_view rest = tool_stderr.substr(at + 4);
     rest = absl::StripLeadingAsciiWhitespace(absl::StripPrefix(rest, ":"));
     size_t digits = 0;
-    while (digits < rest.size() && absl::ascii_isdigit(rest[digits])) ++digits;
+    while (digits < rest.size() && absl::ascii_isdigit(rest[digits])) {
+      ++digits;
+    }
     int line = 0;
     if (digits > 0 && absl::SimpleAtoi(rest.substr(0, digits), &line) && line > 0) {
       return line;
@@ -323,13 +365,17 @@ std::string DescribePlanLine(absl::string_view plan, int line) {
     text = plan.substr(0, end);
     plan.remove_prefix(end == absl::string_view::npos ? plan.size() : end + 1);
     ++number;
-    if (absl::StartsWith(text, "*")) table = text.substr(1);
+    if (absl::StartsWith(text, "*")) {
+      table = text.substr(1);
+    }
   }
   if (number < line || line <= 0) {
     return absl::StrCat("line ", line, " (past the end of the plan)");
   }
   std::string where;
-  if (!table.empty()) absl::StrAppend(&where, "table ", table);
+  if (!table.empty()) {
+    absl::StrAppend(&where, "table ", table);
+  }
   auto add = [&where](absl::string_view what, absl::string_view name) {
     absl::StrAppend(&where, where.empty() ? "" : ", ", what, name);
   };
@@ -348,7 +394,9 @@ std::string DescribePlanLine(absl::string_view plan, int line) {
   } else if (absl::string_view set = IpsetLineSet(text); !set.empty()) {
     add("set ", set);
   }
-  if (where.empty()) return absl::StrCat("line ", line, ": ", text);
+  if (where.empty()) {
+    return absl::StrCat("line ", line, ": ", text);
+  }
   return absl::StrCat("line ", line, " (", where, "): ", text);
 }
 

@@ -6,15 +6,17 @@ namespace fiptgen {
 namespace {
 
 bool IsBareArgChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 }  // namespace
 
 void AppendQuotedArg(absl::string_view value, std::string* out) {
   bool bare = !value.empty();
-  for (char c : value) bare = bare && IsBareArgChar(c);
+  for (char c : value) {
+    bare = bare && IsBareArgChar(c);
+  }
   out->push_back(' ');
   if (bare) {
     out->append(value.data(), value.size());
@@ -27,7 +29,9 @@ void AppendQuotedArg(absl::string_view value, std::string* out) {
     if (c == '\n' || c == '\r' || c == '\0') {
       c = ' ';
     }
-    if (c == '"' || c == '\\' || c == '\'') out->push_back('\\');
+    if (c == '"' || c == '\\' || c == '\'') {
+      out->push_back('\\');
+    }
     out->push_back(c);
   }
   out->push_back('"');
@@ -46,16 +50,24 @@ void RenderRestore(const Ruleset& ruleset, std::string* out) {
     TableEdit edit;
     edit.table = t.name;
     edit.fill.reserve(t.chains.size());
-    for (const Chain& c : t.chains) edit.fill.push_back(&c);
-    for (const Hook& h : t.hooks) edit.hook.push_back(&h);
+    for (const Chain& c : t.chains) {
+      edit.fill.push_back(&c);
+    }
+    for (const Hook& h : t.hooks) {
+      edit.hook.push_back(&h);
+    }
     RenderTableEdit(edit, out);
   }
 }
 
 void RenderTableEdit(const TableEdit& edit, std::string* out) {
   absl::StrAppend(out, "*", edit.table, "\n");
-  for (const Chain* c : edit.fill) absl::StrAppend(out, ":", c->name(), " - [0:0]\n");
-  for (absl::string_view name : edit.flush) absl::StrAppend(out, ":", name, " - [0:0]\n");
+  for (const Chain* c : edit.fill) {
+    absl::StrAppend(out, ":", c->name(), " - [0:0]\n");
+  }
+  for (absl::string_view name : edit.flush) {
+    absl::StrAppend(out, ":", name, " - [0:0]\n");
+  }
   for (const Hook* h : edit.unhook) {
     absl::StrAppend(out, "-D ", h->builtin, " -j ", h->target, "\n");
   }
@@ -69,7 +81,9 @@ void RenderTableEdit(const TableEdit& edit, std::string* out) {
       out->push_back('\n');
     });
   }
-  for (absl::string_view name : edit.remove) absl::StrAppend(out, "-X ", name, "\n");
+  for (absl::string_view name : edit.remove) {
+    absl::StrAppend(out, "-X ", name, "\n");
+  }
   out->append("COMMIT\n");
 }
 
@@ -79,19 +93,27 @@ void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
                     s.family == 4 ? "inet" : "inet6");
     if (s.members.size() > 65536) {
       size_t max = 65536;
-      while (max < s.members.size()) max *= 2;
+      while (max < s.members.size()) {
+        max *= 2;
+      }
       absl::StrAppend(out, " maxelem ", max);
     }
     out->push_back('\n');
-    for (const std::string& m : s.members) absl::StrAppend(out, "add ", s.name, " ", m, "\n");
+    for (const std::string& m : s.members) {
+      absl::StrAppend(out, "add ", s.name, " ", m, "\n");
+    }
   }
 }
 
 RestoreFiles RenderFiles(const Desired& desired) {
   RestoreFiles files;
   RenderIpsetRestore(desired.ipsets, &files.ipsets);
-  if (const Ruleset* rs = desired.ForFamily(4)) RenderRestore(*rs, &files.iptables);
-  if (const Ruleset* rs = desired.ForFamily(6)) RenderRestore(*rs, &files.ip6tables);
+  if (const Ruleset* rs = desired.ForFamily(4)) {
+    RenderRestore(*rs, &files.iptables);
+  }
+  if (const Ruleset* rs = desired.ForFamily(6)) {
+    RenderRestore(*rs, &files.ip6tables);
+  }
   return files;
 }
 

@@ -110,8 +110,7 @@ struct IpSetSpec {
   int family = 4;
   std::vector<std::string> members;
   friend bool operator==(const IpSetSpec& a, const IpSetSpec& b) {
-    return a.name == b.name && a.type == b.type && a.family == b.family &&
-           a.members == b.members;
+    return a.name == b.name && a.type == b.type && a.family == b.family && a.members == b.members;
   }
 };
 

@@ -8,12 +8,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define FIPTGEN_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::absl::Status fiptgen_status_ = (expr);   \
-    if (!fiptgen_status_.ok()) {               \
-      return fiptgen_status_;                  \
-    }                                          \
+#define FIPTGEN_RETURN_IF_ERROR(expr)        \
+  do {                                       \
+    ::absl::Status fiptgen_status_ = (expr); \
+    if (!fiptgen_status_.ok()) {             \
+      return fiptgen_status_;                \
+    }                                        \
   } while (0)
 
 #define FIPTGEN_CONCAT_INNER_(a, b) a##b

@@ -2,6 +2,8 @@
 // ipsets.restore, iptables.restore and ip6tables.restore; testdata/errors/<case>.json must
 // fail with exactly <case>.stderr. Regenerate with:
 //   bazel run //testdata:golden_test -- --update_golden
+#include "fiptgen/testing/golden.h"
+
 #include <fstream>
 #include <string>
 
@@ -10,7 +12,6 @@
 #include "fiptgen/graph.h"
 #include "fiptgen/load.h"
 #include "fiptgen/render.h"
-#include "fiptgen/testing/golden.h"
 #include "gtest/gtest.h"
 
 namespace fiptgen {
@@ -24,7 +25,9 @@ TEST(GoldenTest, Cases) {
   std::vector<std::string> cases = ListGoldenDir("testdata", /*directories=*/true);
   int checked = 0;
   for (const std::string& name : cases) {
-    if (name == "errors" || name == "plans") continue;
+    if (name == "errors" || name == "plans") {
+      continue;
+    }
     SCOPED_TRACE(name);
     std::string dir = absl::StrCat("testdata/", name, "/");
     absl::StatusOr<Model> model = LoadModel(ReadGoldenFile(dir + "model.json"));
@@ -69,8 +72,7 @@ TEST(GoldenTest, OutputDoesNotDependOnInputOrder) {
 
 // docs/chains.md shows this graph; keep the picture true.
 TEST(GoldenTest, DocsChainGraph) {
-  absl::StatusOr<Model> m =
-      LoadModel(ReadGoldenFile("testdata/two_workloads_one_host/model.json"));
+  absl::StatusOr<Model> m = LoadModel(ReadGoldenFile("testdata/two_workloads_one_host/model.json"));
   ASSERT_TRUE(m.ok()) << m.status();
   std::string dot;
   RenderGraph(GenerateRuleset(*m, 4), &dot);

@@ -84,7 +84,9 @@ ProcessResult Run(const std::vector<std::string>& argv, absl::string_view input)
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
   args.push_back(nullptr);
   pid_t pid = 0;
   int spawn_error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
@@ -110,12 +112,16 @@ ProcessResult Run(const std::vector<std::string>& argv, absl::string_view input)
   while (in_fd >= 0 || out_fd >= 0 || err_fd >= 0) {
     pollfd fds[3] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     if (poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       break;
     }
     if (in_fd >= 0 && fds[0].revents != 0) {
       ssize_t n = write(in_fd, input.data(), input.size());
-      if (n > 0) input.remove_prefix(static_cast<size_t>(n));
+      if (n > 0) {
+        input.remove_prefix(static_cast<size_t>(n));
+      }
       if ((n < 0 && errno != EAGAIN) || input.empty()) {
         close(in_fd);  // the tool stopped reading (EPIPE) or has everything
         in_fd = -1;
@@ -123,7 +129,9 @@ ProcessResult Run(const std::vector<std::string>& argv, absl::string_view input)
     }
     for (auto [fd, text, index] :
          {std::tuple{&out_fd, &result.out, 1}, std::tuple{&err_fd, &result.err, 2}}) {
-      if (*fd < 0 || fds[index].revents == 0) continue;
+      if (*fd < 0 || fds[index].revents == 0) {
+        continue;
+      }
       ssize_t n = read(*fd, buf, sizeof(buf));
       if (n > 0) {
         text->append(buf, static_cast<size_t>(n));
@@ -144,9 +152,13 @@ ProcessResult Run(const std::vector<std::string>& argv, absl::string_view input)
 std::string ToolMessage(const ProcessResult& r) {
   std::vector<absl::string_view> lines;
   for (absl::string_view line : absl::StrSplit(r.err, '\n', absl::SkipWhitespace())) {
-    if (!absl::StartsWith(line, "Try `")) lines.push_back(line);
+    if (!absl::StartsWith(line, "Try `")) {
+      lines.push_back(line);
+    }
   }
-  if (lines.empty()) return absl::StrCat("exit status ", r.exit_code);
+  if (lines.empty()) {
+    return absl::StrCat("exit status ", r.exit_code);
+  }
   return absl::StrJoin(lines, " | ");
 }
 
@@ -183,7 +195,9 @@ class Applier {
           return absl::UnavailableError(
               absl::StrCat(SaveTool(family), " failed: ", ToolMessage(r)));
         }
-        if (!quiet_) Note(absl::StrCat(SaveTool(family), " failed, skipping IPv", family));
+        if (!quiet_) {
+          Note(absl::StrCat(SaveTool(family), " failed, skipping IPv", family));
+        }
         continue;
       }
       FIPTGEN_ASSIGN_OR_RETURN(ObservedRuleset seen,
@@ -206,9 +220,13 @@ class Applier {
 
   // Feeds `plan` to a restore tool; on failure names the plan line it reported.
   absl::Status Restore(const std::vector<std::string>& argv, const std::string& plan) const {
-    if (plan.empty()) return absl::OkStatus();
+    if (plan.empty()) {
+      return absl::OkStatus();
+    }
     ProcessResult r = Run(argv, plan);
-    if (r.exit_code == 0) return absl::OkStatus();
+    if (r.exit_code == 0) {
+      return absl::OkStatus();
+    }
     std::string where;
     if (int line = FailedLine(r.err); line > 0) {
       where = absl::StrCat(" at plan ", DescribePlanLine(plan, line));
@@ -242,22 +260,32 @@ class Applier {
     for (int round = 1; round <= 2; ++round) {
       FIPTGEN_ASSIGN_OR_RETURN(State state, Observe(target));
       Plans plans = MakePlans(target, state);
-      if (plans.empty()) break;
+      if (plans.empty()) {
+        break;
+      }
       changed = true;
       if (!quiet_) {
-        for (const std::string& change : plans.changes()) Note(change);
+        for (const std::string& change : plans.changes()) {
+          Note(change);
+        }
       }
       Phase failed_in = Phase::kNone;
       absl::Status status = Execute(plans, &failed_in);
       if (!status.ok()) {
-        if (failed_in == Phase::kAfter) return status;  // the new rules are in force
+        if (failed_in == Phase::kAfter) {
+          return status;  // the new rules are in force
+        }
         Note(status.message());
         return RollBack(state);
       }
-      if (plans.ipsets.renamed.empty()) break;
+      if (plans.ipsets.renamed.empty()) {
+        break;
+      }
     }
     if (!changed) {
-      if (!quiet_) Note("no changes");
+      if (!quiet_) {
+        Note("no changes");
+      }
       return absl::OkStatus();
     }
     // Applying then saving must give a state whose plan is empty.
@@ -298,7 +326,9 @@ class Applier {
     std::cout.flush();
     std::cerr.flush();
     pid_t pid = fork();
-    if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+    if (pid < 0) {
+      return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+    }
     if (pid == 0) {
       if (unshare(CLONE_NEWNET) != 0) {
         Note(absl::StrCat("cannot make a private network namespace (", std::strerror(errno), ")"));
@@ -306,7 +336,9 @@ class Applier {
       }
       absl::Status status = Restore({"ipset", "restore"}, state.ipset_text);
       for (const auto& [family, text] : state.save_text) {
-        if (status.ok()) status = Restore({RestoreTool(family)}, text);
+        if (status.ok()) {
+          status = Restore({RestoreTool(family)}, text);
+        }
       }
       if (!status.ok()) {
         Note(absl::StrCat("cannot copy the current state for the rehearsal: ", status.message()));
@@ -314,7 +346,9 @@ class Applier {
       }
       const Applier rehearsal(config_, backend_, /*quiet=*/true);
       status = rehearsal.Apply(target);
-      if (!status.ok()) rehearsal.Note(status.message());
+      if (!status.ok()) {
+        rehearsal.Note(status.message());
+      }
       std::cerr.flush();
       _exit(status.ok() ? 0 : 1);
     }
@@ -326,7 +360,9 @@ class Applier {
       Note("dry run: the plans apply cleanly to a copy of the current state");
       return absl::OkStatus();
     }
-    if (code != 3) return absl::AbortedError("dry run: the plans fail (see above)");
+    if (code != 3) {
+      return absl::AbortedError("dry run: the plans fail (see above)");
+    }
     // No private namespace: check the rule plans in place with --test only.
     Note(
         "dry run: falling back to iptables-restore --test in place; rules naming sets this "
@@ -353,7 +389,9 @@ int Main(int argc, char** argv) {
   // SPEC.md spells the flag --dry-run; an absl flag name cannot hold a '-'.
   std::string dry_run_flag = "--dry_run";
   for (int i = 1; i < argc; ++i) {
-    if (absl::string_view(argv[i]) == "--dry-run") argv[i] = dry_run_flag.data();
+    if (absl::string_view(argv[i]) == "--dry-run") {
+      argv[i] = dry_run_flag.data();
+    }
   }
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string backend = absl::GetFlag(FLAGS_backend);
@@ -397,7 +435,9 @@ int Main(int argc, char** argv) {
       Log("no changes");
       return 0;
     }
-    for (const std::string& change : plans.changes()) Log(absl::StrCat("would: ", change));
+    for (const std::string& change : plans.changes()) {
+      Log(absl::StrCat("would: ", change));
+    }
     status = applier.Rehearse(target, *state);
   } else {
     status = applier.Apply(target);

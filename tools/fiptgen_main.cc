@@ -35,7 +35,9 @@ constexpr char kBundledExample[] = "testdata/example/model.json";
 
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
+  if (!in) {
+    return false;
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   *out = ss.str();
@@ -61,7 +63,9 @@ std::string ExamplePath(const char* argv0) {
   }
   candidates.push_back(kBundledExample);
   for (const std::string& c : candidates) {
-    if (std::ifstream(c).good()) return c;
+    if (std::ifstream(c).good()) {
+      return c;
+    }
   }
   return kBundledExample;
 }

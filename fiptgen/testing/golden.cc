@@ -33,7 +33,9 @@ std::string UnifiedDiff(absl::string_view expected, absl::string_view actual) {
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) {
+      out.append(buf, n);
+    }
     pclose(p);
   }
   return out;
@@ -63,7 +65,9 @@ std::string GoldenRoot() {
   }
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir && workspace) return absl::StrCat(srcdir, "/", workspace);
+  if (srcdir && workspace) {
+    return absl::StrCat(srcdir, "/", workspace);
+  }
   return ".";
 }
 

@@ -42,7 +42,9 @@ bool Exists(const std::string& dir, absl::string_view file) {
 std::string Section(absl::string_view record, absl::string_view title) {
   std::string header = absl::StrCat("== ", title, " ==\n");
   size_t start = record.find(header);
-  if (start == absl::string_view::npos) return "";
+  if (start == absl::string_view::npos) {
+    return "";
+  }
   start += header.size();
   size_t end = record.find("\n== ", start - 1);
   return std::string(record.substr(
@@ -55,12 +57,16 @@ ObservedState Parse(absl::string_view record, const Config& config, const std::s
     absl::StatusOr<ObservedRuleset> rs =
         ParseIptablesSave(Section(record, title), family, config.chain_prefix);
     EXPECT_TRUE(rs.ok()) << name << ": " << rs.status();
-    if (rs.ok()) state.rulesets.push_back(*std::move(rs));
+    if (rs.ok()) {
+      state.rulesets.push_back(*std::move(rs));
+    }
   }
   absl::StatusOr<std::vector<IpSetSpec>> sets =
       ParseIpsetSave(Section(record, "ipset save"), config.ipset_prefix);
   EXPECT_TRUE(sets.ok()) << name << ": " << sets.status();
-  if (sets.ok()) state.ipsets = *std::move(sets);
+  if (sets.ok()) {
+    state.ipsets = *std::move(sets);
+  }
   return state;
 }
 
@@ -72,8 +78,12 @@ void ExpectOnlyOurs(const std::string& text, const Config& config, const std::st
     }
     std::vector<absl::string_view> words = absl::StrSplit(line, ' ');
     absl::string_view target = words.size() > 1 ? words[1] : "";
-    if (absl::StartsWith(line, ":")) target = words[0].substr(1);
-    if (absl::StartsWith(line, "-I ") || absl::StartsWith(line, "-D ")) target = words.back();
+    if (absl::StartsWith(line, ":")) {
+      target = words[0].substr(1);
+    }
+    if (absl::StartsWith(line, "-I ") || absl::StartsWith(line, "-D ")) {
+      target = words.back();
+    }
     const std::string& prefix = absl::StartsWith(line, "-") || absl::StartsWith(line, ":")
                                     ? config.chain_prefix
                                     : config.ipset_prefix;
@@ -99,7 +109,9 @@ TEST(PlanGoldenTest, Cases) {
     RenderPlans(plans, &record);
     ExpectOnlyOurs(record, after.config, name);
     absl::StrAppend(&record, "== changes ==\n");
-    for (const std::string& change : plans.changes()) absl::StrAppend(&record, change, "\n");
+    for (const std::string& change : plans.changes()) {
+      absl::StrAppend(&record, change, "\n");
+    }
     ExpectEqualToGoldenFile(dir + "plan.txt", record);
     // Once applied, there is nothing left to do.
     EXPECT_TRUE(PlanState(desired, RememberedState(desired), after.config).empty()) << name;
