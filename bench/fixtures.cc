@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "fiptgen/load.h"
 #include "fiptgen/net.h"
+#include "fiptgen/validate.h"
 
 namespace fiptgen {
 namespace bench {

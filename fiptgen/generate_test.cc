@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "fiptgen/load.h"
 #include "fiptgen/render.h"
+#include "fiptgen/validate.h"
 #include "gtest/gtest.h"
 
 namespace fiptgen {

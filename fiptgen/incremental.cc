@@ -6,9 +6,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "fiptgen/generator_state.h"
-#include "fiptgen/load.h"
 #include "fiptgen/names.h"
 #include "fiptgen/observed.h"
+#include "fiptgen/validate.h"
 
 namespace fiptgen {
 namespace {}  // namespace

@@ -2,10 +2,14 @@
 //
 //   absl::StatusOr<Model> model = LoadModel(R"({"endpoints": []})");
 //
-// On bad input the status is InvalidArgument and its message lists every error found, one
-// a line, each starting with the path of the offending value:
+// LoadModel checks the JSON's shape and each value's format (types, ranges, CIDRs, MACs,
+// ports), fills a Model, and runs ValidateModel (validate.h) on it. On bad input the status
+// is InvalidArgument and its message lists every error found, one a line, each starting
+// with the path of the offending value:
 //   profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range
 //   endpoints[3].mac: "zz" is not a MAC address
+// A value the first stage reported is left out of the Model, and ValidateModel's errors
+// about it are not repeated: one mistake, one error.
 #ifndef FIPTGEN_LOAD_H_
 #define FIPTGEN_LOAD_H_
 
@@ -16,14 +20,6 @@
 namespace fiptgen {
 
 absl::StatusOr<Model> LoadModel(absl::string_view json);
-
-// The checks that span the model (references, name collisions, limits). LoadModel runs
-// them; an agent that builds a Model in code runs them before Generate.
-absl::Status ValidateModel(const Model& model);
-
-// The checks of one endpoint on its own, against `model`'s config and profiles (not its
-// uniqueness among the other endpoints). Errors start with "endpoint.".
-absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint);
 
 }  // namespace fiptgen
 

@@ -1,8 +1,10 @@
 // The validated input model: what `LoadModel` produces from JSON and what `Generate` reads.
 //
 // Values are typed and canonical (nets with host bits cleared, ports sorted, MACs parsed).
-// LoadModel fills it from JSON and runs ValidateModel, which checks everything the types
-// cannot: names, references, cross-field rules, collisions. The generator trusts the result.
+// LoadModel (load.h) fills it from JSON and runs ValidateModel (validate.h), which checks
+// everything the types cannot: names, references, cross-field rules, collisions. An agent
+// that builds a Model in code runs ValidateModel itself. The generator trusts the result.
+// docs/model.md describes every field.
 #ifndef FIPTGEN_MODEL_H_
 #define FIPTGEN_MODEL_H_
 
@@ -48,7 +50,7 @@ struct Config {
   std::vector<int> families = {4, 6};           // sorted, unique
 };
 
-// Returns the configuration with every default of SPEC.md §2.
+// The configuration with every default a model's "config" may leave out (docs/model.md).
 Config DefaultConfig();
 
 // A port or an inclusive range (lo < hi); a single port has lo == hi.

@@ -1,0 +1,429 @@
+#include "fiptgen/validate.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "fiptgen/error_path.h"
+#include "fiptgen/names.h"
+#include "fiptgen/protocols.h"
+
+namespace fiptgen {
+namespace {
+
+// Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are
+// those of the JSON the model would be loaded from (endpoints[3].interface).
+class Validator {
+ public:
+  explicit Validator(const Model& model) : model_(model), namer_(model.config) {}
+
+  std::vector<std::string> Run() {
+    CheckConfig();
+    CheckEndpoints();
+    CheckProfiles();
+    CheckIpsets();
+    CheckNames();
+    return std::move(errors_);
+  }
+
+ private:
+  void Error(absl::string_view path, absl::string_view message) {
+    errors_.push_back(PathError(path, message));
+  }
+
+  // Linux interface names: 1-15 bytes, no '/', whitespace, ':'; we also refuse '@', quotes
+  // and backslash (they break restore text) and a trailing '+' (an iptables wildcard).
+  static std::string InterfaceProblem(absl::string_view name, size_t max_len) {
+    if (name.empty() || name.size() > max_len) {
+      return absl::StrCat("must be 1-", max_len, " characters");
+    }
+    if (name == "." || name == "..") {
+      return "is not a valid interface name";
+    }
+    for (char c : name) {
+      if (c <= ' ' || c > '~' || c == '/' || c == ':' || c == '@' || c == '"' || c == '\'' ||
+          c == '\\') {
+        return "may not hold whitespace, control characters, '/', ':', '@', quotes or backslash";
+      }
+    }
+    if (name.back() == '+') {
+      return "may not end with '+' (an iptables wildcard)";
+    }
+    if (name.front() == '!') {
+      return "may not start with '!' (iptables negation)";
+    }
+    return "";
+  }
+
+  static bool IsPrefixChars(absl::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+  }
+
+  void CheckConfig() {
+    const Config& c = model_.config;
+    if (std::string p = InterfaceProblem(c.interface_prefix, 14); !p.empty()) {
+      Error("config.interface_prefix", absl::StrCat(QuoteForMessage(c.interface_prefix), " ", p));
+    }
+    // Longest chain: P + "from-" + 16 characters must fit iptables' 28.
+    if (c.chain_prefix.empty() || c.chain_prefix.size() > 7 || !IsPrefixChars(c.chain_prefix)) {
+      Error("config.chain_prefix", absl::StrCat(QuoteForMessage(c.chain_prefix),
+                                                " must be 1-7 characters of [A-Za-z0-9_-]"));
+    }
+    // Longest set: P + "tmp-v4-" + 16 characters must fit ipset's 31.
+    if (c.ipset_prefix.empty() || c.ipset_prefix.size() > 8 || !IsPrefixChars(c.ipset_prefix)) {
+      Error("config.ipset_prefix", absl::StrCat(QuoteForMessage(c.ipset_prefix),
+                                                " must be 1-8 characters of [A-Za-z0-9_-]"));
+    }
+    for (auto [name, mark] : {std::pair<const char*, uint32_t>{"mark_accept", c.mark_accept},
+                              {"mark_from_endpoint", c.mark_from_endpoint}}) {
+      if (mark == 0 || (mark & (mark - 1)) != 0) {
+        Error(FieldPath("config", name), "must be a single bit");
+      }
+    }
+    if (c.mark_accept == c.mark_from_endpoint) {
+      Error("config.mark_from_endpoint", "must differ from config.mark_accept");
+    }
+    if (c.metadata && (c.metadata->addr.family != 4 || !c.metadata->addr.is_host())) {
+      Error("config.metadata.addr", "must be one IPv4 address");
+    }
+    if (c.families.empty() ||
+        std::any_of(c.families.begin(), c.families.end(), [](int f) { return f != 4 && f != 6; }) ||
+        !std::is_sorted(c.families.begin(), c.families.end()) ||
+        std::adjacent_find(c.families.begin(), c.families.end()) != c.families.end()) {
+      Error("config.families", "must be [4], [6] or [4, 6]");
+    }
+  }
+
+  // `parent` and `field` make the path only when there is an error to report.
+  template <typename T>
+  void CheckSortedUnique(const std::vector<T>& v, absl::string_view parent,
+                         absl::string_view field) {
+    if (!std::is_sorted(v.begin(), v.end()) || std::adjacent_find(v.begin(), v.end()) != v.end()) {
+      Error(FieldPath(parent, field), "must be sorted without duplicates (LoadModel does this)");
+    }
+  }
+
+  void CheckEndpoints() {
+    absl::flat_hash_map<absl::string_view, size_t> ids, interfaces;
+    for (size_t i = 0; i < model_.endpoints.size(); ++i) {
+      const Endpoint& e = model_.endpoints[i];
+      std::string path = IndexPath("endpoints", i);
+      if (!e.id.empty()) {
+        if (auto [it, fresh] = ids.emplace(e.id, i); !fresh) {
+          Error(FieldPath(path, "id"),
+                absl::StrCat(QuoteForMessage(e.id), " is also endpoints[", it->second, "].id"));
+        }
+      }
+      if (InterfaceProblem(e.interface, 15).empty()) {
+        if (auto [it, fresh] = interfaces.emplace(e.interface, i); !fresh) {
+          Error(FieldPath(path, "interface"),
+                absl::StrCat(QuoteForMessage(e.interface), " is also endpoints[", it->second,
+                             "].interface"));
+          continue;
+        }
+      }
+      CheckEndpoint(e, path);
+    }
+  }
+
+ public:
+  // Everything about one endpoint that does not depend on the other endpoints.
+  void CheckEndpoint(const Endpoint& e, const std::string& path) {
+    const Config& c = model_.config;
+    if (e.id.empty()) {
+      Error(FieldPath(path, "id"), "must not be empty");
+    }
+    if (std::string p = InterfaceProblem(e.interface, 15); !p.empty()) {
+      Error(FieldPath(path, "interface"), absl::StrCat(QuoteForMessage(e.interface), " ", p));
+    } else if (e.kind == EndpointKind::kWorkload) {
+      if (!absl::StartsWith(e.interface, c.interface_prefix) ||
+          e.interface.size() == c.interface_prefix.size()) {
+        Error(FieldPath(path, "interface"),
+              absl::StrCat("a workload interface must be interface_prefix ",
+                           QuoteForMessage(c.interface_prefix), " and more, not ",
+                           QuoteForMessage(e.interface)));
+      }
+    } else if (absl::StartsWith(e.interface, c.interface_prefix)) {
+      Error(FieldPath(path, "interface"),
+            absl::StrCat("a host interface must not start with interface_prefix ",
+                         QuoteForMessage(c.interface_prefix)));
+    }
+    if (e.mac && e.kind == EndpointKind::kHost) {
+      Error(FieldPath(path, "mac"), "only workloads have a MAC check");
+    }
+    if (!e.untracked_profile_ids.empty() && e.kind == EndpointKind::kWorkload) {
+      Error(FieldPath(path, "untracked_profile_ids"), "only host endpoints have untracked policy");
+    }
+    for (const IpNet& n : e.ipv4_nets) {
+      if (n.family != 4) {
+        Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
+      }
+    }
+    for (const IpNet& n : e.ipv6_nets) {
+      if (n.family != 6) {
+        Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
+      }
+    }
+    CheckSortedUnique(e.ipv4_nets, path, "ipv4_nets");
+    CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
+    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
+    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
+  }
+
+  std::vector<std::string> TakeErrors() { return std::move(errors_); }
+
+ private:
+  void CheckProfileRefs(const std::vector<std::string>& ids, const std::string& path) {
+    absl::flat_hash_set<absl::string_view> seen;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (model_.profiles.count(ids[i]) == 0) {
+        Error(IndexPath(path, i), absl::StrCat("no profile ", QuoteForMessage(ids[i])));
+      } else if (!seen.insert(ids[i]).second) {
+        Error(IndexPath(path, i),
+              absl::StrCat("profile ", QuoteForMessage(ids[i]), " is listed twice"));
+      }
+    }
+  }
+
+  void CheckProfiles() {
+    absl::flat_hash_set<absl::string_view> tags;
+    for (const auto& [id, profile] : model_.profiles) {
+      for (const std::string& tag : profile.tags) {
+        tags.insert(tag);
+      }
+    }
+    absl::flat_hash_map<absl::string_view, int> ipset_family;
+    for (const IpSetModel& s : model_.ipsets) {
+      ipset_family.emplace(s.name, s.family);
+    }
+    for (const auto& [id, profile] : model_.profiles) {
+      std::string path = KeyPath("profiles", id);
+      if (id.empty()) {
+        Error(path, "profile id must not be empty");
+      }
+      if (id != profile.id) {
+        Error(path, "Profile.id differs from its key");
+      }
+      for (const std::string& tag : profile.tags) {
+        if (tag.empty()) {
+          Error(FieldPath(path, "tags"), "a tag must not be empty");
+        }
+      }
+      CheckSortedUnique(profile.tags, path, "tags");
+      for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
+        const auto& rules =
+            dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules;
+        std::string list =
+            FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules" : "outbound_rules");
+        for (size_t i = 0; i < rules.size(); ++i) {
+          CheckRule(rules[i], IndexPath(list, i), tags, ipset_family);
+        }
+      }
+    }
+  }
+
+  void CheckRule(const PolicyRule& r, const std::string& path,
+                 const absl::flat_hash_set<absl::string_view>& tags,
+                 const absl::flat_hash_map<absl::string_view, int>& ipset_family) {
+    if (r.action == Action::kLog) {
+      const std::string& lp = r.log_prefix;
+      bool printable = std::all_of(lp.begin(), lp.end(), [](char c) {
+        return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
+      });
+      if (lp.empty() || lp.size() > 29 || !printable) {
+        Error(FieldPath(path, "log_prefix"),
+              absl::StrCat(QuoteForMessage(lp),
+                           " must be 1-29 printable ASCII characters without quotes or backslash"));
+      }
+    }
+    if (r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
+      Error(FieldPath(path, r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
+    }
+    bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
+                     !r.not_dst_ports.empty();
+    if (has_ports && (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
+      const char* field = !r.src_ports.empty()       ? "src_ports"
+                          : !r.dst_ports.empty()     ? "dst_ports"
+                          : !r.not_src_ports.empty() ? "!src_ports"
+                                                     : "!dst_ports";
+      Error(FieldPath(path, field), "needs protocol tcp, udp, sctp or udplite");
+    }
+    for (const auto& [ports, field] :
+         {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
+          {&r.dst_ports, "dst_ports"},
+          {&r.not_src_ports, "!src_ports"},
+          {&r.not_dst_ports, "!dst_ports"}}) {
+      for (const PortRange& pr : *ports) {
+        if (pr.lo > pr.hi) {
+          Error(FieldPath(path, field), "a range must have lo < hi");
+        }
+      }
+      CheckSortedUnique(*ports, path, field);
+    }
+    if (r.icmp_type) {
+      const char* field = r.icmp_type->negated ? "!icmp_type" : "icmp_type";
+      if (!r.protocol || r.protocol->negated ||
+          (r.protocol->value != kProtoIcmp && r.protocol->value != kProtoIcmpv6)) {
+        Error(FieldPath(path, field), "needs protocol icmp or icmpv6");
+      }
+      if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
+        Error(FieldPath(path, field), "must be 0-254 (the kernel reads type 255 as \"any type\")");
+      }
+    }
+    if (r.icmp_code) {
+      if (!r.icmp_type) {
+        Error(FieldPath(path, "icmp_code"), "needs icmp_type");
+      }
+      if (*r.icmp_code < 0 || *r.icmp_code > 255) {
+        Error(FieldPath(path, "icmp_code"), "must be 0-255");
+      }
+    }
+    if (r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
+      Error(FieldPath(path, "ip_version"), "must be 4 or 6");
+    }
+    for (const auto& [net, field] :
+         {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "src_net"},
+          {&r.dst_net, "dst_net"}}) {
+      if (*net && (*net)->negated && (*net)->value.prefix_len == 0) {
+        Error(FieldPath(path, absl::StrCat("!", field)),
+              "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
+      }
+    }
+    for (const auto& [list, field] :
+         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_tags, "src_tag"},
+          {&r.dst_tags, "dst_tag"}}) {
+      for (const Match<std::string>& m : *list) {
+        if (!tags.contains(m.value)) {
+          Error(FieldPath(path, m.negated ? absl::StrCat("!", field) : field),
+                absl::StrCat("no profile has tag ", QuoteForMessage(m.value)));
+        }
+      }
+    }
+    for (const auto& [list, field] :
+         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_ipsets,
+                                                                         "src_ipset"},
+          {&r.dst_ipsets, "dst_ipset"}}) {
+      for (const Match<std::string>& m : *list) {
+        if (!ipset_family.contains(m.value)) {
+          Error(FieldPath(path, m.negated ? absl::StrCat("!", field) : field),
+                absl::StrCat("no ipset named ", QuoteForMessage(m.value)));
+        }
+      }
+    }
+  }
+
+  void CheckIpsets() {
+    absl::flat_hash_map<absl::string_view, size_t> names;
+    for (size_t i = 0; i < model_.ipsets.size(); ++i) {
+      const IpSetModel& s = model_.ipsets[i];
+      std::string path = IndexPath("ipsets", i);
+      if (s.name.empty()) {
+        Error(FieldPath(path, "name"), "must not be empty");
+      } else if (auto [it, fresh] = names.emplace(s.name, i); !fresh) {
+        Error(FieldPath(path, "name"),
+              absl::StrCat(QuoteForMessage(s.name), " is also ipsets[", it->second, "].name"));
+      }
+      if (s.family != 4 && s.family != 6) {
+        Error(FieldPath(path, "family"), "must be 4 or 6");
+      }
+      if (s.type != "hash:ip" && s.type != "hash:net") {
+        Error(FieldPath(path, "type"),
+              absl::StrCat(QuoteForMessage(s.type), " is not \"hash:ip\" or \"hash:net\""));
+      }
+      for (size_t j = 0; j < s.members.size(); ++j) {
+        const IpNet& m = s.members[j];
+        if (m.family != s.family) {
+          Error(IndexPath(FieldPath(path, "members"), j),
+                absl::StrCat("not an IPv", s.family, " address"));
+        } else if (s.type == "hash:ip" && !m.is_host()) {
+          Error(IndexPath(FieldPath(path, "members"), j),
+                absl::StrCat(QuoteForMessage(m.ToString()),
+                             " is a network; a hash:ip set holds addresses"));
+        }
+      }
+      CheckSortedUnique(s.members, path, "members");
+    }
+  }
+
+  // Two inputs that map to one chain or set name are an error, never a silent merge.
+  void CheckNames() {
+    std::map<std::string, std::string> chains;  // name -> what made it
+    auto claim = [this](std::map<std::string, std::string>& used, const std::string& name,
+                        const std::string& what, size_t max_len, const char* kind) {
+      if (name.size() > max_len) {
+        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(name), " is longer than ", max_len,
+                                 " characters"));
+      }
+      auto [it, fresh] = used.emplace(name, what);
+      // One report per pair of inputs, though they may collide on several names.
+      if (!fresh && it->second != what && reported_.insert({what, it->second}).second) {
+        Error(what,
+              absl::StrCat(kind, " name ", QuoteForMessage(name), " is also made by ", it->second));
+      }
+    };
+    for (size_t i = 0; i < model_.endpoints.size(); ++i) {
+      const Endpoint& e = model_.endpoints[i];
+      std::string what = FieldPath(IndexPath("endpoints", i), "interface");
+      claim(chains, namer_.EndpointChain(ChainDir::kFrom, e), what, kMaxChainName, "chain");
+      claim(chains, namer_.EndpointChain(ChainDir::kTo, e), what, kMaxChainName, "chain");
+    }
+    for (const auto& [id, profile] : model_.profiles) {
+      claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), KeyPath("profiles", id),
+            kMaxChainName, "chain");
+    }
+    std::map<std::string, std::string> sets;
+    std::set<std::string> tags;
+    for (const auto& [id, profile] : model_.profiles) {
+      tags.insert(profile.tags.begin(), profile.tags.end());
+    }
+    for (const std::string& tag : tags) {
+      for (int family : {4, 6}) {
+        std::string name = namer_.TagSet(tag, family);
+        claim(sets, name, absl::StrCat("tag ", QuoteForMessage(tag)), kMaxSetName, "ipset");
+        claim(sets, namer_.TemporarySet(name), absl::StrCat("tag ", QuoteForMessage(tag)),
+              kMaxSetName, "ipset");
+      }
+    }
+    std::set<absl::string_view> ipset_names;
+    for (size_t i = 0; i < model_.ipsets.size(); ++i) {
+      // A repeated name was reported by CheckIpsets already.
+      if (!ipset_names.insert(model_.ipsets[i].name).second) {
+        continue;
+      }
+      std::string what = FieldPath(IndexPath("ipsets", i), "name");
+      std::string name = namer_.ExplicitSet(model_.ipsets[i].name);
+      claim(sets, name, what, kMaxSetName, "ipset");
+      claim(sets, namer_.TemporarySet(name), what, kMaxSetName, "ipset");
+    }
+  }
+
+  const Model& model_;
+  Namer namer_;
+  std::vector<std::string> errors_;
+  std::set<std::pair<std::string, std::string>> reported_;
+};
+
+}  // namespace
+
+std::vector<std::string> ModelErrors(const Model& model) { return Validator(model).Run(); }
+
+absl::Status ValidateModel(const Model& model) { return ErrorsToStatus(ModelErrors(model)); }
+
+absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint) {
+  Validator v(model);
+  v.CheckEndpoint(endpoint, "endpoint");
+  return ErrorsToStatus(v.TakeErrors());
+}
+
+}  // namespace fiptgen
