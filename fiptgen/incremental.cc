@@ -5,20 +5,18 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "fiptgen/error_path.h"
 #include "fiptgen/generator_state.h"
-#include "fiptgen/names.h"
 #include "fiptgen/observed.h"
+#include "fiptgen/status_macros.h"
 #include "fiptgen/validate.h"
 
 namespace fiptgen {
-namespace {}  // namespace
 
 IncrementalGenerator::IncrementalGenerator(std::unique_ptr<GeneratorState> state)
-    : state_(std::move(state)) {
-  Namer namer(state_->model().config);
+    : state_(std::move(state)), endpoint_names_(state_->model().config) {
   for (const Endpoint& e : state_->model().endpoints) {
-    interface_owner_[e.interface] = e.id;
-    chain_owner_[namer.EndpointSuffix(e)] = e.id;
+    endpoint_names_.Add(e);
   }
 }
 
@@ -40,31 +38,13 @@ const Model& IncrementalGenerator::model() const { return state_->model(); }
 Desired IncrementalGenerator::desired() const { return state_->Copy(); }
 
 absl::StatusOr<Plans> IncrementalGenerator::UpsertEndpoint(Endpoint endpoint) {
-  absl::Status status = ValidateEndpoint(state_->model(), endpoint);
-  if (!status.ok()) {
-    return status;
-  }
-  Namer namer(state_->model().config);
-  const std::string suffix = namer.EndpointSuffix(endpoint);
-  if (auto it = interface_owner_.find(endpoint.interface);
-      it != interface_owner_.end() && it->second != endpoint.id) {
-    return absl::InvalidArgumentError(absl::StrCat("endpoint.interface: \"", endpoint.interface,
-                                                   "\" is also endpoint \"", it->second, "\"'s"));
-  }
-  if (auto it = chain_owner_.find(suffix); it != chain_owner_.end() && it->second != endpoint.id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "endpoint.interface: chain name \"", namer.EndpointChain(ChainDir::kFrom, endpoint),
-        "\" is also made by endpoint \"", it->second, "\""));
-  }
+  FIPTGEN_RETURN_IF_ERROR(ValidateEndpoint(state_->model(), endpoint, endpoint_names_));
   state_->StartRecording();
   const int old = state_->FindEndpoint(endpoint.id);
   if (old >= 0) {
-    const Endpoint& e = state_->model().endpoints[old];
-    interface_owner_.erase(e.interface);
-    chain_owner_.erase(namer.EndpointSuffix(e));
+    endpoint_names_.Remove(state_->model().endpoints[old]);
   }
-  interface_owner_[endpoint.interface] = endpoint.id;
-  chain_owner_[suffix] = endpoint.id;
+  endpoint_names_.Add(endpoint);
   if (old >= 0) {
     state_->ReplaceEndpoint(old, std::move(endpoint));
   } else {
@@ -76,11 +56,10 @@ absl::StatusOr<Plans> IncrementalGenerator::UpsertEndpoint(Endpoint endpoint) {
 absl::StatusOr<Plans> IncrementalGenerator::RemoveEndpoint(absl::string_view id) {
   int index = state_->FindEndpoint(id);
   if (index < 0) {
-    return absl::NotFoundError(absl::StrCat("endpoint \"", id, "\": no such endpoint"));
+    return absl::NotFoundError(
+        absl::StrCat("endpoint ", QuoteForMessage(id), ": no such endpoint"));
   }
-  const Endpoint& e = state_->model().endpoints[index];
-  interface_owner_.erase(e.interface);
-  chain_owner_.erase(Namer(state_->model().config).EndpointSuffix(e));
+  endpoint_names_.Remove(state_->model().endpoints[index]);
   state_->StartRecording();
   state_->RemoveEndpoint(index);
   return PlanRecordedChange();

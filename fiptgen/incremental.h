@@ -16,12 +16,12 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/model.h"
 #include "fiptgen/plan.h"
+#include "fiptgen/validate.h"
 
 namespace fiptgen {
 
@@ -40,8 +40,9 @@ class IncrementalGenerator {
   // The whole desired state, as Generate(model()) would make it (a copy).
   Desired desired() const;
 
-  // Adds `endpoint`, or replaces the endpoint with its id. Errors (the endpoint's own, as
-  // ValidateEndpoint reports them, or a clash with another endpoint) change nothing.
+  // Adds `endpoint`, or replaces the endpoint with its id. Errors (the endpoint's own and
+  // its clashes with the other endpoints, in ValidateModel's words with paths starting
+  // "endpoint.") change nothing.
   absl::StatusOr<Plans> UpsertEndpoint(Endpoint endpoint);
   absl::StatusOr<Plans> RemoveEndpoint(absl::string_view id);
 
@@ -50,8 +51,8 @@ class IncrementalGenerator {
   Plans PlanRecordedChange();
 
   std::unique_ptr<GeneratorState> state_;
-  // Who holds each interface and each endpoint chain suffix, for clash checks.
-  absl::flat_hash_map<std::string, std::string> interface_owner_, chain_owner_;
+  // Who holds each interface and endpoint chain name: ValidateModel's clash checks.
+  EndpointNameIndex endpoint_names_;
 };
 
 }  // namespace fiptgen

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/plan.h"
@@ -116,14 +117,61 @@ TEST(IncrementalGeneratorTest, RejectsBadChangesAndChangesNothing) {
   Endpoint clash = model->endpoints[0];
   clash.id = "other";
   absl::StatusOr<Plans> p = gen->UpsertEndpoint(clash);
-  EXPECT_EQ(p.status().message(), "endpoint.interface: \"tapweb1\" is also endpoint \"web-1\"'s");
+  EXPECT_EQ(p.status().message(),
+            "endpoint.interface: \"tapweb1\" is also the interface of endpoint \"web-1\"");
   Endpoint bad = model->endpoints[0];
   bad.profile_ids = {"ghost"};
   bad.interface = "tapweb1\n-A INPUT -j ACCEPT";
   p = gen->UpsertEndpoint(bad);
   EXPECT_FALSE(p.ok());
   EXPECT_EQ(gen->RemoveEndpoint("nobody").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(gen->RemoveEndpoint("no\"body\n").status().message(),
+            "endpoint \"no\\\"body\\n\": no such endpoint");
   EXPECT_EQ(Text(gen->desired()), before);
+}
+
+// A clash reads the same whether LoadModel finds it in a model or UpsertEndpoint finds it
+// in a change, but for the path ("endpoints[2]." against "endpoint."), and the user's text
+// (here an id with a quote and a newline) is quoted the same way in both.
+TEST(IncrementalGeneratorTest, ClashesReadAsLoadModelReportsThem) {
+  const std::string holders = R"({"id": "a\"b\nc", "kind": "workload", "interface": "tapeth0"},
+                                  {"id": "w", "kind": "workload", "interface": "tapw"})";
+  struct Case {
+    std::string newcomer;
+    std::string want;  // after the path prefix
+  } cases[] = {
+      {R"({"id": "x", "kind": "workload", "interface": "tapw"})",
+       R"(interface: "tapw" is also the interface of endpoint "w")"},
+      // Host eth0 and workload tapeth0 both make felix-from-eth0.
+      {R"({"id": "h", "kind": "host", "interface": "eth0"})",
+       R"(interface: chain name "felix-from-eth0" is also made by endpoint "a\"b\nc" )"
+       R"((interface "tapeth0"))"},
+      // Its own mistakes come after its clashes, in both.
+      {R"({"id": "x\n", "kind": "workload", "interface": "tapw", "profile_ids": ["ghost"]})",
+       "interface: \"tapw\" is also the interface of endpoint \"w\"\n"
+       "{}profile_ids[0]: no profile \"ghost\""},
+  };
+  absl::StatusOr<Model> model = LoadModel(absl::StrCat(R"({"endpoints": [)", holders, "]}"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.newcomer);
+    absl::StatusOr<Model> loaded =
+        LoadModel(absl::StrCat(R"({"endpoints": [)", holders, ", ", c.newcomer, "]}"));
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(
+        loaded.status().message(),
+        absl::StrCat("endpoints[2].", absl::StrReplaceAll(c.want, {{"{}", "endpoints[2]."}})));
+
+    absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*model);
+    ASSERT_TRUE(gen.ok()) << gen.status();
+    // The newcomer as a typed Endpoint: it loads alone with a profile "ghost" beside it.
+    Model alone =
+        *LoadModel(absl::StrCat(R"({"profiles": {"ghost": {}}, "endpoints": [)", c.newcomer, "]}"));
+    absl::StatusOr<Plans> p = gen->UpsertEndpoint(alone.endpoints[0]);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().message(),
+              absl::StrCat("endpoint.", absl::StrReplaceAll(c.want, {{"{}", "endpoint."}})));
+  }
 }
 
 TEST(IncrementalGeneratorTest, EndpointChangeTouchesOnlyItsChainsAndDispatch) {

@@ -113,8 +113,14 @@ TEST(LoadModelTest, ErrorMessages) {
       // Workload tapeth0 and host eth0 both want felix-from-eth0.
       {R"({"endpoints": [{"id": "a", "kind": "workload", "interface": "tapeth0"},
                          {"id": "b", "kind": "host", "interface": "eth0"}]})",
-       "endpoints[1].interface: chain name \"felix-from-eth0\" is also made by "
-       "endpoints[0].interface"},
+       "endpoints[1].interface: chain name \"felix-from-eth0\" is also made by endpoint \"a\" "
+       "(interface \"tapeth0\")"},
+      {R"({"endpoints": [{"id": "a", "kind": "workload", "interface": "tapa"},
+                         {"id": "b", "kind": "workload", "interface": "tapa"}]})",
+       "endpoints[1].interface: \"tapa\" is also the interface of endpoint \"a\""},
+      {R"({"endpoints": [{"id": "a", "kind": "workload", "interface": "tapa"},
+                         {"id": "a", "kind": "workload", "interface": "tapb"}]})",
+       "endpoints[1].id: \"a\" is also endpoints[0].id"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(Errors(c.json), c.want) << "input: " << c.json;

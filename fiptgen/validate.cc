@@ -115,7 +115,8 @@ class Validator {
   }
 
   void CheckEndpoints() {
-    absl::flat_hash_map<absl::string_view, size_t> ids, interfaces;
+    absl::flat_hash_map<absl::string_view, size_t> ids;
+    EndpointNameIndex names(model_.config);
     for (size_t i = 0; i < model_.endpoints.size(); ++i) {
       const Endpoint& e = model_.endpoints[i];
       std::string path = IndexPath("endpoints", i);
@@ -125,19 +126,24 @@ class Validator {
                 absl::StrCat(QuoteForMessage(e.id), " is also endpoints[", it->second, "].id"));
         }
       }
+      CheckEndpointAmong(e, path, names);
       if (InterfaceProblem(e.interface, 15).empty()) {
-        if (auto [it, fresh] = interfaces.emplace(e.interface, i); !fresh) {
-          Error(FieldPath(path, "interface"),
-                absl::StrCat(QuoteForMessage(e.interface), " is also endpoints[", it->second,
-                             "].interface"));
-          continue;
-        }
+        names.Add(e);
       }
-      CheckEndpoint(e, path);
     }
   }
 
  public:
+  // One endpoint among others: its clashes with them, then its own checks.
+  void CheckEndpointAmong(const Endpoint& e, const std::string& path,
+                          const EndpointNameIndex& others) {
+    // An interface with a problem of its own was reported; its names mean nothing.
+    if (InterfaceProblem(e.interface, 15).empty()) {
+      others.CheckClashes(e, path, &errors_);
+    }
+    CheckEndpoint(e, path);
+  }
+
   // Everything about one endpoint that does not depend on the other endpoints.
   void CheckEndpoint(const Endpoint& e, const std::string& path) {
     const Config& c = model_.config;
@@ -357,6 +363,8 @@ class Validator {
   }
 
   // Two inputs that map to one chain or set name are an error, never a silent merge.
+  // Endpoint chains are EndpointNameIndex's: their names cannot meet a profile chain's
+  // ("from-"/"to-" against "p-") and always fit (the chain_prefix check sees to it).
   void CheckNames() {
     std::map<std::string, std::string> chains;  // name -> what made it
     auto claim = [this](std::map<std::string, std::string>& used, const std::string& name,
@@ -372,12 +380,6 @@ class Validator {
               absl::StrCat(kind, " name ", QuoteForMessage(name), " is also made by ", it->second));
       }
     };
-    for (size_t i = 0; i < model_.endpoints.size(); ++i) {
-      const Endpoint& e = model_.endpoints[i];
-      std::string what = FieldPath(IndexPath("endpoints", i), "interface");
-      claim(chains, namer_.EndpointChain(ChainDir::kFrom, e), what, kMaxChainName, "chain");
-      claim(chains, namer_.EndpointChain(ChainDir::kTo, e), what, kMaxChainName, "chain");
-    }
     for (const auto& [id, profile] : model_.profiles) {
       claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), KeyPath("profiles", id),
             kMaxChainName, "chain");
@@ -416,6 +418,49 @@ class Validator {
 
 }  // namespace
 
+EndpointNameIndex::EndpointNameIndex(const Config& config) : config_(config) {}
+
+std::string EndpointNameIndex::ChainSuffix(const Endpoint& endpoint) const {
+  return Namer(config_).EndpointSuffix(endpoint);
+}
+
+void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view path,
+                                     std::vector<std::string>* errors) const {
+  if (auto it = interface_holder_.find(endpoint.interface);
+      it != interface_holder_.end() && it->second != endpoint.id) {
+    errors->push_back(PathError(
+        FieldPath(path, "interface"),
+        absl::StrCat(QuoteForMessage(endpoint.interface), " is also the interface of endpoint ",
+                     QuoteForMessage(it->second))));
+    return;  // the same interface makes the same chain names: one clash, one error
+  }
+  if (auto it = suffix_holder_.find(ChainSuffix(endpoint));
+      it != suffix_holder_.end() && it->second.id != endpoint.id) {
+    errors->push_back(PathError(
+        FieldPath(path, "interface"),
+        absl::StrCat("chain name ",
+                     QuoteForMessage(Namer(config_).EndpointChain(ChainDir::kFrom, endpoint)),
+                     " is also made by endpoint ", QuoteForMessage(it->second.id), " (interface ",
+                     QuoteForMessage(it->second.interface), ")")));
+  }
+}
+
+void EndpointNameIndex::Add(const Endpoint& endpoint) {
+  interface_holder_.emplace(endpoint.interface, endpoint.id);
+  suffix_holder_.emplace(ChainSuffix(endpoint), Holder{endpoint.id, endpoint.interface});
+}
+
+void EndpointNameIndex::Remove(const Endpoint& endpoint) {
+  if (auto it = interface_holder_.find(endpoint.interface);
+      it != interface_holder_.end() && it->second == endpoint.id) {
+    interface_holder_.erase(it);
+  }
+  if (auto it = suffix_holder_.find(ChainSuffix(endpoint));
+      it != suffix_holder_.end() && it->second.id == endpoint.id) {
+    suffix_holder_.erase(it);
+  }
+}
+
 std::vector<std::string> ModelErrors(const Model& model) { return Validator(model).Run(); }
 
 absl::Status ValidateModel(const Model& model) { return ErrorsToStatus(ModelErrors(model)); }
@@ -423,6 +468,13 @@ absl::Status ValidateModel(const Model& model) { return ErrorsToStatus(ModelErro
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint) {
   Validator v(model);
   v.CheckEndpoint(endpoint, "endpoint");
+  return ErrorsToStatus(v.TakeErrors());
+}
+
+absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint,
+                              const EndpointNameIndex& others) {
+  Validator v(model);
+  v.CheckEndpointAmong(endpoint, "endpoint", others);
   return ErrorsToStatus(v.TakeErrors());
 }
 

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "fiptgen/model.h"
 
 namespace fiptgen {
@@ -26,6 +28,44 @@ std::vector<std::string> ModelErrors(const Model& model);
 // The checks of one endpoint on its own, against `model`'s config and profiles (not its
 // uniqueness among the other endpoints). Errors start with "endpoint.".
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint);
+
+// The names that must be unique among a model's endpoints, and which endpoint holds each:
+// interfaces, and endpoint chain names (workload "tapeth0" and host "eth0" would both make
+// felix-from-eth0). ValidateModel fills one with the model's endpoints in order;
+// IncrementalGenerator keeps one as endpoints come and go; so a clash reads the same
+// whichever finds it, but for the path:
+//   endpoints[2].interface: "tapw1" is also the interface of endpoint "w1"
+//   endpoint.interface: "tapw1" is also the interface of endpoint "w1"
+class EndpointNameIndex {
+ public:
+  explicit EndpointNameIndex(const Config& config);
+
+  // Appends "<path>.interface: ..." to `errors` for each name `endpoint` shares with an
+  // endpoint held under another id (the one held under its own id is the one it
+  // replaces). `endpoint.interface` must be a valid interface name.
+  void CheckClashes(const Endpoint& endpoint, absl::string_view path,
+                    std::vector<std::string>* errors) const;
+  // Holds `endpoint`'s names, each unless another endpoint holds it already.
+  void Add(const Endpoint& endpoint);
+  // Lets go of the names held by `endpoint` (by its id).
+  void Remove(const Endpoint& endpoint);
+
+ private:
+  struct Holder {
+    std::string id;
+    std::string interface;
+  };
+  std::string ChainSuffix(const Endpoint& endpoint) const;
+
+  Config config_;
+  absl::flat_hash_map<std::string, std::string> interface_holder_;  // interface -> id
+  absl::flat_hash_map<std::string, Holder> suffix_holder_;          // chain suffix -> holder
+};
+
+// ValidateEndpoint, then `endpoint`'s clashes with the endpoints `others` holds, in
+// ValidateModel's words: what an endpoint must pass to join or replace one in a model.
+absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint,
+                              const EndpointNameIndex& others);
 
 }  // namespace fiptgen
 

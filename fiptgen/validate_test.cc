@@ -1,0 +1,113 @@
+#include "fiptgen/validate.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+
+namespace fiptgen {
+namespace {
+
+Endpoint Workload(std::string id, std::string interface) {
+  Endpoint e;
+  e.id = std::move(id);
+  e.kind = EndpointKind::kWorkload;
+  e.interface = std::move(interface);
+  return e;
+}
+
+Endpoint Host(std::string id, std::string interface) {
+  Endpoint e = Workload(std::move(id), std::move(interface));
+  e.kind = EndpointKind::kHost;
+  return e;
+}
+
+std::string Clashes(const EndpointNameIndex& index, const Endpoint& e) {
+  std::vector<std::string> errors;
+  index.CheckClashes(e, "endpoint", &errors);
+  return absl::StrJoin(errors, "\n");
+}
+
+std::string Message(const absl::Status& s) { return s.ok() ? "OK" : std::string(s.message()); }
+
+TEST(EndpointNameIndexTest, ReportsClashesWithOtherEndpoints) {
+  Config config = DefaultConfig();
+  EndpointNameIndex index(config);
+  index.Add(Workload("w\"1\n", "tapeth0"));
+  struct Case {
+    Endpoint endpoint;
+    std::string want;
+  } cases[] = {
+      {Workload("w2", "tapeth0"),
+       "endpoint.interface: \"tapeth0\" is also the interface of endpoint \"w\\\"1\\n\""},
+      {Host("h", "eth0"),
+       "endpoint.interface: chain name \"felix-from-eth0\" is also made by endpoint "
+       "\"w\\\"1\\n\" (interface \"tapeth0\")"},
+      // The endpoint held under its own id is the one it replaces: no clash.
+      {Workload("w\"1\n", "tapeth0"), ""},
+      {Workload("w2", "tapeth1"), ""},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(Clashes(index, c.endpoint), c.want) << c.endpoint.id << " " << c.endpoint.interface;
+  }
+}
+
+TEST(EndpointNameIndexTest, FirstHolderKeepsANameAndRemoveFreesOnlyItsOwn) {
+  Config config = DefaultConfig();
+  EndpointNameIndex index(config);
+  index.Add(Workload("a", "tapa"));
+  index.Add(Workload("b", "tapa"));  // a clash ValidateModel reported: "a" keeps the name
+  EXPECT_EQ(Clashes(index, Workload("c", "tapa")),
+            "endpoint.interface: \"tapa\" is also the interface of endpoint \"a\"");
+  index.Remove(Workload("b", "tapa"));  // not the holder: changes nothing
+  EXPECT_NE(Clashes(index, Workload("c", "tapa")), "");
+  index.Remove(Workload("a", "tapa"));
+  EXPECT_EQ(Clashes(index, Workload("c", "tapa")), "");
+  EXPECT_EQ(Clashes(index, Host("h", "a")), "");  // the chain name went too
+}
+
+// ValidateModel and ValidateEndpoint-among-others say the same, but for the path.
+TEST(ValidateTest, ModelAndEndpointReportAClashAlike) {
+  Model model;
+  model.endpoints = {Workload("a", "tapeth0"), Host("b", "eth0")};
+  EXPECT_EQ(Message(ValidateModel(model)),
+            "endpoints[1].interface: chain name \"felix-from-eth0\" is also made by endpoint "
+            "\"a\" (interface \"tapeth0\")");
+  EndpointNameIndex others(model.config);
+  others.Add(model.endpoints[0]);
+  EXPECT_EQ(Message(ValidateEndpoint(model, model.endpoints[1], others)),
+            "endpoint.interface: chain name \"felix-from-eth0\" is also made by endpoint "
+            "\"a\" (interface \"tapeth0\")");
+}
+
+TEST(ValidateTest, EndpointAmongOthersReportsClashesThenItsOwnMistakes) {
+  Model model;
+  model.endpoints = {Workload("a", "tapa")};
+  EndpointNameIndex others(model.config);
+  others.Add(model.endpoints[0]);
+  Endpoint e = Workload("b", "tapa");
+  e.profile_ids = {"ghost"};
+  EXPECT_EQ(Message(ValidateEndpoint(model, e, others)),
+            "endpoint.interface: \"tapa\" is also the interface of endpoint \"a\"\n"
+            "endpoint.profile_ids[0]: no profile \"ghost\"");
+  // Without the others, only its own.
+  EXPECT_EQ(Message(ValidateEndpoint(model, e)), "endpoint.profile_ids[0]: no profile \"ghost\"");
+  // An interface that is wrong on its own is reported once, not as a clash too.
+  e = Workload("b", "tapa\n");
+  others.Add(Workload("c", "tapa\n"));
+  EXPECT_EQ(Message(ValidateEndpoint(model, e, others)),
+            "endpoint.interface: \"tapa\\n\" may not hold whitespace, control characters, '/', "
+            "':', '@', quotes or backslash");
+}
+
+TEST(ValidateTest, DuplicateIdsAndInterfacesInAModel) {
+  Model model;
+  model.endpoints = {Workload("a", "tapa"), Workload("b", "tapa"), Workload("a", "tapc")};
+  EXPECT_EQ(Message(ValidateModel(model)),
+            "endpoints[1].interface: \"tapa\" is also the interface of endpoint \"a\"\n"
+            "endpoints[2].id: \"a\" is also endpoints[0].id");
+}
+
+}  // namespace
+}  // namespace fiptgen
