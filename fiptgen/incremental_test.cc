@@ -174,6 +174,31 @@ TEST(IncrementalGeneratorTest, ClashesReadAsLoadModelReportsThem) {
   }
 }
 
+// An endpoint that owns "10.10.1.11/24" would spoof its neighbours if widened to the /24:
+// UpsertEndpoint refuses it as LoadModel does, and changes nothing.
+TEST(IncrementalGeneratorTest, RefusesEndpointNetsWithHostBits) {
+  absl::StatusOr<Model> model =
+      LoadModel(testing::ReadGoldenFile("testdata/two_workloads_one_host/model.json"));
+  ASSERT_TRUE(model.ok());
+  absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*model);
+  ASSERT_TRUE(gen.ok());
+  std::string before = Text(gen->desired());
+  Endpoint e = model->endpoints[0];
+  e.ipv4_nets = {*ParseIpNet("10.10.1.11/24", 4, HostBits::kKeep)};
+  absl::StatusOr<Plans> p = gen->UpsertEndpoint(e);
+  const std::string want =
+      "ipv4_nets[0]: \"10.10.1.11/24\" has host bits set: an endpoint owns the addresses it "
+      "lists; did you mean \"10.10.1.11/32\" (the address) or \"10.10.1.0/24\" (the network)?";
+  EXPECT_EQ(p.status().message(), absl::StrCat("endpoint.", want));
+  EXPECT_EQ(Text(gen->desired()), before);
+  // The same endpoint in JSON, through LoadModel.
+  absl::StatusOr<Model> loaded = LoadModel(absl::StrCat(
+      R"({"endpoints": [{"id": "w", "kind": "workload", "interface": "tapw", "ipv4_nets": )",
+      R"(["10.10.1.11/24"]}]})"));
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().message(), absl::StrCat("endpoints[0].", want));
+}
+
 TEST(IncrementalGeneratorTest, EndpointChangeTouchesOnlyItsChainsAndDispatch) {
   absl::StatusOr<Model> model =
       LoadModel(testing::ReadGoldenFile("testdata/dispatch_tree/model.json"));

@@ -145,12 +145,14 @@ class JsonReader {
     return ok;
   }
 
-  bool Net(const Value& v, absl::string_view path, int family, IpNet* out) {
+  // A CIDR; `host_bits` kKeep keeps them for the caller to refuse.
+  bool Net(const Value& v, absl::string_view path, int family, IpNet* out,
+           HostBits host_bits = HostBits::kClear) {
     std::string text;
     if (!String(v, path, &text)) {
       return false;
     }
-    absl::StatusOr<IpNet> net = ParseIpNet(text, family);
+    absl::StatusOr<IpNet> net = ParseIpNet(text, family, host_bits);
     if (!net.ok()) {
       Error(path,
             absl::StrCat(QuoteForMessage(text), " is ",
@@ -162,7 +164,11 @@ class JsonReader {
     return true;
   }
 
-  bool NetList(const Value& v, absl::string_view path, int family, std::vector<IpNet>* out) {
+  // A list of CIDRs, sorted and de-duplicated. `owned`: the nets an endpoint owns, where a
+  // CIDR with host bits set is an error (OwnedNetProblem), never widened; elsewhere they
+  // are cleared, as iptables and ipset do.
+  bool NetList(const Value& v, absl::string_view path, int family, std::vector<IpNet>* out,
+               bool owned = false) {
     if (!v.IsArray()) {
       Error(path, absl::StrCat("expected an array of CIDRs, got ", TypeName(v)));
       return false;
@@ -170,10 +176,14 @@ class JsonReader {
     bool ok = true;
     for (size_t i = 0; i < v.Size(); ++i) {
       IpNet net;
-      if (Net(v[i], IndexPath(path, i), family, &net)) {
-        out->push_back(net);
-      } else {
+      if (!Net(v[i], IndexPath(path, i), family, &net,
+               owned ? HostBits::kKeep : HostBits::kClear)) {
         ok = false;
+      } else if (std::string problem = owned ? OwnedNetProblem(net) : ""; !problem.empty()) {
+        Error(IndexPath(path, i), problem);
+        ok = false;
+      } else {
+        out->push_back(net);
       }
     }
     std::sort(out->begin(), out->end());
@@ -644,9 +654,9 @@ void ParseEndpoints(JsonReader& r, const Value& v, Model* model) {
           r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
         }
       } else if (key == "ipv4_nets") {
-        r.NetList(f, p, 4, &ep.ipv4_nets);
+        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
       } else if (key == "ipv6_nets") {
-        r.NetList(f, p, 6, &ep.ipv6_nets);
+        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
       } else if (key == "profile_ids") {
         r.StringList(f, p, &ep.profile_ids);
       } else if (key == "untracked_profile_ids") {

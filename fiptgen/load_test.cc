@@ -72,6 +72,16 @@ TEST(LoadModelTest, ErrorMessages) {
       {w + R"(, "untracked_profile_ids": []}]})", "OK"},
       {w + R"(, "ipv4_nets": ["fd5a::1"]}]})",
        "endpoints[0].ipv4_nets[0]: \"fd5a::1\" is not an IPv4 CIDR (not an IPv4 address)"},
+      // An endpoint owns the addresses it lists: host bits set are refused, not widened.
+      {w + R"(, "ipv4_nets": ["10.10.1.0/24", "10.10.1.11/24"]}]})",
+       "endpoints[0].ipv4_nets[1]: \"10.10.1.11/24\" has host bits set: an endpoint owns the "
+       "addresses it lists; did you mean \"10.10.1.11/32\" (the address) or \"10.10.1.0/24\" "
+       "(the network)?"},
+      {w + R"(, "ipv6_nets": ["FD5A:f1e1::1:1/64"]}]})",
+       "endpoints[0].ipv6_nets[0]: \"fd5a:f1e1::1:1/64\" has host bits set: an endpoint owns the "
+       "addresses it lists; did you mean \"fd5a:f1e1::1:1/128\" (the address) or "
+       "\"fd5a:f1e1::/64\" (the network)?"},
+      {w + R"(, "ipv4_nets": ["10.10.1.0/24", "10.10.2.7"], "ipv6_nets": ["fd5a::/16"]}]})", "OK"},
       {R"({"profiles": {"web": {"inbound_rules": [{}, {}, {"protocol": "tcp",
           "dst_ports": [80, 70000]}]}}})",
        "profiles[\"web\"].inbound_rules[2].dst_ports: port 70000 out of range"},
@@ -125,6 +135,20 @@ TEST(LoadModelTest, ErrorMessages) {
   for (const Case& c : cases) {
     EXPECT_EQ(Errors(c.json), c.want) << "input: " << c.json;
   }
+}
+
+// Only endpoint nets refuse host bits: rule nets and ipset members are networks to match,
+// written with the host bits cleared, as iptables-save and ipset save print them.
+TEST(LoadModelTest, RuleNetsAndSetMembersClearHostBits) {
+  absl::StatusOr<Model> m = LoadModel(R"({
+      "profiles": {"p": {"inbound_rules": [{"src_net": "10.10.1.11/24",
+                                            "!dst_net": "fd5a::1:1/64"}]}},
+      "ipsets": [{"name": "s", "family": 4, "members": ["198.19.0.7/16"]}]})");
+  ASSERT_TRUE(m.ok()) << m.status();
+  const PolicyRule& r = m->profiles.at("p").inbound_rules[0];
+  EXPECT_EQ(r.src_net->value.ToString(), "10.10.1.0/24");
+  EXPECT_EQ(r.dst_net->value.ToString(), "fd5a::/64");
+  EXPECT_EQ(m->ipsets[0].members[0].ToString(), "198.19.0.0/16");
 }
 
 TEST(LoadModelTest, ReportsEveryErrorOneALine) {

@@ -95,11 +95,17 @@ std::string AddressString(const IpNet& net) {
 
 }  // namespace
 
+IpNet IpNet::WithoutHostBits() const {
+  IpNet net = *this;
+  ClearHostBits(net);
+  return net;
+}
+
 std::string IpNet::ToString() const { return absl::StrCat(AddressString(*this), "/", prefix_len); }
 
 std::string IpNet::ToMemberString() const { return is_host() ? AddressString(*this) : ToString(); }
 
-absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family) {
+absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
   absl::string_view addr = text;
   absl::string_view len;
@@ -136,7 +142,9 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family) {
     }
     net.prefix_len = n;
   }
-  ClearHostBits(net);
+  if (host_bits == HostBits::kClear) {
+    ClearHostBits(net);
+  }
   return net;
 }
 

@@ -4,6 +4,7 @@
 //   absl::StatusOr<IpNet> n = ParseIpNet("198.18.1.7/24", 4);
 //   n->ToString() == "198.18.1.0/24";    // host bits cleared
 //   n->ToMemberString() == "198.18.1.0/24";  // ipset form: "/32" and "/128" left off
+//   ParseIpNet("198.18.1.7/24", 4, HostBits::kKeep)->has_host_bits() == true
 #ifndef FIPTGEN_NET_H_
 #define FIPTGEN_NET_H_
 
@@ -23,6 +24,11 @@ struct IpNet {
 
   int max_prefix() const { return family == 4 ? 32 : 128; }
   bool is_host() const { return prefix_len == max_prefix(); }
+  // True when the address has bits set past prefix_len ("198.18.1.7/24"), which only
+  // ParseIpNet(..., HostBits::kKeep) or a hand-built IpNet can give.
+  bool has_host_bits() const { return !(WithoutHostBits() == *this); }
+  // The network: the same net with the host bits cleared ("198.18.1.0/24").
+  IpNet WithoutHostBits() const;
   // "198.18.1.0/24", "fd5a:f1e1::1:1/128": the iptables-save form.
   std::string ToString() const;
   // "198.18.1.1" for a host, else as ToString(): the ipset save form.
@@ -42,9 +48,15 @@ struct IpNet {
   }
 };
 
+enum class HostBits {
+  kClear,  // "198.18.1.7/24" is the network 198.18.1.0/24, as iptables reads it
+  kKeep,   // ... is 198.18.1.7 with prefix 24: for a caller that refuses it
+};
+
 // Parses "a.b.c.d[/n]" (family 4) or "x:y::z[/n]" (family 6); a missing "/n" means a host.
-// Host bits are cleared. `family` 0 accepts either. Errors say what is wrong, without a path.
-absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family);
+// `family` 0 accepts either. Errors say what is wrong, without a path.
+absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family,
+                                 HostBits host_bits = HostBits::kClear);
 
 struct MacAddress {
   std::array<uint8_t, 6> octets{};

@@ -31,6 +31,35 @@ TEST(ParseIpNetTest, CanonicalForms) {
   }
 }
 
+TEST(ParseIpNetTest, HostBitsClearedOrKept) {
+  struct Case {
+    const char* in;
+    bool has_host_bits;  // when kept
+    const char* kept;    // ToString() when kept
+    const char* network;
+  } cases[] = {
+      {"10.10.1.11/24", true, "10.10.1.11/24", "10.10.1.0/24"},
+      {"10.10.1.0/24", false, "10.10.1.0/24", "10.10.1.0/24"},
+      {"10.10.1.11", false, "10.10.1.11/32", "10.10.1.11/32"},
+      {"10.10.1.255/31", true, "10.10.1.255/31", "10.10.1.254/31"},
+      {"0.0.0.1/0", true, "0.0.0.1/0", "0.0.0.0/0"},
+      {"fd5a:f1e1::1:1/64", true, "fd5a:f1e1::1:1/64", "fd5a:f1e1::/64"},
+      {"fd5a:f1e1::1:1/127", true, "fd5a:f1e1::1:1/127", "fd5a:f1e1::1:0/127"},
+      {"fd5a:f1e1::/64", false, "fd5a:f1e1::/64", "fd5a:f1e1::/64"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<IpNet> kept = ParseIpNet(c.in, 0, HostBits::kKeep);
+    ASSERT_TRUE(kept.ok()) << c.in << ": " << kept.status();
+    EXPECT_EQ(kept->has_host_bits(), c.has_host_bits) << c.in;
+    EXPECT_EQ(kept->ToString(), c.kept) << c.in;
+    EXPECT_EQ(kept->WithoutHostBits().ToString(), c.network) << c.in;
+    absl::StatusOr<IpNet> cleared = ParseIpNet(c.in, 0);
+    ASSERT_TRUE(cleared.ok()) << c.in;
+    EXPECT_FALSE(cleared->has_host_bits()) << c.in;
+    EXPECT_EQ(cleared->ToString(), c.network) << c.in;
+  }
+}
+
 TEST(ParseIpNetTest, RejectsJunk) {
   struct Case {
     const char* in;

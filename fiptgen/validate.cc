@@ -181,6 +181,15 @@ class Validator {
         Error(FieldPath(path, "ipv6_nets"), "holds a non-IPv6 net");
       }
     }
+    for (const auto& [nets, field] :
+         {std::pair<const std::vector<IpNet>*, const char*>{&e.ipv4_nets, "ipv4_nets"},
+          {&e.ipv6_nets, "ipv6_nets"}}) {
+      for (size_t i = 0; i < nets->size(); ++i) {
+        if (std::string p = OwnedNetProblem((*nets)[i]); !p.empty()) {
+          Error(IndexPath(FieldPath(path, field), i), p);
+        }
+      }
+    }
     CheckSortedUnique(e.ipv4_nets, path, "ipv4_nets");
     CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
     CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
@@ -417,6 +426,18 @@ class Validator {
 };
 
 }  // namespace
+
+std::string OwnedNetProblem(const IpNet& net) {
+  if (!net.has_host_bits()) {
+    return "";
+  }
+  IpNet address = net;
+  address.prefix_len = net.max_prefix();
+  return absl::StrCat(QuoteForMessage(net.ToString()),
+                      " has host bits set: an endpoint owns the addresses it lists; did you mean ",
+                      QuoteForMessage(address.ToString()), " (the address) or ",
+                      QuoteForMessage(net.WithoutHostBits().ToString()), " (the network)?");
+}
 
 EndpointNameIndex::EndpointNameIndex(const Config& config) : config_(config) {}
 

@@ -29,6 +29,14 @@ std::vector<std::string> ModelErrors(const Model& model);
 // uniqueness among the other endpoints). Errors start with "endpoint.".
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint);
 
+// "" when an endpoint may own `net` (one of its ipv4_nets/ipv6_nets); else why not, for
+// an error message. A net with host bits set (10.10.1.11/24) is refused, never widened to
+// its network: widened, it would let the endpoint send from its neighbours' addresses.
+// LoadModel and ValidateModel both say it with this:
+//   "10.10.1.11/24" has host bits set: an endpoint owns the addresses it lists; did you
+//   mean "10.10.1.11/32" (the address) or "10.10.1.0/24" (the network)?
+std::string OwnedNetProblem(const IpNet& net);
+
 // The names that must be unique among a model's endpoints, and which endpoint holds each:
 // interfaces, and endpoint chain names (workload "tapeth0" and host "eth0" would both make
 // felix-from-eth0). ValidateModel fills one with the model's endpoints in order;

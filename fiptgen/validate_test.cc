@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 
@@ -99,6 +100,27 @@ TEST(ValidateTest, EndpointAmongOthersReportsClashesThenItsOwnMistakes) {
   EXPECT_EQ(Message(ValidateEndpoint(model, e, others)),
             "endpoint.interface: \"tapa\\n\" may not hold whitespace, control characters, '/', "
             "':', '@', quotes or backslash");
+}
+
+// A Model built in code can hold a net with host bits set; it is refused as LoadModel
+// refuses the same JSON, with the index of the (sorted) list.
+TEST(ValidateTest, EndpointNetsWithHostBitsAreRefused) {
+  Model model;
+  Endpoint e = Workload("w", "tapw");
+  e.ipv4_nets = {*ParseIpNet("10.10.1.0/24", 4), *ParseIpNet("10.10.2.9/24", 4, HostBits::kKeep)};
+  e.ipv6_nets = {*ParseIpNet("fd5a::1:1/64", 6, HostBits::kKeep)};
+  model.endpoints = {e};
+  const std::string v4 =
+      "ipv4_nets[1]: \"10.10.2.9/24\" has host bits set: an endpoint owns the addresses it "
+      "lists; did you mean \"10.10.2.9/32\" (the address) or \"10.10.2.0/24\" (the network)?";
+  const std::string v6 =
+      "ipv6_nets[0]: \"fd5a::1:1/64\" has host bits set: an endpoint owns the addresses it "
+      "lists; did you mean \"fd5a::1:1/128\" (the address) or \"fd5a::/64\" (the network)?";
+  EXPECT_EQ(Message(ValidateModel(model)),
+            absl::StrCat("endpoints[0].", v4, "\nendpoints[0].", v6));
+  EXPECT_EQ(Message(ValidateEndpoint(model, e)), absl::StrCat("endpoint.", v4, "\nendpoint.", v6));
+  EXPECT_EQ(OwnedNetProblem(*ParseIpNet("10.10.2.9/24", 4)), "");
+  EXPECT_EQ(OwnedNetProblem(*ParseIpNet("10.10.2.9", 4, HostBits::kKeep)), "");
 }
 
 TEST(ValidateTest, DuplicateIdsAndInterfacesInAModel) {
