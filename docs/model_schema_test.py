@@ -99,17 +99,24 @@ def loader_path(parts):
     return out
 
 
-def error_path(line):
-    """The path an error line starts with: up to the first ": " outside quotes."""
+def unquoted(text):
+    """(index, character) of `text` outside "quoted" keys (which may hold \\")."""
     quoted = escaped = False
-    for i, ch in enumerate(line):
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
         elif ch == "\\":
             escaped = True
         elif ch == '"':
             quoted = not quoted
-        elif not quoted and line.startswith(": ", i):
+        elif not quoted:
+            yield i, ch
+
+
+def error_path(line):
+    """The path an error line starts with: up to the first ": " outside quotes."""
+    for i, _ in unquoted(line):
+        if line.startswith(": ", i):
             return line[:i]
     return line
 
@@ -180,17 +187,7 @@ def check_doc_examples(validator):
 
 def parent_path(path):
     """profiles["p"].inbound_rules[0].port -> profiles["p"].inbound_rules[0]; x -> model."""
-    quoted = escaped = False
-    cut = 0
-    for i, ch in enumerate(path):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in ".[" and i > 0:
-            cut = i
+    cut = max((i for i, ch in unquoted(path) if ch in ".[" and i > 0), default=0)
     return path[:cut] if cut else "model"
 
 
