@@ -1,4 +1,4 @@
-// Plans (SPEC.md §6) against the state the full scripts leave, parsed from save text.
+// Plans (fiptgen/plan.h) against the state the full scripts leave, parsed from save text.
 // bytes = desired restore text of both families (the state compared); items = chains.
 // Counter plan_bytes = size of the plan text (0 for the unchanged state).
 #include <map>

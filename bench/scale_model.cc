@@ -66,7 +66,7 @@ std::string RandomV6Net(Rng& rng) {
                          rng.Percent(50) ? 48 : 64);
 }
 
-// Names: most fit in 16 characters; some do not and are shortened to a hash (SPEC.md §5).
+// Names: most fit in 16 characters; some do not and are shortened to a hash (docs/chains.md).
 std::string TagName(int t) {
   return t % 5 == 4 ? absl::StrFormat("team.platform-%03d", t) : absl::StrFormat("tag-%03d", t);
 }

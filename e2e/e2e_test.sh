@@ -238,7 +238,8 @@ check_untracked() {
 # ---------------------------------------------------------------------------------------------
 # Applying
 
-# Rules that are not ours: every apply must leave them alone (SPEC §6 (d)).
+# Rules that are not ours: every apply must leave them alone (a plan never touches
+# what is not ours: fiptgen/plan.h).
 add_foreign_rules() {
   local family
   for family in iptables ip6tables; do
@@ -259,7 +260,7 @@ check_foreign_rules() {
   done
 }
 
-# The host's state is exactly the generator's desired state (SPEC §3, §6): the same felix
+# The host's state is exactly the generator's desired state (docs/chains.md, fiptgen/plan.h): the same felix
 # chains with the same rules in the same order, hooks first in their built-in chains, the same
 # sets with the same members, nothing left over from the previous model.
 felix_rules_wanted() {  # restore-file table
@@ -324,7 +325,7 @@ check_idempotent() {
 # Dispatch trees
 
 # model1 plus 41 workloads whose interfaces never exist, chosen so that the dispatch chains
-# become a tree (more than 32 interfaces, SPEC §4) with the real tapw1 and tapw2 two subchains
+# become a tree (more than 32 interfaces, docs/chains.md) with the real tapw1 and tapw2 two subchains
 # deep: tapv0 keeps the root at "tap", so felix-FROM-ENDPOINT sends tapw+ to a subchain
 # (-EP-PFX-w), whose 32-plus interfaces split again by the next character (-EP-PFX-w1 holds
 # tapw1 and tapw10..19; -EP-PFX-w3 holds tapw30..39 but not the unknown tapw3). Everything

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-kernel golden check (SPEC §3): every golden restore script must load on both iptables
+# Real-kernel golden check (docs/chains.md, Notation): every golden restore script must load on both iptables
 # backends (nft and legacy) and read back, chain by chain, exactly as written.
 #
 # Usage: kernel_load_test.sh [TESTDATA_DIR]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CLI's contract (SPEC.md §7): exit codes, stdout/stderr, --out files, bundled example.
+# The CLI's contract (README.md, The CLI): exit codes, stdout/stderr, --out files, bundled example.
 set -u
 fiptgen="$1"
 testdata="$(dirname "$(dirname "$2")")"  # $2 is testdata/example/model.json in runfiles
