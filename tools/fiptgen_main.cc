@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   }
   std::string text;
   if (absl::GetFlag(FLAGS_ipsets)) {
-    fiptgen::RenderIpsetRestore(desired.ipsets, &text);
+    fiptgen::RenderIpsetFile(desired.ipsets, &text);
   } else {
     const fiptgen::Ruleset* rs = desired.ForFamily(family);
     if (rs == nullptr) {
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_graph)) {
       fiptgen::RenderGraph(*rs, &text);
     } else {
-      fiptgen::RenderRestore(*rs, &text);
+      fiptgen::RenderRestoreFile(*rs, &text);
     }
   }
   std::fwrite(text.data(), 1, text.size(), stdout);
