@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -237,7 +238,13 @@ TEST(LoadModelTest, NothingUserSuppliedInjectsALine) {
       }
       RestoreFiles files = RenderFiles(Generate(*m));
       for (const std::string* text : {&files.iptables, &files.ip6tables, &files.ipsets}) {
-        for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+        // The load note on top (RenderRestoreFile, RenderIpsetFile) holds no user data.
+        absl::string_view body = *text;
+        while (absl::StartsWith(body, "# ")) {
+          size_t end = body.find('\n');
+          body.remove_prefix(end == absl::string_view::npos ? body.size() : end + 1);
+        }
+        for (absl::string_view line : absl::StrSplit(body, '\n', absl::SkipEmpty())) {
           bool ours = absl::StartsWith(line, "-A felix-") || absl::StartsWith(line, ":felix-") ||
                       absl::StartsWith(line, "-I ") || line == "*raw" || line == "*filter" ||
                       line == "COMMIT" || absl::StartsWith(line, "create felix-") ||

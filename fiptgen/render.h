@@ -40,6 +40,14 @@ void RenderTableEdit(const TableEdit& edit, std::string* out);
 // "create <name> <type> family inet|inet6 [maxelem N]" then "add <name> <member>" lines.
 void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out);
 
+// The scripts `fiptgen` writes for an empty state: RenderRestore / RenderIpsetRestore after
+// a comment that says so. They load into a host holding none of our chains and sets with
+// `iptables-restore --noflush` and `ipset restore`; a plain iptables-restore would wipe every
+// other rule of the tables, and a second load doubles the hooks, so the note points a live
+// host to fiptgen-apply. No sets, no text.
+void RenderRestoreFile(const Ruleset& ruleset, std::string* out);
+void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out);
+
 // The three files `fiptgen --out DIR` writes; a family that is not enabled gets "".
 struct RestoreFiles {
   std::string ipsets;     // ipsets.restore

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Kernel tests of fiptgen-apply (README.md, The applier; fiptgen/plan.h), each in its own throwaway network namespace
+# Kernel tests of fiptgen-apply (README "The applier"), each in its own throwaway network namespace
 # (named fgapply-<pid>-<n>, always deleted), on both backends:
 #   - every plan case under testdata/plans: apply before.json (plus Docker/kube-proxy-like
 #     foreign rules for foreign_* cases); the dry-run plan of after.json must be plan.txt

@@ -1,6 +1,7 @@
-// fiptgen-apply: brings the kernel to a model's state with plans (SPEC.md §6, §7).
+// fiptgen-apply: brings the kernel to a model's state with plans (README "The applier"; the
+// plans are fiptgen/plan.h's).
 //
-//   fiptgen-apply [--dry-run] [--backend nft|legacy] MODEL.json
+//   fiptgen-apply [--dry-run] [--backend nft|legacy] MODEL.json | -
 //
 // Reads the current state (`iptables-<backend>-save`, `ip6tables-<backend>-save`,
 // `ipset save`), plans, and applies: `ipset restore` (new and changed sets), then
@@ -15,7 +16,8 @@
 // them, --test included, in a private network namespace loaded with a copy of the current
 // state, so sets the plan creates exist there; nothing in the real namespace changes.
 //
-// Exit 0 on success, 1 when a tool fails, 2 on bad flags or a bad model.
+// Exit 0 on success, 1 when the model cannot be read or a tool fails, 2 on a bad command line
+// or a bad model.
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -27,18 +29,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -46,16 +44,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "fiptgen/generate.h"
-#include "fiptgen/load.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/plan.h"
 #include "fiptgen/status_macros.h"
+#include "tools/cli_util.h"
 
 extern char** environ;
-
-ABSL_FLAG(bool, dry_run, false,
-          "Print the plans and rehearse them in a private copy of the network namespace");
-ABSL_FLAG(std::string, backend, "nft", "iptables backend: nft or legacy");
 
 namespace fiptgen {
 namespace {
@@ -381,46 +375,57 @@ class Applier {
   const bool quiet_;
 };
 
+const cli::Program& Program() {
+  static const cli::Program* program = new cli::Program{
+      "fiptgen-apply",
+      "[--dry-run] [--backend nft|legacy] MODEL.json | -",
+      "Brings iptables (raw and filter tables, IPv4 and IPv6) and ipsets to MODEL.json's\n"
+      "state, changing only what differs: it saves the current state, plans against it and\n"
+      "feeds the plans to ipset restore and iptables-restore --noflush. Chains that are not\n"
+      "ours, and rules in built-in chains that are not our hooks, are never touched. One\n"
+      "line per change on stderr. If the kernel rejects a restore, it names the failing plan\n"
+      "line and puts back the state it found. \"-\" reads the model from standard input;\n"
+      "under `bazel run`, a relative MODEL is taken from BUILD_WORKING_DIRECTORY. Needs root.",
+      {
+          {"--dry-run", "",
+           "print the plans on stdout and rehearse them in a private copy of\n"
+           "the network namespace; the host's rules and sets are not changed"},
+          {"--backend", "nft|legacy",
+           "the iptables backend whose -save and -restore tools to run\n"
+           "(default nft)"},
+      },
+      "  0  applied, or nothing to do (--dry-run: the plans apply cleanly to a copy)\n"
+      "  1  MODEL cannot be read, or a tool failed (stderr says what, and whether the\n"
+      "     previous rules were put back)\n"
+      "  2  a bad command line; or a bad model, with every error on stderr, one a line,\n"
+      "     each starting with the path of the offending value"};
+  return *program;
+}
+
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "fiptgen-apply [--dry-run] [--backend nft|legacy] MODEL.json\n"
-      "Brings iptables (raw, filter; IPv4 and IPv6) and ipsets to MODEL.json's state,\n"
-      "changing only what differs.");
-  // SPEC.md spells the flag --dry-run; an absl flag name cannot hold a '-'.
-  std::string dry_run_flag = "--dry_run";
-  for (int i = 1; i < argc; ++i) {
-    if (absl::string_view(argv[i]) == "--dry-run") {
-      argv[i] = dry_run_flag.data();
-    }
+  const cli::Program& program = Program();
+  cli::Args args;
+  if (std::optional<int> exit_code = cli::ParseArgs(program, argc, argv, &args)) {
+    return *exit_code;
   }
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  const std::string backend = absl::GetFlag(FLAGS_backend);
+  const std::string backend = args.Has("--backend") ? args.flags.at("--backend") : "nft";
   if (backend != "nft" && backend != "legacy") {
-    std::cerr << "--backend: must be nft or legacy\n";
-    return 2;
+    return cli::UsageError(program,
+                           absl::StrCat("--backend: must be nft or legacy, not \"", backend, "\""));
   }
-  if (args.size() != 2) {
-    std::cerr << "fiptgen-apply: exactly one MODEL.json\n";
-    return 2;
+  if (args.positional.size() != 1) {
+    return cli::UsageError(program, "exactly one MODEL.json");
   }
-  std::ifstream in(args[1], std::ios::binary);
-  std::ostringstream json;
-  json << in.rdbuf();
-  if (!in) {
-    std::cerr << args[1] << ": cannot read: " << std::strerror(errno) << "\n";
-    return 1;
-  }
-  absl::StatusOr<Model> model = LoadModel(json.str());
+  absl::StatusOr<Model> model = cli::LoadModelFile(cli::CommandLinePath(args.positional[0]));
   if (!model.ok()) {
-    std::cerr << model.status().message() << "\n";
-    return 2;
+    return cli::ReportError(model.status());
   }
   const Desired target = Generate(*model);
 
   signal(SIGPIPE, SIG_IGN);  // a tool that exits early must not kill us while we write
   Applier applier(model->config, backend, /*quiet=*/false);
   absl::Status status;
-  if (absl::GetFlag(FLAGS_dry_run)) {
+  if (args.Has("--dry-run")) {
     absl::StatusOr<Applier::State> state = applier.Observe(target);
     if (!state.ok()) {
       Log(state.status().message());

@@ -1,49 +1,198 @@
 #!/usr/bin/env bash
-# The CLI's contract (README.md, The CLI): exit codes, stdout/stderr, --out files, bundled example.
+# The command-line contract of both tools (README "The CLI", "The applier"): flags, --help,
+# --version, exit codes (0 ok, 1 a file cannot be read or written, 2 a bad command line or a
+# bad model), stdout/stderr, --out files, stdin, relative paths under `bazel run`, and the
+# README synopsis naming every flag. fiptgen-apply is run only on paths that exit before it
+# reads or changes the kernel.
+#
+# Usage: cli_test.sh FIPTGEN FIPTGEN_APPLY testdata/example/model.json fiptgen/version.h README.md
 set -u
-fiptgen="$1"
-testdata="$(dirname "$(dirname "$2")")"  # $2 is testdata/example/model.json in runfiles
-tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+fiptgen="$(realpath "$1")"
+apply="$(realpath "$2")"
+testdata="$(realpath "$(dirname "$(dirname "$3")")")"  # $3 is testdata/example/model.json
+version_h="$4"
+readme="$5"
+tmp="$(mktemp -d "${TEST_TMPDIR:-/tmp}/cli_test.XXXXXX")"
+unset BUILD_WORKING_DIRECTORY
 pass=0 fail=0
-check() {  # check NAME CONDITION...
+check() {  # check NAME COMMAND...
   local name="$1"; shift
   if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
 }
+# run TOOL ARGS...: runs with stdin from /dev/null; sets rc, stdout in $tmp/out, stderr in $tmp/err.
+run() { "$@" </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?; }
+# usage_error NAME TOOL ARGS...: exit 2, nothing on stdout, the message and the --help hint.
+usage_error() {
+  local name="$1"; shift
+  run "$@"
+  check "$name exits 2" test $rc -eq 2
+  check "$name prints nothing on stdout" test ! -s "$tmp/out"
+  check "$name points to --help" grep -q -- "--help' for the flags" "$tmp/err"
+}
 
+# ---- fiptgen: output ---------------------------------------------------------------------
 # No MODEL: the bundled example, family 4, exit 0.
-"$fiptgen" >"$tmp/out" 2>"$tmp/err"; rc=$?
+run "$fiptgen"
 check "bundled example exits 0" test $rc -eq 0
 check "bundled example prints the v4 script" cmp -s "$tmp/out" "$testdata/example/iptables.restore"
 
 # --family 6, --ipsets, --out DIR all match the goldens.
 "$fiptgen" --family 6 "$testdata/example/model.json" >"$tmp/out6"
 check "--family 6" cmp -s "$tmp/out6" "$testdata/example/ip6tables.restore"
+"$fiptgen" --family=6 "$testdata/example/model.json" >"$tmp/out6"
+check "--family=6" cmp -s "$tmp/out6" "$testdata/example/ip6tables.restore"
 "$fiptgen" --ipsets "$testdata/example/model.json" >"$tmp/sets"
 check "--ipsets" cmp -s "$tmp/sets" "$testdata/example/ipsets.restore"
+"$fiptgen" --graph "$testdata/example/model.json" >"$tmp/dot"
+check "--graph prints DOT" grep -q '^digraph' "$tmp/dot"
 mkdir -p "$tmp/dir"
 "$fiptgen" --out "$tmp/dir" "$testdata/tags/model.json" >"$tmp/out" 2>&1; rc=$?
 check "--out exits 0 and prints nothing" test $rc -eq 0 -a ! -s "$tmp/out"
 for f in ipsets.restore iptables.restore ip6tables.restore; do
   check "--out writes $f" cmp -s "$tmp/dir/$f" "$testdata/tags/$f"
 done
+check "scripts start with the load note" grep -q '^# fiptgen: .*full IPv4 state' "$tmp/dir/iptables.restore"
 
-# Bad input: exit 2, every error on stderr (golden), nothing on stdout, for every case.
+# "-" reads the model from stdin; "--" ends the flags.
+"$fiptgen" - <"$testdata/tags/model.json" >"$tmp/out"; rc=$?
+check "- reads stdin" test $rc -eq 0
+check "- prints the golden" cmp -s "$tmp/out" "$testdata/tags/iptables.restore"
+mkdir -p "$tmp/stdin_out"
+"$fiptgen" --out "$tmp/stdin_out" -- - <"$testdata/tags/model.json"
+check "--out with stdin" cmp -s "$tmp/stdin_out/ipsets.restore" "$testdata/tags/ipsets.restore"
+"$fiptgen" - </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "empty stdin is a bad model: exit 2" test $rc -eq 2 -a ! -s "$tmp/out" -a -s "$tmp/err"
+
+# Relative paths: from the cwd, or from BUILD_WORKING_DIRECTORY when set (bazel run), which
+# here is another directory than the cwd.
+mkdir -p "$tmp/wd/m" "$tmp/wd/out" "$tmp/elsewhere"
+cp "$testdata/tags/model.json" "$tmp/wd/m/model.json"
+(cd "$tmp/wd" && "$fiptgen" m/model.json) >"$tmp/out"
+check "relative MODEL from the cwd" cmp -s "$tmp/out" "$testdata/tags/iptables.restore"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/wd" "$fiptgen" m/model.json) >"$tmp/out"
+check "relative MODEL from BUILD_WORKING_DIRECTORY" \
+  cmp -s "$tmp/out" "$testdata/tags/iptables.restore"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/wd" "$fiptgen" --out out m/model.json)
+check "relative --out DIR from BUILD_WORKING_DIRECTORY" \
+  cmp -s "$tmp/wd/out/iptables.restore" "$testdata/tags/iptables.restore"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/wd" "$fiptgen" "$tmp/wd/m/model.json") \
+  >"$tmp/out"
+check "absolute MODEL ignores BUILD_WORKING_DIRECTORY" \
+  cmp -s "$tmp/out" "$testdata/tags/iptables.restore"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/wd" "$fiptgen" - <"$tmp/wd/m/model.json") \
+  >"$tmp/out"
+check "- under BUILD_WORKING_DIRECTORY is stdin" cmp -s "$tmp/out" "$testdata/tags/iptables.restore"
+
+# ---- fiptgen: bad input ------------------------------------------------------------------
+# Bad models: exit 2, every error on stderr (golden), nothing on stdout, for every case.
 for json in "$testdata"/errors/*.json; do
   name=$(basename "$json" .json)
-  "$fiptgen" "$json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  run "$fiptgen" "$json"
   check "$name exits 2" test $rc -eq 2
   check "$name prints nothing on stdout" test ! -s "$tmp/out"
   check "$name stderr is golden" cmp -s "$tmp/err" "$testdata/errors/$name.stderr"
 done
 
-# A family that is not enabled, a bad flag value, a missing file.
-"$fiptgen" "$testdata/v6_only/model.json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+# A family that is not enabled.
+run "$fiptgen" "$testdata/v6_only/model.json"
 check "disabled family exits 2 with nothing on stdout" test $rc -eq 2 -a ! -s "$tmp/out"
-"$fiptgen" --family 5 "$testdata/example/model.json" >"$tmp/out" 2>&1; rc=$?
-check "--family 5 exits 2" test $rc -eq 2
-"$fiptgen" /nonexistent/model.json >"$tmp/out" 2>"$tmp/err"; rc=$?
-check "missing file exits 1 naming the file" test $rc -eq 1
-check "missing file message" grep -q '^/nonexistent/model.json: cannot read' "$tmp/err"
+
+# Files that cannot be read: exit 1, the path and why, nothing on stdout.
+run "$fiptgen" /nonexistent/model.json
+check "missing file exits 1" test $rc -eq 1 -a ! -s "$tmp/out"
+check "missing file message" grep -q '^/nonexistent/model.json: cannot read: No such file' "$tmp/err"
+run "$fiptgen" "$testdata"
+check "a directory exits 1" test $rc -eq 1 -a ! -s "$tmp/out"
+check "a directory says so" grep -q "^$testdata: is a directory, not a model file$" "$tmp/err"
+echo '{}' >"$tmp/file"
+run "$fiptgen" "$tmp/file/model.json"
+check "a path through a file exits 1" test $rc -eq 1
+check "a path through a file says why" grep -q 'cannot read: Not a directory' "$tmp/err"
+if [ "$(id -u)" -ne 0 ]; then  # root reads a file of mode 000
+  chmod 000 "$tmp/file"
+  run "$fiptgen" "$tmp/file"
+  check "an unreadable file exits 1" test $rc -eq 1
+  check "an unreadable file says why" grep -q 'cannot read: Permission denied' "$tmp/err"
+fi
+run "$fiptgen" --out "$tmp/nonexistent_dir" "$testdata/tags/model.json"
+check "an --out DIR that does not exist exits 1" test $rc -eq 1
+check "the unwritable file is named" grep -q "^$tmp/nonexistent_dir/ipsets.restore: cannot write" "$tmp/err"
+
+# Bad command lines: exit 2.
+usage_error "an unknown flag" "$fiptgen" --bogus "$testdata/example/model.json"
+check "an unknown flag is named" grep -q 'unknown flag --bogus' "$tmp/err"
+usage_error "absl's --helpfull is not ours" "$fiptgen" --helpfull
+usage_error "-x" "$fiptgen" -x
+usage_error "--family 5" "$fiptgen" --family 5 "$testdata/example/model.json"
+usage_error "--family with no value" "$fiptgen" --family
+usage_error "a switch with a value" "$fiptgen" --ipsets=true "$testdata/example/model.json"
+usage_error "a flag given twice" "$fiptgen" --family 4 --family 6 "$testdata/example/model.json"
+usage_error "--ipsets with --graph" "$fiptgen" --ipsets --graph "$testdata/example/model.json"
+usage_error "--out with --family" "$fiptgen" --out "$tmp/dir" --family 6 "$testdata/example/model.json"
+usage_error "--out with --ipsets" "$fiptgen" --out "$tmp/dir" --ipsets "$testdata/example/model.json"
+usage_error "two MODELs" "$fiptgen" "$testdata/example/model.json" "$testdata/tags/model.json"
+
+# ---- both tools: --help, -h, --version ---------------------------------------------------
+version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$version_h")
+check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
+for tool in fiptgen fiptgen-apply; do
+  if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
+  else bin="$apply"; flags="--dry-run --backend"; fi
+  for help in --help -h; do
+    run "$bin" "$help"
+    check "$tool $help exits 0" test $rc -eq 0
+    check "$tool $help prints nothing on stderr" test ! -s "$tmp/err"
+    check "$tool $help starts with the usage line" grep -q "^Usage: $tool " "$tmp/out"
+    check "$tool $help documents the exit codes" grep -q '^Exit status:' "$tmp/out"
+    for code in 0 1 2; do
+      check "$tool $help documents exit code $code" grep -q "^  $code  " "$tmp/out"
+    done
+    for flag in $flags --help --version; do
+      check "$tool $help lists $flag" grep -qE -- "^  (-h, )?$flag( |$)" "$tmp/out"
+    done
+  done
+  # Every flag --help lists is in the README's synopsis of the tool.
+  synopsis=$(grep -E "^    $tool \[" "$readme")
+  check "README has a synopsis of $tool" test -n "$synopsis"
+  for flag in $(sed -n 's/^  \(-h, \)\{0,1\}\(--[a-z-]*\).*/\2/p' "$tmp/out"); do
+    case "$flag" in --help | --version) continue ;; esac
+    check "README synopsis of $tool names $flag" grep -qE -- "(\[| )$flag( |\])" <<<"$synopsis"
+  done
+  run "$bin" --version
+  check "$tool --version exits 0" test $rc -eq 0
+  check "$tool --version prints the version of version.h" test "$(cat "$tmp/out")" = "$tool $version"
+done
+
+# ---- fiptgen-apply: everything that exits before it touches the kernel -------------------
+usage_error "apply: an unknown flag" "$apply" --bogus "$testdata/example/model.json"
+usage_error "apply: absl's --dry_run spelling" "$apply" --dry_run "$testdata/example/model.json"
+usage_error "apply: --dry-run with a value" "$apply" --dry-run=yes "$testdata/example/model.json"
+usage_error "apply: a bad --backend" "$apply" --backend iptables "$testdata/example/model.json"
+check "apply: a bad --backend is named" grep -q -- '--backend: must be nft or legacy' "$tmp/err"
+usage_error "apply: --backend with no value" "$apply" --backend
+usage_error "apply: no MODEL" "$apply"
+usage_error "apply: two MODELs" "$apply" "$testdata/example/model.json" "$testdata/tags/model.json"
+run "$apply" /nonexistent/model.json
+check "apply: missing file exits 1" test $rc -eq 1
+check "apply: missing file message" grep -q '^/nonexistent/model.json: cannot read' "$tmp/err"
+run "$apply" --dry-run "$testdata"
+check "apply: a directory exits 1" test $rc -eq 1
+check "apply: a directory says so" grep -q 'is a directory, not a model file' "$tmp/err"
+for json in "$testdata"/errors/*.json; do
+  name=$(basename "$json" .json)
+  run "$apply" --dry-run "$json"
+  check "apply: $name exits 2" test $rc -eq 2 -a ! -s "$tmp/out"
+  check "apply: $name stderr is golden" cmp -s "$tmp/err" "$testdata/errors/$name.stderr"
+done
+json=$(ls "$testdata"/errors/*.json | head -1)
+"$apply" - <"$json" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "apply: a bad model on stdin exits 2" test $rc -eq 2
+check "apply: a bad model on stdin: golden stderr" \
+  cmp -s "$tmp/err" "$testdata/errors/$(basename "$json" .json).stderr"
+cp "$json" "$tmp/wd/bad.json"
+(cd "$tmp/elsewhere" && BUILD_WORKING_DIRECTORY="$tmp/wd" "$apply" bad.json) >"$tmp/out" 2>"$tmp/err"
+check "apply: relative MODEL from BUILD_WORKING_DIRECTORY" \
+  cmp -s "$tmp/err" "$testdata/errors/$(basename "$json" .json).stderr"
 
 echo "$pass passed, $fail failed"
 test $fail -eq 0

@@ -1,47 +1,56 @@
-// fiptgen: prints the restore text for a model (SPEC.md §7).
+// fiptgen: prints the restore text for a model (README "The CLI"; the model in docs/model.md).
 //
-//   fiptgen [--family 4|6] [--ipsets | --graph] [--out DIR] [MODEL.json]
+//   fiptgen [--family 4|6] [--ipsets | --graph] [--out DIR] [MODEL.json | -]
 //
-// Exit 0 on success; 2 on bad input, with every error on stderr, one a line, and nothing
-// on stdout; 1 when a file cannot be read or written.
+// Exit 0 on success; 1 when a file cannot be read or written; 2 on a bad command line, and on
+// bad input with every error on stderr, one a line, and nothing on stdout.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/graph.h"
-#include "fiptgen/load.h"
 #include "fiptgen/render.h"
+#include "tools/cli_util.h"
 
-ABSL_FLAG(int, family, 4, "Address family whose restore script to print: 4 or 6");
-ABSL_FLAG(bool, ipsets, false, "Print the ipset restore script instead");
-ABSL_FLAG(bool, graph, false, "Print the family's chain graph as Graphviz DOT instead");
-ABSL_FLAG(std::string, out, "",
-          "Write DIR/ipsets.restore, DIR/iptables.restore, DIR/ip6tables.restore instead");
-
+namespace fiptgen {
 namespace {
 
-// The bundled example is the golden case testdata/example (the model of SPEC.md §2).
+// The bundled example is the golden case testdata/example (the model of docs/model.md).
 constexpr char kBundledExample[] = "testdata/example/model.json";
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return !in.bad();
+const cli::Program& Program() {
+  static const cli::Program* program = new cli::Program{
+      "fiptgen",
+      "[--family 4|6] [--ipsets | --graph] [--out DIR] [MODEL.json | -]",
+      "Prints the iptables-restore text (raw then filter table) that enforces MODEL.json for\n"
+      "one address family, or its ipset restore text. With no MODEL it runs on the bundled\n"
+      "example; \"-\" reads the model from standard input. Under `bazel run`, relative MODEL\n"
+      "and DIR paths are taken from the directory bazel was run in (BUILD_WORKING_DIRECTORY).\n"
+      "\n"
+      "The scripts are the model's full state, for a host with none of its chains and sets:\n"
+      "load them with `ipset restore` and `iptables-restore --noflush` (a plain\n"
+      "iptables-restore wipes every other rule of the raw and filter tables, and a second\n"
+      "load doubles the hooks). fiptgen-apply brings a live host to the model's state.",
+      {
+          {"--family", "4|6", "the address family whose script to print (default 4)"},
+          {"--ipsets", "", "print the ipset restore script instead"},
+          {"--graph", "", "print the family's chain graph as Graphviz DOT instead"},
+          {"--out", "DIR",
+           "write DIR/ipsets.restore, DIR/iptables.restore and DIR/ip6tables.restore\n"
+           "instead of printing (a family the model does not enable gets an empty file)"},
+      },
+      "  0  success\n"
+      "  1  a file cannot be read (missing, unreadable, a directory) or written\n"
+      "  2  a bad command line; or a bad model, with every error on stderr, one a line,\n"
+      "     each starting with the path of the offending value, and nothing on stdout"};
+  return *program;
 }
 
 bool WriteFile(const std::string& path, const std::string& text) {
@@ -70,39 +79,52 @@ std::string ExamplePath(const char* argv0) {
   return kBundledExample;
 }
 
-}  // namespace
+int Main(int argc, char** argv) {
+  const cli::Program& program = Program();
+  cli::Args args;
+  if (std::optional<int> exit_code = cli::ParseArgs(program, argc, argv, &args)) {
+    return *exit_code;
+  }
+  if (args.positional.size() > 1) {
+    return cli::UsageError(program, "at most one MODEL.json");
+  }
+  int family = 4;
+  if (args.Has("--family")) {
+    const std::string& value = args.flags.at("--family");
+    if (value != "4" && value != "6") {
+      return cli::UsageError(program,
+                             absl::StrCat("--family: must be 4 or 6, not \"", value, "\""));
+    }
+    family = value == "6" ? 6 : 4;
+  }
+  const bool ipsets = args.Has("--ipsets");
+  const bool graph = args.Has("--graph");
+  if (ipsets && graph) {
+    return cli::UsageError(program, "--ipsets and --graph: choose one");
+  }
+  if (args.Has("--out")) {
+    for (const char* flag : {"--family", "--ipsets", "--graph"}) {
+      if (args.Has(flag)) {
+        return cli::UsageError(
+            program, absl::StrCat("--out writes every script; ", flag, " does not apply"));
+      }
+    }
+    if (args.flags.at("--out").empty()) {
+      return cli::UsageError(program, "--out: needs a directory");
+    }
+  }
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "fiptgen [--family 4|6] [--ipsets | --graph] [--out DIR] [MODEL.json]\n"
-      "Prints iptables-restore (or ipset restore) text enforcing MODEL.json; with no\n"
-      "MODEL, runs on the bundled example.");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() > 2) {
-    std::cerr << "fiptgen: at most one MODEL.json\n";
-    return 2;
-  }
-  const int family = absl::GetFlag(FLAGS_family);
-  if (family != 4 && family != 6) {
-    std::cerr << "--family: must be 4 or 6\n";
-    return 2;
-  }
-  std::string path = args.size() == 2 ? args[1] : ExamplePath(argv[0]);
-  std::string json;
-  if (!ReadFile(path, &json)) {
-    std::cerr << path << ": cannot read: " << std::strerror(errno) << "\n";
-    return 1;
-  }
-  absl::StatusOr<fiptgen::Model> model = fiptgen::LoadModel(json);
+  const std::string path =
+      args.positional.empty() ? ExamplePath(argv[0]) : cli::CommandLinePath(args.positional[0]);
+  absl::StatusOr<Model> model = cli::LoadModelFile(path);
   if (!model.ok()) {
-    std::cerr << model.status().message() << "\n";
-    return 2;
+    return cli::ReportError(model.status());
   }
-  fiptgen::Desired desired = fiptgen::Generate(*model);
+  Desired desired = Generate(*model);
 
-  const std::string out_dir = absl::GetFlag(FLAGS_out);
-  if (!out_dir.empty()) {
-    fiptgen::RestoreFiles rendered = fiptgen::RenderFiles(desired);
+  if (args.Has("--out")) {
+    const std::string out_dir = cli::CommandLinePath(args.flags.at("--out"));
+    RestoreFiles rendered = RenderFiles(desired);
     const std::pair<const char*, const std::string*> files[] = {
         {"ipsets.restore", &rendered.ipsets},
         {"iptables.restore", &rendered.iptables},
@@ -111,26 +133,31 @@ int main(int argc, char** argv) {
       std::string file = absl::StrCat(out_dir, "/", name);
       if (!WriteFile(file, *text)) {
         std::cerr << file << ": cannot write: " << std::strerror(errno) << "\n";
-        return 1;
+        return cli::kExitFailure;
       }
     }
-    return 0;
+    return cli::kExitOk;
   }
   std::string text;
-  if (absl::GetFlag(FLAGS_ipsets)) {
-    fiptgen::RenderIpsetRestore(desired.ipsets, &text);
+  if (ipsets) {
+    RenderIpsetFile(desired.ipsets, &text);
   } else {
-    const fiptgen::Ruleset* rs = desired.ForFamily(family);
+    const Ruleset* rs = desired.ForFamily(family);
     if (rs == nullptr) {
       std::cerr << "config.families: family " << family << " is not enabled\n";
-      return 2;
+      return cli::kExitUsage;
     }
-    if (absl::GetFlag(FLAGS_graph)) {
-      fiptgen::RenderGraph(*rs, &text);
+    if (graph) {
+      RenderGraph(*rs, &text);
     } else {
-      fiptgen::RenderRestore(*rs, &text);
+      RenderRestoreFile(*rs, &text);
     }
   }
   std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  return std::fflush(stdout) == 0 ? cli::kExitOk : cli::kExitFailure;
 }
+
+}  // namespace
+}  // namespace fiptgen
+
+int main(int argc, char** argv) { return fiptgen::Main(argc, argv); }
