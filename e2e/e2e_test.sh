@@ -46,7 +46,7 @@ probe="${PROBE:-$bin/e2e/probe}"
 fiptgen="${FIPTGEN:-$bin/tools/fiptgen}"
 fiptgen_apply="${FIPTGEN_APPLY:-$bin/tools/fiptgen-apply}"
 
-for tool in ip "iptables-$backend-restore" "ip6tables-$backend-restore" ipset; do
+for tool in ip sysctl "iptables-$backend-restore" "ip6tables-$backend-restore" ipset; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (tools/setup)"; exit 1; }
 done
 for file in "$probe" "$fiptgen" "$fiptgen_apply"; do

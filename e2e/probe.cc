@@ -388,7 +388,7 @@ std::string ProbeIcmp(const Endpoint& dst, const std::string& src, uint16_t id,
                       Clock::time_point deadline) {
   bool v4 = dst.family == AF_INET;
   int fd = socket(dst.family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+                  v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
   if (fd < 0) {
     return "error: raw socket: " + std::string(strerror(errno));
   }
