@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "fiptgen/append.h"
 #include "fiptgen/protocols.h"
-#include "fiptgen/render.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 namespace {

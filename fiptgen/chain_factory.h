@@ -1,6 +1,6 @@
 // Internal to the library: builds one chain at a time for one family, from the parts of the
-// model the chain depends on. Holds nothing model-wide, so the generator can rebuild just the
-// chains a change touches (generate.cc).
+// model the chain depends on. Holds nothing model-wide, so the generator state
+// (generator_state.h) can rebuild just the chains a change touches.
 //
 //   ChainFactory f(model.config, model.ipsets, 4);
 //   Chain c = f.EndpointChain(endpoint, ChainDir::kFrom, /*raw=*/false);

@@ -16,7 +16,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "fiptgen/chain_factory.h"
-#include "fiptgen/generate.h"
 #include "fiptgen/model.h"
 #include "fiptgen/ruleset.h"
 

@@ -19,9 +19,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "fiptgen/generate.h"
 #include "fiptgen/model.h"
 #include "fiptgen/plan.h"
+#include "fiptgen/ruleset.h"
 
 namespace fiptgen {
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fiptgen/generate.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/plan.h"

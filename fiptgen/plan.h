@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "fiptgen/generate.h"
 #include "fiptgen/model.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/ruleset.h"

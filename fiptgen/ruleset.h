@@ -1,9 +1,10 @@
-// The generator's product: tables of chains of rules, before any text is written.
+// The generator's product and the planner's input: tables of chains of rules, and sets,
+// before any text is written. Desired state (from the generator) and observed state (parsed
+// from `iptables-save`) are made of these same structures.
 //
 // A rule is kept in the canonical form `iptables-save` prints, without its "-A <chain> "
-// head, so that desired state (from the generator) and observed state (parsed from
-// `iptables-save`) compare with plain string equality. A chain's rules live in one
-// buffer, one rule a line: cheap to build, to compare and to render.
+// head, so that desired and observed state compare with plain string equality. A chain's rules live
+// in one buffer, one rule a line: cheap to build, to compare and to render.
 //
 //   Chain c{"felix-INPUT"};
 //   c.AddRule("-m conntrack --ctstate INVALID -j DROP");
@@ -111,6 +112,23 @@ struct IpSetSpec {
   std::vector<std::string> members;
   friend bool operator==(const IpSetSpec& a, const IpSetSpec& b) {
     return a.name == b.name && a.type == b.type && a.family == b.family && a.members == b.members;
+  }
+};
+
+// Everything the generator produces for a model: what `Generate` returns, what the renderer
+// writes and what a plan compares against the observed state.
+struct Desired {
+  std::vector<Ruleset> rulesets;  // one per family of config.families, in order 4, 6
+  std::vector<IpSetSpec> ipsets;  // every set a rule uses, sorted by name
+
+  // The ruleset of `family`, or nullptr when that family is not enabled.
+  const Ruleset* ForFamily(int family) const {
+    for (const Ruleset& rs : rulesets) {
+      if (rs.family == family) {
+        return &rs;
+      }
+    }
+    return nullptr;
   }
 };
 
