@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 
@@ -34,18 +35,14 @@ void RenderGraph(const Ruleset& ruleset, std::string* out) {
     for (const Chain& c : t.chains) {
       std::set<std::pair<std::string, bool>> edges;  // target, goto
       c.ForEachRule([&](absl::string_view rule) {
-        std::string padded = absl::StrCat(" ", rule);  // a rule may start with "-j"
-        for (bool is_goto : {false, true}) {
-          const std::string flag = is_goto ? " -g " : " -j ";
-          size_t at = padded.find(flag);
-          if (at == std::string::npos) {
-            continue;
+        bool jump = false, is_goto = false;
+        RuleTokenizer words(rule);
+        for (RuleToken t; words.Next(&t);) {
+          if (jump && ours.count(std::string(t.value)) > 0) {
+            edges.emplace(std::string(t.value), is_goto);
           }
-          absl::string_view target = absl::string_view(padded).substr(at + flag.size());
-          target = target.substr(0, target.find(' '));
-          if (ours.count(std::string(target)) > 0) {
-            edges.emplace(std::string(target), is_goto);
-          }
+          jump = t.value == "-j" || t.value == "-g";
+          is_goto = t.value == "-g";
         }
       });
       for (const auto& [target, is_goto] : edges) {

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "fiptgen/append.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 
@@ -51,11 +52,8 @@ class Chain {
   // Calls fn(absl::string_view rule) for each rule, without its newline.
   template <typename Fn>
   void ForEachRule(Fn fn) const {
-    size_t start = 0;
-    while (start < body_.size()) {
-      size_t end = body_.find('\n', start);
-      fn(absl::string_view(body_).substr(start, end - start));
-      start = end + 1;
+    for (absl::string_view rest = body_; !rest.empty();) {
+      fn(NextLine(&rest));
     }
   }
 
