@@ -104,6 +104,7 @@ class SaveParser {
     result_.ours.tables.push_back(Table{std::string(name), {}, {}});
     result_.foreign.push_back(Table{std::string(name), {}, {}});
     slots_.clear();
+    last_ = nullptr;
     in_table_ = true;
     table_line_ = line_;
     return absl::OkStatus();
@@ -135,6 +136,7 @@ class SaveParser {
     slot.index = chains.size();
     chains.emplace_back(std::string(name.raw));
     slots_.emplace(std::string(name.raw), slot);
+    last_ = nullptr;  // the map may have moved its entries
     return absl::OkStatus();
   }
 
@@ -144,12 +146,16 @@ class SaveParser {
     RuleTokenizer words(text);
     RuleToken chain;
     words.Next(&chain);
-    auto it = slots_.find(chain.raw);
-    if (it == slots_.end()) {
-      return Error(absl::StrCat("rule for undeclared chain \"", chain.raw, "\""));
+    // iptables-save prints a chain's rules together: most rules are for the chain before.
+    if (last_ == nullptr || last_->first != chain.raw) {
+      auto it = slots_.find(chain.raw);
+      if (it == slots_.end()) {
+        return Error(absl::StrCat("rule for undeclared chain \"", chain.raw, "\""));
+      }
+      last_ = &*it;
     }
     const absl::string_view rule = words.rest();
-    const ChainSlot& slot = it->second;
+    const ChainSlot& slot = last_->second;
     if (slot.ours) {
       result_.ours.tables.back().chains[slot.index].AddRule(rule);
       return absl::OkStatus();
@@ -172,7 +178,8 @@ class SaveParser {
   const absl::string_view source_;
   const absl::string_view prefix_;
   ObservedRuleset result_;
-  absl::flat_hash_map<std::string, ChainSlot> slots_;  // chains of the current table
+  absl::flat_hash_map<std::string, ChainSlot> slots_;              // chains of the current table
+  const std::pair<const std::string, ChainSlot>* last_ = nullptr;  // the last rule's chain
   bool in_table_ = false;
   int line_ = 0;
   int table_line_ = 0;

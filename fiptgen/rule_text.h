@@ -57,7 +57,7 @@ struct RuleToken {
 // iptables-save writes it (AppendQuotedArg) reads back to the value written.
 class RuleTokenizer {
  public:
-  explicit RuleTokenizer(absl::string_view text) : text_(text) {}
+  explicit RuleTokenizer(absl::string_view text);
   RuleTokenizer(const RuleTokenizer&) = delete;
   RuleTokenizer& operator=(const RuleTokenizer&) = delete;
 
@@ -66,15 +66,19 @@ class RuleTokenizer {
 
   // The text after the last word read, without the whitespace that follows it: after
   // reading "-A" and "felix-x" from "-A felix-x -j DROP", rest() is "-j DROP".
-  absl::string_view rest() const;
+  absl::string_view rest() const {
+    return absl::string_view(text_.data() + pos_, text_.size() - pos_);
+  }
 
   // True when the last word read ran to the end of the text inside quotes: the text is cut
   // short (its closing quote, perhaps on a following line, is missing).
   bool unterminated() const { return unterminated_; }
 
  private:
+  bool NextQuoted(const char* start, const char* quote, RuleToken* token);
+
   absl::string_view text_;
-  size_t pos_ = 0;
+  size_t pos_;  // after the last word read (or the start) and the spaces that follow
   bool unterminated_ = false;
   std::string unescaped_;  // the value of the last word, when it had escapes
 };

@@ -87,6 +87,23 @@ TEST(RuleTokenizerTest, SplitsAsIptablesRestoreReads) {
   }
 }
 
+TEST(RuleTokenizerTest, FindsTheEndOfLongWords) {
+  // Words are scanned many bytes at a time: every length, and every separator at every
+  // position of a block, must end the word where it is.
+  for (size_t length = 1; length <= 40; ++length) {
+    for (const char* after : {" x", "\tx", "\nx", "\"q r\" x", "", " "}) {
+      const std::string word(length, 'w');
+      const std::string text = absl::StrCat(word, after, "                ");
+      RuleTokenizer words(text);
+      RuleToken t;
+      ASSERT_TRUE(words.Next(&t)) << absl::CEscape(text);
+      const bool quoted = after[0] == '"';
+      EXPECT_EQ(t.raw, quoted ? absl::StrCat(word, "\"q r\"") : word) << absl::CEscape(text);
+      EXPECT_EQ(t.value, quoted ? absl::StrCat(word, "q r") : word) << absl::CEscape(text);
+    }
+  }
+}
+
 TEST(RuleTokenizerTest, ReadsBackWhatAppendQuotedArgWrites) {
   const char* values[] = {"web",     "",       "a b",      "q\"x",     "bs\\x", "ap'x",
                           "\\\"'\"", "x.y z ", "--a -j b", "calico: ", "\t"};
