@@ -48,7 +48,7 @@ struct Config {
   std::vector<int> families = {4, 6};           // sorted, unique
 };
 
-// Returns the configuration with every default of SPEC.md §2.
+// Returns the configuration with every default (docs/model.md lists them).
 Config DefaultConfig();
 
 // A port or an inclusive range (lo < hi); a single port has lo == hi.

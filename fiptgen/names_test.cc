@@ -6,7 +6,7 @@ namespace fiptgen {
 namespace {
 
 TEST(UniquelyShortenTest, FelixVectors) {
-  // Felix's own test vectors (SPEC.md §5).
+  // Felix's own test vectors for uniquely_shorten.
   struct Case {
     const char* in;
     int length;
