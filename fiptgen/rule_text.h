@@ -9,7 +9,8 @@
 // Reading: RuleTokenizer splits a rule (or any line of save or restore text) into words,
 // honouring quotes, so a quoted comment or log prefix is one word whatever it contains.
 // Each token gives its raw span in the text (to rewrite it in place) and the value
-// iptables reads (to compare it). Nothing is allocated per token.
+// iptables reads (to compare it). Nothing is allocated per token (a word with escapes is
+// unescaped into one buffer the tokenizer reuses).
 //
 //   absl::string_view rule = R"(-m comment --comment "say \"hi\"" -j felix-x)";
 //   RuleTokenizer words(rule);
@@ -20,7 +21,9 @@
 //   }
 //
 // Lines: NextLine takes one line off a text, for every loop over the lines of restore,
-// save and plan text.
+// save and plan text. iptables-save prints a newline inside a quoted argument (a foreign
+// comment) as it is, so such a rule spans lines: tokenizing a line whose last word is
+// unterminated() says the rule goes on after the newline.
 #ifndef FIPTGEN_RULE_TEXT_H_
 #define FIPTGEN_RULE_TEXT_H_
 
