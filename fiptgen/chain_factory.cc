@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "fiptgen/append.h"
 #include "fiptgen/protocols.h"
-#include "fiptgen/render.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 namespace {
@@ -83,32 +83,58 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   }
 }
 
-Chain ChainFactory::RawHookChain(bool prerouting) const {
-  Chain c(namer_.Global(prerouting ? "PREROUTING" : "OUTPUT"));
+Chain ChainFactory::HookedChain(FixedChain chain, bool untracked) const {
+  switch (chain) {
+    case FixedChain::kPrerouting:
+      return RawHookChain(chain, ChainDir::kFrom);
+    case FixedChain::kOutput:
+      return untracked ? RawHookChain(chain, ChainDir::kTo) : HostChainHead(chain, ChainDir::kTo);
+    case FixedChain::kInput:
+      return FilterInput();
+    case FixedChain::kForward:
+      return FilterForward();
+    case FixedChain::kFailsafeIn:
+    case FixedChain::kFailsafeOut:
+    case FixedChain::kFromHostIf:
+    case FixedChain::kToHostIf:
+    case FixedChain::kFromEndpoint:
+    case FixedChain::kToEndpoint:
+      break;  // not hooked: Failsafe() and the dispatch trees build these
+  }
+  return Chain(namer_.Fixed(chain));
+}
+
+// raw P PREROUTING (kFrom) and P OUTPUT (kTo).
+Chain ChainFactory::RawHookChain(FixedChain chain, ChainDir dir) const {
+  const bool in = dir == ChainDir::kFrom;
+  Chain c(namer_.Fixed(chain));
   c.AddRule(clear_accept_);
   c.AddRule(clear_endpoint_);
-  c.AddRule(prerouting ? "-i " : "-o ", wildcard_, " ", set_endpoint_);
-  c.AddRule(if_not_endpoint_, " -j ", namer_.Global(prerouting ? "FROM-HOST-IF" : "TO-HOST-IF"));
+  c.AddRule(in ? "-i " : "-o ", wildcard_, " ", set_endpoint_);
+  c.AddRule(if_not_endpoint_, " -j ",
+            namer_.Fixed(in ? FixedChain::kFromHostIf : FixedChain::kToHostIf));
   // Only traffic to or from the host itself is untracked: forwarded traffic's replies
   // come from a workload, where no untracked policy could match them.
-  c.AddRule(if_accept_, prerouting ? " -m addrtype --dst-type LOCAL" : "", " -j NOTRACK");
+  c.AddRule(if_accept_, in ? " -m addrtype --dst-type LOCAL" : "", " -j NOTRACK");
   return c;
 }
 
-Chain ChainFactory::HostChainHead(ChainDir dir) const {
+// The head of filter P INPUT (kFrom) and all of P OUTPUT (kTo).
+Chain ChainFactory::HostChainHead(FixedChain chain, ChainDir dir) const {
   const bool in = dir == ChainDir::kFrom;
-  Chain c(namer_.Global(in ? "INPUT" : "OUTPUT"));
+  Chain c(namer_.Fixed(chain));
   c.AddRule(if_accept_, " -j ACCEPT");
   c.AddRule("-m conntrack --ctstate INVALID -j DROP");
   c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
   c.AddRule(clear_endpoint_);
   c.AddRule(in ? "-i " : "-o ", wildcard_, " ", set_endpoint_);
-  c.AddRule(if_not_endpoint_, " -g ", namer_.Global(in ? "FROM-HOST-IF" : "TO-HOST-IF"));
+  c.AddRule(if_not_endpoint_, " -g ",
+            namer_.Fixed(in ? FixedChain::kFromHostIf : FixedChain::kToHostIf));
   return c;
 }
 
 Chain ChainFactory::FilterInput() const {
-  Chain c = HostChainHead(ChainDir::kFrom);
+  Chain c = HostChainHead(FixedChain::kInput, ChainDir::kFrom);
   // What is left came from a workload.
   if (family_ == 6) {
     for (int type : {130, 131, 132, 133, 135, 136}) {
@@ -130,39 +156,39 @@ Chain ChainFactory::FilterInput() const {
       c.AddRule(kCommentToHost, " -j DROP");
       break;
     case EndpointToHostAction::kReturn:
-      c.AddRule("-j ", namer_.Global("FROM-ENDPOINT"));
+      c.AddRule("-j ", namer_.Fixed(FixedChain::kFromEndpoint));
       break;
     case EndpointToHostAction::kAccept:
-      c.AddRule("-j ", namer_.Global("FROM-ENDPOINT"));
+      c.AddRule("-j ", namer_.Fixed(FixedChain::kFromEndpoint));
       c.AddRule("-j ACCEPT");
       break;
   }
   return c;
 }
 
-Chain ChainFactory::FilterOutput() const { return HostChainHead(ChainDir::kTo); }
-
 Chain ChainFactory::FilterForward() const {
-  Chain c(namer_.Global("FORWARD"));
+  const std::string from_endpoint = namer_.Fixed(FixedChain::kFromEndpoint);
+  const std::string to_endpoint = namer_.Fixed(FixedChain::kToEndpoint);
+  Chain c(namer_.Fixed(FixedChain::kForward));
   c.AddRule(if_accept_, " -m conntrack --ctstate UNTRACKED -j ACCEPT");
   c.AddRule("-m conntrack --ctstate INVALID -j DROP");
   c.AddRule("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
-  c.AddRule("-i ", wildcard_, " -j ", namer_.Global("FROM-ENDPOINT"));
-  c.AddRule("-o ", wildcard_, " -j ", namer_.Global("TO-ENDPOINT"));
+  c.AddRule("-i ", wildcard_, " -j ", from_endpoint);
+  c.AddRule("-o ", wildcard_, " -j ", to_endpoint);
   c.AddRule("-i ", wildcard_, " -j ACCEPT");
   c.AddRule("-o ", wildcard_, " -j ACCEPT");
-  c.AddRule("-j ", namer_.Global("FROM-HOST-IF"));
-  c.AddRule("-j ", namer_.Global("TO-HOST-IF"));
+  c.AddRule("-j ", namer_.Fixed(FixedChain::kFromHostIf));
+  c.AddRule("-j ", namer_.Fixed(FixedChain::kToHostIf));
   return c;
 }
 
-Chain ChainFactory::Failsafe(ChainDir dir, bool raw) const {
+Chain ChainFactory::Failsafe(ChainDir dir, bool untracked) const {
   const bool in = dir == ChainDir::kFrom;
-  Chain c(namer_.Global(in ? "FAILSAFE-IN" : "FAILSAFE-OUT"));
+  Chain c(namer_.Fixed(FailsafeChain(dir)));
   for (const FailsafePort& p : in ? config_.failsafe_inbound : config_.failsafe_outbound) {
     c.AddRule(PortMatch(p, "--dport"), " -j ACCEPT");
   }
-  if (raw) {
+  if (untracked) {
     // Before conntrack, replies must pass too: the reply of an SSH session to the host
     // leaves with source port 22.
     for (const FailsafePort& p : in ? config_.failsafe_outbound : config_.failsafe_inbound) {
@@ -177,12 +203,12 @@ Chain ChainFactory::Failsafe(ChainDir dir, bool raw) const {
   return c;
 }
 
-Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) const {
+Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const {
   const bool from = dir == ChainDir::kFrom;
   const bool host = e.kind == EndpointKind::kHost;
   Chain c(namer_.EndpointChain(dir, e));
   if (host) {
-    c.AddRule("-j ", namer_.Global(from ? "FAILSAFE-IN" : "FAILSAFE-OUT"));
+    c.AddRule("-j ", namer_.Fixed(FailsafeChain(dir)));
   }
   c.AddRule(clear_accept_);
   if (!host && from) {
@@ -206,14 +232,14 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool raw) con
     }
   }
   // Workloads: traffic from the workload is its outbound policy. Host endpoints: traffic
-  // from the interface is the host's inbound policy (SPEC.md §2).
+  // from the interface is the host's inbound policy (docs/model.md).
   const bool inbound = host ? from : !from;
-  for (const std::string& id : raw ? e.untracked_profile_ids : e.profile_ids) {
+  for (const std::string& id : untracked ? e.untracked_profile_ids : e.profile_ids) {
     c.AddRule("-j ", ProfileChainName(id, inbound ? RuleDir::kInbound : RuleDir::kOutbound));
     c.AddRule(if_accept_, " -j RETURN");
   }
   // Untracked policy has no final DROP: what it does not accept meets the tracked policy.
-  if (!raw) {
+  if (!untracked) {
     c.AddRule(kCommentNoProfile, " -j DROP");
   }
   return c;

@@ -1,9 +1,9 @@
 // Internal to the library: builds one chain at a time for one family, from the parts of the
-// model the chain depends on. Holds nothing model-wide, so the generator can rebuild just the
-// chains a change touches (generate.cc).
+// model the chain depends on. Holds nothing model-wide, so the generator state
+// (generator_state.h) can rebuild just the chains a change touches.
 //
 //   ChainFactory f(model.config, model.ipsets, 4);
-//   Chain c = f.EndpointChain(endpoint, ChainDir::kFrom, /*raw=*/false);
+//   Chain c = f.EndpointChain(endpoint, ChainDir::kFrom, /*untracked=*/false);
 #ifndef FIPTGEN_CHAIN_FACTORY_H_
 #define FIPTGEN_CHAIN_FACTORY_H_
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "fiptgen/layout.h"
 #include "fiptgen/model.h"
 #include "fiptgen/names.h"
 #include "fiptgen/ruleset.h"
@@ -26,22 +27,23 @@ class ChainFactory {
   int family() const { return family_; }
   const Namer& namer() const { return namer_; }
 
-  // raw felix-PREROUTING (true) / felix-OUTPUT (false).
-  Chain RawHookChain(bool prerouting) const;
-  // filter felix-INPUT, felix-OUTPUT, felix-FORWARD.
-  Chain FilterInput() const;
-  Chain FilterOutput() const;
-  Chain FilterForward() const;
-  // felix-FAILSAFE-IN (kFrom) / felix-FAILSAFE-OUT (kTo).
-  Chain Failsafe(ChainDir dir, bool raw) const;
-  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool raw) const;
+  // A hooked chain of the layout (layout.h): raw P PREROUTING and P OUTPUT (`untracked`),
+  // filter P INPUT, P OUTPUT and P FORWARD.
+  Chain HookedChain(FixedChain chain, bool untracked) const;
+  // P FAILSAFE-IN (kFrom) / P FAILSAFE-OUT (kTo) of the untracked (raw) or tracked table.
+  Chain Failsafe(ChainDir dir, bool untracked) const;
+  // P from-<n> / P to-<n> of the untracked (raw) or tracked table.
+  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const;
   // A profile's -i or -o chain; appends to `used_sets` every set a written rule names.
   Chain ProfileChain(const Profile& profile, RuleDir dir,
                      std::vector<std::string>* used_sets) const;
 
  private:
   const std::string& ProfileChainName(const std::string& id, RuleDir dir) const;
-  Chain HostChainHead(ChainDir dir) const;
+  Chain RawHookChain(FixedChain chain, ChainDir dir) const;
+  Chain HostChainHead(FixedChain chain, ChainDir dir) const;
+  Chain FilterInput() const;
+  Chain FilterForward() const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
                       std::vector<std::string>* used_sets) const;
   // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece

@@ -1,17 +1,10 @@
 #include "fiptgen/generate.h"
 
+#include <utility>
+
 #include "fiptgen/generator_state.h"
 
 namespace fiptgen {
-
-const Ruleset* Desired::ForFamily(int family) const {
-  for (const Ruleset& rs : rulesets) {
-    if (rs.family == family) {
-      return &rs;
-    }
-  }
-  return nullptr;
-}
 
 Desired Generate(const Model& model) { return GeneratorState(model).Take(); }
 

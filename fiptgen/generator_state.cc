@@ -10,47 +10,23 @@
 namespace fiptgen {
 namespace {
 
-// Sections of a table, in output order (SPEC §3: global, dispatch, endpoints, profiles).
-constexpr int kGlobal = 0;    // sub: raw PREROUTING 0, OUTPUT 1; filter INPUT 0, OUTPUT 1,
-                              // FORWARD 2
-constexpr int kFailsafe = 1;  // sub: IN 0, OUT 1
-// Dispatch trees: raw FROM-HOST-IF 2, TO-HOST-IF 3; filter FROM-ENDPOINT 2, TO-ENDPOINT 3,
-// FROM-HOST-IF 4, TO-HOST-IF 5. Key "" is the root, then the subchains by name.
-constexpr int kEndpoints = 10;  // key: endpoint suffix; sub: from 0, to 1
-constexpr int kProfiles = 11;   // key: profile id; sub: -i 0, -o 1
-
 // A dispatch chain with more interfaces than this is split into a prefix tree.
 constexpr size_t kMaxDispatchRules = 32;
 
-constexpr char kUnknownEndpointDrop[] = "-m comment --comment \"Unknown endpoint\" -j DROP";
-
-bool IsWorkload(const Endpoint& e) { return e.kind == EndpointKind::kWorkload; }
-bool HasFilterHost(const Endpoint& e) {
-  return e.kind == EndpointKind::kHost && !e.profile_ids.empty();
-}
-bool HasRaw(const Endpoint& e) {
-  return e.kind == EndpointKind::kHost && !e.untracked_profile_ids.empty();
-}
-
-// Which dispatch trees an endpoint sits in, as bits: workload dispatch, host dispatch in
-// filter (tracked profiles), host dispatch in raw (untracked profiles).
-int TreeMask(const Endpoint& e) {
-  return (IsWorkload(e) ? 1 : 0) | (HasFilterHost(e) ? 2 : 0) | (HasRaw(e) ? 4 : 0);
-}
-
-DispatchTree MakeTree(int section, std::string root, std::string base, ChainDir dir,
-                      std::string last_rule) {
-  DispatchTree t;
-  t.section = section;
-  t.root = std::move(root);
-  t.subchain_base = std::move(base);
-  t.dir = dir;
-  t.last_rule = std::move(last_rule);
-  return t;
+// Which dispatch trees of the layout an endpoint sits in, one bit per tree.
+uint32_t TreeMask(const Endpoint& e) {
+  uint32_t mask = 0, bit = 1;
+  for (const TableLayout& table : Tables()) {
+    for (const DispatchRoot& root : table.dispatch) {
+      mask |= InGroup(e, root.group) ? bit : 0;
+      bit <<= 1;
+    }
+  }
+  return mask;
 }
 
 ChainKey TreeKey(const DispatchTree& tree, const std::string& name) {
-  return ChainKey{tree.section, name == tree.root ? std::string() : name, 0};
+  return ChainKey::Dispatch(tree.index, name == tree.root ? std::string() : name);
 }
 
 }  // namespace
@@ -77,7 +53,7 @@ void TableState::Erase(const ChainKey& key) {
 }
 
 void TableState::TakeRecording(Table* before, Table* after) {
-  before->name = after->name = name_;
+  before->name = after->name = std::string(layout_->name);
   before->hooks = after->hooks = hooks_;
   for (auto& [key, old] : before_) {
     if (old) {
@@ -147,8 +123,8 @@ void DispatchEntries::Erase(const std::string& interface) {
 void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const ChainFactory& factory,
                                  const std::string* changed) {
   const std::string& iface_prefix = factory.namer().config().interface_prefix;
-  const std::string& chain_prefix = factory.namer().config().chain_prefix;
-  const char* flag = tree.dir == ChainDir::kFrom ? "-i " : "-o ";
+  const DispatchRoot& layout = *tree.layout;
+  const char* flag = layout.dir == ChainDir::kFrom ? "-i " : "-o ";
   const auto& entries = tree.entries;
   // Chains rebuilt now, subtrees kept as they are, and the subchains each rebuilt chain
   // had before: those it no longer has are erased below.
@@ -163,7 +139,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       for (size_t i = begin; i < end; ++i) {
         c.AddRule(flag, entries.interface(i), " -g ", entries.target(i));
       }
-      c.AddRule(tree.last_rule);
+      c.AddRule(layout.last_rule);
       table.Put(TreeKey(tree, name), std::move(c));
       std::vector<std::string>& old_kids = tree.children[name];
       dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
@@ -209,9 +185,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       if (absl::StartsWith(key, iface_prefix)) {
         key.remove_prefix(iface_prefix.size());
       }
-      size_t room = kMaxChainName - chain_prefix.size() - tree.subchain_base.size();
-      std::string child = absl::StrCat(chain_prefix, tree.subchain_base,
-                                       UniquelyShorten(key, static_cast<int>(room)));
+      std::string child = factory.namer().DispatchSubchain(layout, key);
       c.AddRule(flag, group, "+ -g ", child);
       kids.push_back(child);
       if (changed != nullptr && !absl::StartsWith(*changed, group) &&
@@ -222,7 +196,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       i = j;
     }
-    c.AddRule(tree.last_rule);
+    c.AddRule(layout.last_rule);
     table.Put(TreeKey(tree, name), std::move(c));
     std::vector<std::string>& old_kids = tree.children[name];
     dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
@@ -254,43 +228,27 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
 // ---------------------------------------------------------------------------------------
 // GeneratorState
 
-// The one place that says where an endpoint sits: its chains' table and dispatch trees.
-std::vector<GeneratorState::Place> GeneratorState::PlacesOf(FamilyState& fs, const Endpoint& e) {
-  std::vector<Place> places;
-  const int mask = TreeMask(e);
-  if (mask & 1) {
-    places.push_back({&fs.filter, false, &fs.from_endpoint, &fs.to_endpoint});
-  }
-  if (mask & 2) {
-    places.push_back({&fs.filter, false, &fs.from_host, &fs.to_host});
-  }
-  if (mask & 4) {
-    places.push_back({&fs.raw, true, &fs.raw_from_host, &fs.raw_to_host});
-  }
-  return places;
-}
-
+// Every table of the layout: hooked chains (with their hooks) and empty dispatch trees.
 GeneratorState::FamilyState::FamilyState(const Model& model, int family)
     : factory(model.config, model.ipsets, family) {
   const Namer& n = factory.namer();
-  raw.set_hooks({{"PREROUTING", n.Global("PREROUTING")}, {"OUTPUT", n.Global("OUTPUT")}});
-  filter.set_hooks({{"INPUT", n.Global("INPUT")},
-                    {"OUTPUT", n.Global("OUTPUT")},
-                    {"FORWARD", n.Global("FORWARD")}});
-  raw.Put({kGlobal, "", 0}, factory.RawHookChain(true));
-  raw.Put({kGlobal, "", 1}, factory.RawHookChain(false));
-  filter.Put({kGlobal, "", 0}, factory.FilterInput());
-  filter.Put({kGlobal, "", 1}, factory.FilterOutput());
-  filter.Put({kGlobal, "", 2}, factory.FilterForward());
-  raw_from_host =
-      MakeTree(2, n.Global("FROM-HOST-IF"), "FROM-IF-PFX-", ChainDir::kFrom, "-j RETURN");
-  raw_to_host = MakeTree(3, n.Global("TO-HOST-IF"), "TO-IF-PFX-", ChainDir::kTo, "-j RETURN");
-  from_endpoint =
-      MakeTree(2, n.Global("FROM-ENDPOINT"), "FROM-EP-PFX-", ChainDir::kFrom, kUnknownEndpointDrop);
-  to_endpoint =
-      MakeTree(3, n.Global("TO-ENDPOINT"), "TO-EP-PFX-", ChainDir::kTo, kUnknownEndpointDrop);
-  from_host = MakeTree(4, n.Global("FROM-HOST-IF"), "FROM-IF-PFX-", ChainDir::kFrom, "-j RETURN");
-  to_host = MakeTree(5, n.Global("TO-HOST-IF"), "TO-IF-PFX-", ChainDir::kTo, "-j RETURN");
+  tables.reserve(Tables().size());
+  for (const TableLayout& layout : Tables()) {
+    TableState& table = tables.emplace_back(layout);
+    std::vector<Hook> hooks;
+    for (size_t i = 0; i < layout.hooked.size(); ++i) {
+      const HookedChain& hooked = layout.hooked[i];
+      hooks.push_back(Hook{std::string(hooked.builtin), n.Fixed(hooked.chain)});
+      table.Put(ChainKey::Hooked(i), factory.HookedChain(hooked.chain, layout.untracked));
+    }
+    table.set_hooks(std::move(hooks));
+    for (size_t i = 0; i < layout.dispatch.size(); ++i) {
+      DispatchTree& tree = table.trees().emplace_back();
+      tree.layout = &layout.dispatch[i];
+      tree.index = i;
+      tree.root = n.Fixed(layout.dispatch[i].root);
+    }
+  }
 }
 
 GeneratorState::GeneratorState(const Model& model) : model_(&model) { Build(); }
@@ -309,6 +267,8 @@ void GeneratorState::Build() {
       }
     }
   }
+  profile_users_.resize(Tables().size());
+  failsafe_users_.resize(Tables().size());
   families_.reserve(model_->config.families.size());
   for (int family : model_->config.families) {
     families_.emplace_back(*model_, family);
@@ -320,14 +280,11 @@ void GeneratorState::Build() {
     PlaceEndpoint(model_->endpoints[i], /*add=*/true, /*building=*/true);
   }
   for (FamilyState& fs : families_) {
-    for (auto [tree, table] : {std::pair<DispatchTree*, TableState*>{&fs.raw_from_host, &fs.raw},
-                               {&fs.raw_to_host, &fs.raw},
-                               {&fs.from_endpoint, &fs.filter},
-                               {&fs.to_endpoint, &fs.filter},
-                               {&fs.from_host, &fs.filter},
-                               {&fs.to_host, &fs.filter}}) {
-      tree->entries.Sort();
-      RebuildTree(*tree, *table, fs.factory, nullptr);
+    for (TableState& table : fs.tables) {
+      for (DispatchTree& tree : table.trees()) {
+        tree.entries.Sort();
+        RebuildTree(tree, table, fs.factory, nullptr);
+      }
     }
   }
   RebuildDirtySets();
@@ -369,8 +326,8 @@ void GeneratorState::UseSet(const std::string& name, int delta) {
   }
 }
 
-void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
-  absl::flat_hash_map<std::string, int>& uses = raw ? raw_use_ : filter_use_;
+void GeneratorState::UseProfile(const std::string& id, size_t table_index, int delta) {
+  absl::flat_hash_map<std::string, int>& uses = profile_users_[table_index];
   int& use = uses[id];
   const int before = use;
   use += delta;
@@ -382,15 +339,17 @@ void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
   }
   const Profile& profile = model_->profiles.at(id);
   for (FamilyState& fs : families_) {
-    TableState& table = raw ? fs.raw : fs.filter;
+    TableState& table = fs.tables[table_index];
     std::vector<std::string> sets;
     if (delta > 0) {
-      table.Put({kProfiles, id, 0}, fs.factory.ProfileChain(profile, RuleDir::kInbound, &sets));
-      table.Put({kProfiles, id, 1}, fs.factory.ProfileChain(profile, RuleDir::kOutbound, &sets));
+      for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
+        table.Put(ChainKey::ProfileChain(id, dir), fs.factory.ProfileChain(profile, dir, &sets));
+      }
       fs.profile_sets[id] = sets;
     } else {
-      table.Erase({kProfiles, id, 0});
-      table.Erase({kProfiles, id, 1});
+      for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
+        table.Erase(ChainKey::ProfileChain(id, dir));
+      }
       sets = fs.profile_sets[id];
     }
     for (const std::string& s : sets) {
@@ -406,21 +365,21 @@ void GeneratorState::UseProfile(const std::string& id, bool raw, int delta) {
   }
 }
 
-void GeneratorState::UseFailsafe(bool raw, int delta) {
-  int& users = raw ? raw_failsafe_users_ : filter_failsafe_users_;
+void GeneratorState::UseFailsafe(size_t table_index, int delta) {
+  int& users = failsafe_users_[table_index];
   const int before = users;
   users += delta;
   if ((before == 0) == (users == 0)) {
     return;
   }
   for (FamilyState& fs : families_) {
-    TableState& table = raw ? fs.raw : fs.filter;
-    if (users > 0) {
-      table.Put({kFailsafe, "", 0}, fs.factory.Failsafe(ChainDir::kFrom, raw));
-      table.Put({kFailsafe, "", 1}, fs.factory.Failsafe(ChainDir::kTo, raw));
-    } else {
-      table.Erase({kFailsafe, "", 0});
-      table.Erase({kFailsafe, "", 1});
+    TableState& table = fs.tables[table_index];
+    for (ChainDir dir : {ChainDir::kFrom, ChainDir::kTo}) {
+      if (users > 0) {
+        table.Put(ChainKey::Failsafe(dir), fs.factory.Failsafe(dir, table.layout().untracked));
+      } else {
+        table.Erase(ChainKey::Failsafe(dir));
+      }
     }
   }
 }
@@ -448,43 +407,46 @@ void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
 }
 
 void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
-  if (IsWorkload(e) || HasFilterHost(e)) {
-    for (const std::string& id : e.profile_ids) {
-      UseProfile(id, /*raw=*/false, delta);
+  // In each table where the endpoint has chains, they jump to its profiles' chains and,
+  // for a host endpoint, to the failsafe chains.
+  const absl::Span<const TableLayout> tables = Tables();
+  for (size_t t = 0; t < tables.size(); ++t) {
+    if (!HasChainsIn(e, tables[t])) {
+      continue;
     }
-  }
-  if (HasRaw(e)) {
-    for (const std::string& id : e.untracked_profile_ids) {
-      UseProfile(id, /*raw=*/true, delta);
+    for (const std::string& id : tables[t].untracked ? e.untracked_profile_ids : e.profile_ids) {
+      UseProfile(id, t, delta);
     }
-  }
-  if (HasFilterHost(e)) {
-    UseFailsafe(/*raw=*/false, delta);
-  }
-  if (HasRaw(e)) {
-    UseFailsafe(/*raw=*/true, delta);
+    if (e.kind == EndpointKind::kHost) {
+      UseFailsafe(t, delta);
+    }
   }
   ChangeTagMembers(e, delta);
 }
 
+// The endpoint's chains in each table where it sits in dispatch trees, and its entries in
+// those trees (which are rebuilt after).
 void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
   for (FamilyState& fs : families_) {
     const std::string suffix = fs.factory.namer().EndpointSuffix(e);
-    for (const Place& place : PlacesOf(fs, e)) {
-      for (auto [dir, tree] : {std::pair<ChainDir, DispatchTree*>{ChainDir::kFrom, place.from},
-                               {ChainDir::kTo, place.to}}) {
-        ChainKey key{kEndpoints, suffix, dir == ChainDir::kFrom ? 0 : 1};
-        if (add) {
-          place.table->Put(key, fs.factory.EndpointChain(e, dir, place.raw));
-          std::string target = fs.factory.namer().EndpointChain(dir, e);
-          if (building) {
-            tree->entries.Append(e.interface, std::move(target));
-          } else {
-            tree->entries.Insert(e.interface, std::move(target));
-          }
+    for (TableState& table : fs.tables) {
+      for (DispatchTree& tree : table.trees()) {
+        if (!InGroup(e, tree.layout->group)) {
+          continue;
+        }
+        const ChainDir dir = tree.layout->dir;
+        ChainKey key = ChainKey::EndpointChain(suffix, dir);
+        if (!add) {
+          table.Erase(key);
+          tree.entries.Erase(e.interface);
+          continue;
+        }
+        table.Put(key, fs.factory.EndpointChain(e, dir, table.layout().untracked));
+        std::string target = fs.factory.namer().EndpointChain(dir, e);
+        if (building) {
+          tree.entries.Append(e.interface, std::move(target));
         } else {
-          place.table->Erase(key);
-          tree->entries.Erase(e.interface);
+          tree.entries.Insert(e.interface, std::move(target));
         }
       }
     }
@@ -535,9 +497,12 @@ void GeneratorState::ReplaceEndpoint(size_t index, Endpoint endpoint) {
 // Rebuilds the dispatch trees the endpoint sits in, along its interface's prefix path.
 void GeneratorState::RebuildTreesOf(const Endpoint& e) {
   for (FamilyState& fs : families_) {
-    for (const Place& place : PlacesOf(fs, e)) {
-      RebuildTree(*place.from, *place.table, fs.factory, &e.interface);
-      RebuildTree(*place.to, *place.table, fs.factory, &e.interface);
+    for (TableState& table : fs.tables) {
+      for (DispatchTree& tree : table.trees()) {
+        if (InGroup(e, tree.layout->group)) {
+          RebuildTree(tree, table, fs.factory, &e.interface);
+        }
+      }
     }
   }
 }
@@ -595,15 +560,13 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
     }
     for (const auto& [id, count] : users->second) {
       for (FamilyState& fs : families_) {
-        for (auto [table, uses] :
-             {std::pair<TableState*, const absl::flat_hash_map<std::string, int>*>{&fs.raw,
-                                                                                   &raw_use_},
-              {&fs.filter, &filter_use_}}) {
-          if (uses->count(id) == 0) {
+        for (size_t t = 0; t < fs.tables.size(); ++t) {
+          if (profile_users_[t].count(id) == 0) {
             continue;
           }
-          table->Touch({kProfiles, id, 0});
-          table->Touch({kProfiles, id, 1});
+          for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
+            fs.tables[t].Touch(ChainKey::ProfileChain(id, dir));
+          }
         }
       }
     }
@@ -626,8 +589,9 @@ std::pair<std::vector<IpSetSpec>, std::vector<IpSetSpec>> GeneratorState::Record
 void GeneratorState::StartRecording() {
   recording_ = true;
   for (FamilyState& fs : families_) {
-    fs.raw.StartRecording();
-    fs.filter.StartRecording();
+    for (TableState& table : fs.tables) {
+      table.StartRecording();
+    }
   }
 }
 
@@ -636,10 +600,10 @@ GeneratorState::Recording GeneratorState::TakeRecording() {
   for (FamilyState& fs : families_) {
     Ruleset before, after;
     before.family = after.family = fs.factory.family();
-    for (TableState* t : {&fs.raw, &fs.filter}) {
+    for (TableState& table : fs.tables) {
       before.tables.emplace_back();
       after.tables.emplace_back();
-      t->TakeRecording(&before.tables.back(), &after.tables.back());
+      table.TakeRecording(&before.tables.back(), &after.tables.back());
     }
     r.before.push_back(std::move(before));
     r.after.push_back(std::move(after));
@@ -655,10 +619,10 @@ Desired GeneratorState::Copy() const {
   for (const FamilyState& fs : families_) {
     Ruleset rs;
     rs.family = fs.factory.family();
-    for (const TableState* t : {&fs.raw, &fs.filter}) {
-      Table table{t->name(), t->hooks(), {}};
-      table.chains.reserve(t->chains().size());
-      for (const auto& [key, chain] : t->chains()) {
+    for (const TableState& t : fs.tables) {
+      Table table{std::string(t.layout().name), t.hooks(), {}};
+      table.chains.reserve(t.chains().size());
+      for (const auto& [key, chain] : t.chains()) {
         table.chains.push_back(chain);
       }
       rs.tables.push_back(std::move(table));
@@ -676,10 +640,10 @@ Desired GeneratorState::Take() && {
   for (FamilyState& fs : families_) {
     Ruleset rs;
     rs.family = fs.factory.family();
-    for (TableState* t : {&fs.raw, &fs.filter}) {
-      Table table{t->name(), t->hooks(), {}};
-      table.chains.reserve(t->chains().size());
-      for (auto& [key, chain] : t->TakeChains()) {
+    for (TableState& t : fs.tables) {
+      Table table{std::string(t.layout().name), t.hooks(), {}};
+      table.chains.reserve(t.chains().size());
+      for (auto& [key, chain] : t.TakeChains()) {
         table.chains.push_back(std::move(chain));
       }
       rs.tables.push_back(std::move(table));

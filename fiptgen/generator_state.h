@@ -16,57 +16,50 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "fiptgen/chain_factory.h"
-#include "fiptgen/generate.h"
+#include "fiptgen/layout.h"
 #include "fiptgen/model.h"
 #include "fiptgen/ruleset.h"
 
 namespace fiptgen {
 
-// Where a chain sits in its table's output: global, dispatch, endpoints, profiles (SPEC §3).
+// Where a chain sits in its table's output: its section of the layout (layout.h), then
+// `slot`, `key` and `sub`, which order the chains within a section.
 struct ChainKey {
-  int section = 0;  // see the k* constants in generator_state.cc
-  std::string key;  // endpoint suffix, profile id, or dispatch chain name ("" for a root)
-  int sub = 0;      // 0: from / inbound, 1: to / outbound
+  Section section = Section::kHooked;
+  int slot = 0;     // kHooked: index in the table's hooked list; kFailsafe: ChainDir;
+                    // kDispatch: index of the tree's root in the table's dispatch list
+  std::string key;  // kDispatch: "" for the root, else the subchain's name;
+                    // kEndpoints: endpoint suffix; kProfiles: profile id
+  int sub = 0;      // kEndpoints: ChainDir; kProfiles: RuleDir
+
+  static ChainKey Hooked(size_t index) {
+    return {Section::kHooked, static_cast<int>(index), {}, 0};
+  }
+  static ChainKey Failsafe(ChainDir dir) {
+    return {Section::kFailsafe, static_cast<int>(dir), {}, 0};
+  }
+  static ChainKey Dispatch(size_t tree, std::string subchain) {
+    return {Section::kDispatch, static_cast<int>(tree), std::move(subchain), 0};
+  }
+  static ChainKey EndpointChain(std::string suffix, ChainDir dir) {
+    return {Section::kEndpoints, 0, std::move(suffix), static_cast<int>(dir)};
+  }
+  static ChainKey ProfileChain(std::string id, RuleDir dir) {
+    return {Section::kProfiles, 0, std::move(id), static_cast<int>(dir)};
+  }
+
   friend bool operator<(const ChainKey& a, const ChainKey& b) {
     if (a.section != b.section) {
       return a.section < b.section;
+    }
+    if (a.slot != b.slot) {
+      return a.slot < b.slot;
     }
     if (a.key != b.key) {
       return a.key < b.key;
     }
     return a.sub < b.sub;
   }
-};
-
-// One table of one family. Put/Erase remember, while a change is recorded, what each
-// touched chain was before, so the change can be planned from just those chains.
-class TableState {
- public:
-  explicit TableState(std::string name) : name_(std::move(name)) {}
-  const std::string& name() const { return name_; }
-  const std::vector<Hook>& hooks() const { return hooks_; }
-  void set_hooks(std::vector<Hook> hooks) { hooks_ = std::move(hooks); }
-  const std::map<ChainKey, Chain>& chains() const { return chains_; }
-  std::map<ChainKey, Chain> TakeChains() { return std::move(chains_); }
-
-  void Put(const ChainKey& key, Chain chain);
-  void Erase(const ChainKey& key);
-  bool Has(const ChainKey& key) const { return chains_.count(key) > 0; }
-
-  void StartRecording() { recording_ = true; }
-  // Counts the chain at `key` as touched.
-  void Touch(const ChainKey& key) { Remember(key); }
-  // The chains touched since StartRecording: their old and new versions, in output order.
-  void TakeRecording(Table* before, Table* after);
-
- private:
-  void Remember(const ChainKey& key);
-
-  std::string name_;
-  std::vector<Hook> hooks_;
-  std::map<ChainKey, Chain> chains_;
-  bool recording_ = false;
-  std::map<ChainKey, std::optional<Chain>> before_;
 };
 
 // A dispatch tree's entries (interface -> endpoint chain), sorted by interface. They are
@@ -91,15 +84,48 @@ class DispatchEntries {
   std::vector<uint32_t> free_;
 };
 
-// A dispatch chain and the prefix tree it grows into (Felix's EP-PFX chains).
+// A dispatch chain of the layout and the prefix tree it grows into (Felix's EP-PFX chains).
 struct DispatchTree {
-  int section = 0;
-  std::string root;           // e.g. felix-FROM-ENDPOINT
-  std::string subchain_base;  // e.g. FROM-EP-PFX-
-  ChainDir dir = ChainDir::kFrom;
-  std::string last_rule;  // e.g. the "Unknown endpoint" DROP
+  const DispatchRoot* layout = nullptr;  // root, direction, group, subchain base, last rule
+  size_t index = 0;                      // in its table's dispatch list: its ChainKey slot
+  std::string root;                      // e.g. felix-FROM-ENDPOINT
   DispatchEntries entries;
   std::map<std::string, std::vector<std::string>> children;  // chain -> its subchains
+};
+
+// One table of one family: its layout, its chains and its dispatch trees. Put/Erase
+// remember, while a change is recorded, what each touched chain was before, so the change
+// can be planned from just those chains.
+class TableState {
+ public:
+  explicit TableState(const TableLayout& layout) : layout_(&layout) {}
+  const TableLayout& layout() const { return *layout_; }
+  const std::vector<Hook>& hooks() const { return hooks_; }
+  void set_hooks(std::vector<Hook> hooks) { hooks_ = std::move(hooks); }
+  const std::map<ChainKey, Chain>& chains() const { return chains_; }
+  std::map<ChainKey, Chain> TakeChains() { return std::move(chains_); }
+  // One per entry of layout().dispatch, in its order.
+  std::vector<DispatchTree>& trees() { return trees_; }
+
+  void Put(const ChainKey& key, Chain chain);
+  void Erase(const ChainKey& key);
+  bool Has(const ChainKey& key) const { return chains_.count(key) > 0; }
+
+  void StartRecording() { recording_ = true; }
+  // Counts the chain at `key` as touched.
+  void Touch(const ChainKey& key) { Remember(key); }
+  // The chains touched since StartRecording: their old and new versions, in output order.
+  void TakeRecording(Table* before, Table* after);
+
+ private:
+  void Remember(const ChainKey& key);
+
+  const TableLayout* layout_;
+  std::vector<Hook> hooks_;
+  std::map<ChainKey, Chain> chains_;
+  std::vector<DispatchTree> trees_;
+  bool recording_ = false;
+  std::map<ChainKey, std::optional<Chain>> before_;
 };
 
 class GeneratorState {
@@ -143,28 +169,17 @@ class GeneratorState {
   struct FamilyState {
     explicit FamilyState(const Model& model, int family);
     ChainFactory factory;
-    TableState raw{"raw"};
-    TableState filter{"filter"};
-    DispatchTree raw_from_host, raw_to_host, from_endpoint, to_endpoint, from_host, to_host;
-    // Sets each profile's chains name in this family (the same in both tables).
+    std::vector<TableState> tables;  // one per layout table (Tables()), in output order
+    // Sets each profile's chains name in this family (the same in every table).
     absl::flat_hash_map<std::string, std::vector<std::string>> profile_sets;
   };
 
-  // Where an endpoint's chains and dispatch entries go: a table, whether it is raw, and
-  // the from/to dispatch trees.
-  struct Place {
-    TableState* table;
-    bool raw;
-    DispatchTree* from;
-    DispatchTree* to;
-  };
-  static std::vector<Place> PlacesOf(FamilyState& fs, const Endpoint& e);
-
   // The tags of every profile the endpoint carries, tracked or untracked.
   std::set<std::string> EndpointTags(const Endpoint& e) const;
-  void UseProfile(const std::string& id, bool raw, int delta);
+  // `table` is an index into Tables() (and every family's tables).
+  void UseProfile(const std::string& id, size_t table, int delta);
   void UseSet(const std::string& name, int delta);
-  void UseFailsafe(bool raw, int delta);
+  void UseFailsafe(size_t table, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
   // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
   void UseEndpointPolicy(const Endpoint& e, int delta);
@@ -182,8 +197,10 @@ class GeneratorState {
   const Model* model_;
   absl::flat_hash_map<std::string, size_t> endpoint_index_;
   std::vector<FamilyState> families_;
-  absl::flat_hash_map<std::string, int> raw_use_, filter_use_;  // profile id -> users
-  int raw_failsafe_users_ = 0, filter_failsafe_users_ = 0;
+  // Per layout table: profile id -> endpoints whose chains there jump to its chains, and
+  // how many host endpoints' chains there jump to its failsafe chains.
+  std::vector<absl::flat_hash_map<std::string, int>> profile_users_;
+  std::vector<int> failsafe_users_;
   absl::flat_hash_map<std::string, int> set_use_;  // set -> profile chains naming it
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;

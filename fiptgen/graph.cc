@@ -7,12 +7,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 namespace {
@@ -29,32 +31,27 @@ struct RuleParts {
   bool is_goto = false;
 };
 
-// The one place that reads a rule's text. The target is the first " -j " or " -g ": every
-// match comes before it, and no match holds a space-separated "-j"/"-g" of its own (a
-// LOG prefix, which may, comes after the target).
+// The one place that reads a rule's text, word by word with the rule tokenizer, so a quoted
+// comment or LOG prefix that holds " -j x" is never taken for a target. The target is the
+// first -j or -g word: every match comes before it.
 RuleParts SplitRule(absl::string_view rule) {
   RuleParts parts;
-  size_t at = absl::string_view::npos;
-  if (absl::StartsWith(rule, "-j ") || absl::StartsWith(rule, "-g ")) {
-    at = 0;
-  } else {
-    size_t j = rule.find(" -j ");
-    size_t g = rule.find(" -g ");
-    at = std::min(j, g);
-    if (at != absl::string_view::npos) {
-      ++at;  // at the '-'
+  RuleTokenizer words(rule);
+  for (RuleToken t; words.Next(&t);) {
+    if (t.raw != "-j" && t.raw != "-g") {
+      continue;
     }
-  }
-  if (at == absl::string_view::npos) {
-    parts.match = rule;
+    const size_t at = t.offset(rule);
+    parts.match = absl::StripTrailingAsciiWhitespace(rule.substr(0, at));
+    parts.is_goto = t.raw == "-g";
+    RuleToken target;
+    if (words.Next(&target)) {
+      parts.target = target.raw;
+      parts.args = words.rest();
+    }
     return parts;
   }
-  parts.match = rule.substr(0, at == 0 ? 0 : at - 1);
-  parts.is_goto = rule[at + 1] == 'g';
-  absl::string_view rest = rule.substr(at + 3);
-  size_t space = rest.find(' ');
-  parts.target = rest.substr(0, space);
-  parts.args = space == absl::string_view::npos ? absl::string_view() : rest.substr(space + 1);
+  parts.match = rule;
   return parts;
 }
 

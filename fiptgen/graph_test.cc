@@ -25,7 +25,8 @@ Ruleset SmallRuleset() {
       MakeChain("x-INPUT", {"-m mark --mark 0x1/0x1 -j ACCEPT", "-j MARK --set-xmark 0x0/0x10",
                             "-i cali+ -j MARK --set-xmark 0x10/0x10",
                             "-m mark --mark 0x0/0x10 -g x-HOST", "-i cali+ -j x-ONE"}),
-      MakeChain("x-ONE", {"-j x-HOST"}),
+      // A quoted comment before the target that holds a jump of its own.
+      MakeChain("x-ONE", {"-m comment --comment \"to -j x-EMPTY\" -j x-HOST"}),
       // A leaf whose LOG prefix holds text that looks like a goto.
       MakeChain("x-HOST",
                 {"-j MARK --set-xmark 0x0/0x1",
@@ -52,8 +53,8 @@ TEST(RenderGraphTest, EdgesAndLabels) {
       {"goto on a mark, named",
        "\"filter/x-INPUT\" -> \"filter/x-HOST\" [label=\"#4 if not [EP]\", style=dashed];"},
       {"jump on an interface", "\"filter/x-INPUT\" -> \"filter/x-ONE\" [label=\"#5 -i cali+\"];"},
-      {"unconditional jump: the rule number only",
-       "\"filter/x-ONE\" -> \"filter/x-HOST\" [label=\"#1\"];"},
+      {"a jump after a quoted comment: the comment is the label, its words no jump",
+       "\"filter/x-ONE\" -> \"filter/x-HOST\" [label=\"#1 \\\"to -j x-EMPTY\\\"\"];"},
       {"one rule, singular", "[label=\"x-ONE\\n1 rule\"]"},
       {"a chain that jumps shows its rule count", "[label=\"x-INPUT\\n5 rules\"]"},
       {"a leaf lists its rules, shortened, quotes escaped",
@@ -65,8 +66,9 @@ TEST(RenderGraphTest, EdgesAndLabels) {
     EXPECT_NE(dot.find(c.want), std::string::npos) << c.what << ": want " << c.want << "\nin\n"
                                                    << dot;
   }
-  // The LOG prefix is not a goto: the leaf has no edge.
+  // The LOG prefix is not a goto: the leaf has no edge; nor is the comment a jump.
   EXPECT_EQ(dot.find("\"filter/x-HOST\" ->"), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("-> \"filter/x-EMPTY\""), std::string::npos) << dot;
 }
 
 TEST(RenderGraphTest, RawAboveFilter) {

@@ -18,9 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "fiptgen/generate.h"
 #include "fiptgen/model.h"
 #include "fiptgen/plan.h"
+#include "fiptgen/ruleset.h"
 #include "fiptgen/validate.h"
 
 namespace fiptgen {

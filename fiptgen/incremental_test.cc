@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "fiptgen/generate.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/plan.h"
@@ -40,7 +41,7 @@ TEST(IncrementalGeneratorTest, MatchesFullGenerationAndPlanning) {
         "explicit_ipsets", "workload_antispoof", "order_independence", "long_names"}) {
     SCOPED_TRACE(name);
     absl::StatusOr<Model> model =
-        LoadModel(testing::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json")));
+        LoadModel(golden::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json")));
     ASSERT_TRUE(model.ok()) << model.status();
     absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*model);
     ASSERT_TRUE(gen.ok()) << gen.status();
@@ -109,7 +110,7 @@ TEST(IncrementalGeneratorTest, MatchesFullGenerationAndPlanning) {
 
 TEST(IncrementalGeneratorTest, RejectsBadChangesAndChangesNothing) {
   absl::StatusOr<Model> model =
-      LoadModel(testing::ReadGoldenFile("testdata/two_workloads_one_host/model.json"));
+      LoadModel(golden::ReadGoldenFile("testdata/two_workloads_one_host/model.json"));
   ASSERT_TRUE(model.ok());
   absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*model);
   ASSERT_TRUE(gen.ok());
@@ -188,7 +189,7 @@ TEST(IncrementalGeneratorTest, ClashesReadAsLoadModelReportsThem) {
 
 TEST(IncrementalGeneratorTest, EndpointChangeTouchesOnlyItsChainsAndDispatch) {
   absl::StatusOr<Model> model =
-      LoadModel(testing::ReadGoldenFile("testdata/dispatch_tree/model.json"));
+      LoadModel(golden::ReadGoldenFile("testdata/dispatch_tree/model.json"));
   ASSERT_TRUE(model.ok());
   absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*model);
   ASSERT_TRUE(gen.ok());

@@ -85,8 +85,8 @@ std::string Mutate(const std::string& json, std::mt19937& rng) {
 TEST(LoadMutationTest, NeverCrashesAndErrorsStayOneALine) {
   std::mt19937 rng(7);
   int refused = 0, generated = 0;
-  for (const std::string& name : testing::ListGoldenDir("testdata", /*directories=*/true)) {
-    std::string json = testing::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json"));
+  for (const std::string& name : golden::ListGoldenDir("testdata", /*directories=*/true)) {
+    std::string json = golden::ReadGoldenFile(absl::StrCat("testdata/", name, "/model.json"));
     if (json.empty()) {
       continue;
     }

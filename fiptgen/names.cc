@@ -38,8 +38,14 @@ std::string UniquelyShorten(absl::string_view s, int length) {
 
 Namer::Namer(const Config& config) : config_(config) {}
 
-std::string Namer::Global(absl::string_view what) const {
-  return absl::StrCat(config_.chain_prefix, what);
+std::string Namer::Fixed(FixedChain chain) const {
+  return absl::StrCat(config_.chain_prefix, FixedChainName(chain));
+}
+
+std::string Namer::DispatchSubchain(const DispatchRoot& root, absl::string_view key) const {
+  const size_t room = kMaxChainName - config_.chain_prefix.size() - root.subchain_base.size();
+  return absl::StrCat(config_.chain_prefix, root.subchain_base,
+                      UniquelyShorten(key, static_cast<int>(room)));
 }
 
 std::string Namer::EndpointSuffix(const Endpoint& endpoint) const {
@@ -51,13 +57,12 @@ std::string Namer::EndpointSuffix(const Endpoint& endpoint) const {
 }
 
 std::string Namer::EndpointChain(ChainDir dir, const Endpoint& endpoint) const {
-  return absl::StrCat(config_.chain_prefix, dir == ChainDir::kFrom ? "from-" : "to-",
-                      EndpointSuffix(endpoint));
+  return absl::StrCat(config_.chain_prefix, EndpointChainStem(dir), EndpointSuffix(endpoint));
 }
 
 std::string Namer::ProfileChain(absl::string_view profile_id, RuleDir dir) const {
-  return absl::StrCat(config_.chain_prefix, "p-", UniquelyShorten(profile_id, kNameComponentWidth),
-                      dir == RuleDir::kInbound ? "-i" : "-o");
+  return absl::StrCat(config_.chain_prefix, kProfileChainStem,
+                      UniquelyShorten(profile_id, kNameComponentWidth), ProfileChainSuffix(dir));
 }
 
 std::string Namer::TagSet(absl::string_view tag, int family) const {

@@ -1,15 +1,20 @@
-// Names of chains and ipsets (SPEC.md §5): one function for each kind of name.
+// Names of chains and ipsets: one function for each kind of name. Chain names are the chain
+// prefix and a name from the chain layout (layout.h); each name component the user gives
+// (endpoint suffix, profile id, tag, ipset name) is shortened by Felix's uniquely_shorten so
+// that every name fits the kernel's limits.
 //
 //   UniquelyShorten("foobarbaz12", 10) == "_d71c1ff3e";
 //   Namer n(config);
 //   n.EndpointChain(ChainDir::kFrom, endpoint) == "felix-from-w1";
 //   n.ProfileChain("web", RuleDir::kInbound) == "felix-p-web-i";
+//   n.Fixed(FixedChain::kFromHostIf) == "felix-FROM-HOST-IF";
 #ifndef FIPTGEN_NAMES_H_
 #define FIPTGEN_NAMES_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "fiptgen/layout.h"
 #include "fiptgen/model.h"
 
 namespace fiptgen {
@@ -25,16 +30,16 @@ inline constexpr int kNameComponentWidth = 16;
 // first length-1 hex digits of SHA-256("<length> " + s).
 std::string UniquelyShorten(absl::string_view s, int length);
 
-enum class ChainDir { kFrom, kTo };
-enum class RuleDir { kInbound, kOutbound };
-
 class Namer {
  public:
   explicit Namer(const Config& config);
   const Config& config() const { return config_; }
 
-  // A fixed chain: Global("INPUT") == "felix-INPUT".
-  std::string Global(absl::string_view what) const;
+  // A chain of the fixed layout: Fixed(FixedChain::kInput) == "felix-INPUT".
+  std::string Fixed(FixedChain chain) const;
+  // A subchain of a dispatch tree: the root's subchain base and `key` (what the group's
+  // interfaces share, less the interface prefix), shortened to fit: "felix-FROM-EP-PFX-a".
+  std::string DispatchSubchain(const DispatchRoot& root, absl::string_view key) const;
   // The endpoint's name component: the interface minus interface_prefix for workloads,
   // the whole interface for host endpoints, shortened.
   std::string EndpointSuffix(const Endpoint& endpoint) const;

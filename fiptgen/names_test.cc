@@ -6,7 +6,7 @@ namespace fiptgen {
 namespace {
 
 TEST(UniquelyShortenTest, FelixVectors) {
-  // Felix's own test vectors (SPEC.md §5).
+  // Felix's own test vectors for uniquely_shorten.
   struct Case {
     const char* in;
     int length;
@@ -68,6 +68,33 @@ TEST(NamerTest, ChainAndSetNames) {
   std::string long_id(40, 'x');
   EXPECT_LE(n.ProfileChain(long_id, RuleDir::kInbound).size(), kMaxChainName);
   EXPECT_LE(n.TemporarySet(n.TagSet(long_id, 4)).size(), kMaxSetName);
+}
+
+TEST(NamerTest, LayoutChainNames) {
+  Config config;
+  const Namer felix(config);
+  Config other_config;
+  other_config.chain_prefix = "k-";
+  const Namer other(other_config);
+  const DispatchRoot& from_endpoint = Tables()[1].dispatch[0];
+  struct Case {
+    std::string got;
+    const char* want;
+  };
+  const Case cases[] = {
+      {felix.Fixed(FixedChain::kInput), "felix-INPUT"},
+      {felix.Fixed(FixedChain::kFailsafeOut), "felix-FAILSAFE-OUT"},
+      {other.Fixed(FixedChain::kFromHostIf), "k-FROM-HOST-IF"},
+      {felix.DispatchSubchain(from_endpoint, "a"), "felix-FROM-EP-PFX-a"},
+      {felix.DispatchSubchain(from_endpoint, "abcdefghij"), "felix-FROM-EP-PFX-abcdefghij"},
+      // Past 28 characters the key is shortened to fit: SHA-256("10 abcdefghijk").
+      {felix.DispatchSubchain(from_endpoint, "abcdefghijk"), "felix-FROM-EP-PFX-_a9c369bc3"},
+      {other.DispatchSubchain(from_endpoint, "abcdefghijk"), "k-FROM-EP-PFX-abcdefghijk"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.got, c.want);
+    EXPECT_LE(c.got.size(), kMaxChainName) << c.got;
+  }
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "fiptgen/net.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 namespace {
@@ -20,26 +20,14 @@ namespace {
 // at the first error fn returns.
 template <typename Fn>
 absl::Status ForEachLine(absl::string_view text, Fn fn) {
-  int number = 0;
-  while (!text.empty()) {
-    size_t end = text.find('\n');
-    absl::string_view line = text.substr(0, end);
-    text.remove_prefix(end == absl::string_view::npos ? text.size() : end + 1);
-    ++number;
+  for (int number = 1; !text.empty(); ++number) {
+    absl::string_view line = NextLine(&text);
     absl::Status status = fn(number, line);
     if (!status.ok()) {
       return status;
     }
   }
   return absl::OkStatus();
-}
-
-// Splits off the first space-separated word of `*rest`.
-absl::string_view NextWord(absl::string_view* rest) {
-  size_t space = rest->find(' ');
-  absl::string_view word = rest->substr(0, space);
-  rest->remove_prefix(space == absl::string_view::npos ? rest->size() : space + 1);
-  return word;
 }
 
 // Where each chain of the table being read lives.
@@ -116,6 +104,7 @@ class SaveParser {
     result_.ours.tables.push_back(Table{std::string(name), {}, {}});
     result_.foreign.push_back(Table{std::string(name), {}, {}});
     slots_.clear();
+    last_ = nullptr;
     in_table_ = true;
     table_line_ = line_;
     return absl::OkStatus();
@@ -131,52 +120,66 @@ class SaveParser {
 
   // "<name> <policy> [<packets>:<bytes>]"; the policy of a user chain is "-".
   absl::Status DeclareChain(absl::string_view rest) {
-    absl::string_view name = NextWord(&rest);
-    absl::string_view policy = NextWord(&rest);
-    if (name.empty() || policy.empty()) {
+    RuleTokenizer words(rest);
+    RuleToken name, policy;
+    if (!words.Next(&name) || !words.Next(&policy)) {
       return Error("chain declaration without a policy");
     }
-    if (slots_.contains(name)) {
-      return Error(absl::StrCat("chain ", name, " declared twice"));
+    if (slots_.contains(name.raw)) {
+      return Error(absl::StrCat("chain ", name.raw, " declared twice"));
     }
     ChainSlot slot;
-    slot.builtin = policy != "-";
-    slot.ours = !slot.builtin && absl::StartsWith(name, prefix_);
+    slot.builtin = policy.value != "-";
+    slot.ours = !slot.builtin && absl::StartsWith(name.raw, prefix_);
     std::vector<Chain>& chains =
         slot.ours ? result_.ours.tables.back().chains : result_.foreign.back().chains;
     slot.index = chains.size();
-    chains.emplace_back(std::string(name));
-    slots_.emplace(std::string(name), slot);
+    chains.emplace_back(std::string(name.raw));
+    slots_.emplace(std::string(name.raw), slot);
+    last_ = nullptr;  // the map may have moved its entries
     return absl::OkStatus();
   }
 
-  // "<chain> <rule>" or just "<chain>" for a rule with neither match nor target.
-  absl::Status AddRule(absl::string_view rest) {
-    absl::string_view chain = NextWord(&rest);
-    auto it = slots_.find(chain);
-    if (it == slots_.end()) {
-      return Error(absl::StrCat("rule for undeclared chain \"", chain, "\""));
+  // "<chain> <rule>" or just "<chain>" for a rule with neither match nor target. Chain
+  // names are taken as written: iptables-save prints them bare.
+  absl::Status AddRule(absl::string_view text) {
+    RuleTokenizer words(text);
+    RuleToken chain;
+    words.Next(&chain);
+    // iptables-save prints a chain's rules together: most rules are for the chain before.
+    if (last_ == nullptr || last_->first != chain.raw) {
+      auto it = slots_.find(chain.raw);
+      if (it == slots_.end()) {
+        return Error(absl::StrCat("rule for undeclared chain \"", chain.raw, "\""));
+      }
+      last_ = &*it;
     }
-    const ChainSlot& slot = it->second;
+    const absl::string_view rule = words.rest();
+    const ChainSlot& slot = last_->second;
     if (slot.ours) {
-      result_.ours.tables.back().chains[slot.index].AddRule(rest);
+      result_.ours.tables.back().chains[slot.index].AddRule(rule);
       return absl::OkStatus();
     }
-    if (slot.builtin && absl::StartsWith(rest, "-j ")) {
-      absl::string_view target = rest.substr(3);
-      if (absl::StartsWith(target, prefix_) && target.find(' ') == absl::string_view::npos) {
-        result_.ours.tables.back().hooks.push_back(Hook{std::string(chain), std::string(target)});
+    // A hook is a rule of a built-in chain that is exactly "-j <our chain>".
+    if (slot.builtin) {
+      RuleTokenizer hook(rule);
+      RuleToken jump, target, more;
+      if (hook.Next(&jump) && jump.raw == "-j" && hook.Next(&target) && !hook.Next(&more) &&
+          target.raw == target.value && absl::StartsWith(target.value, prefix_)) {
+        result_.ours.tables.back().hooks.push_back(
+            Hook{std::string(chain.raw), std::string(target.value)});
         return absl::OkStatus();
       }
     }
-    result_.foreign.back().chains[slot.index].AddRule(rest);
+    result_.foreign.back().chains[slot.index].AddRule(rule);
     return absl::OkStatus();
   }
 
   const absl::string_view source_;
   const absl::string_view prefix_;
   ObservedRuleset result_;
-  absl::flat_hash_map<std::string, ChainSlot> slots_;  // chains of the current table
+  absl::flat_hash_map<std::string, ChainSlot> slots_;              // chains of the current table
+  const std::pair<const std::string, ChainSlot>* last_ = nullptr;  // the last rule's chain
   bool in_table_ = false;
   int line_ = 0;
   int table_line_ = 0;
@@ -233,61 +236,62 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
     if (rest.empty() || rest[0] == '#') {
       return absl::OkStatus();
     }
-    absl::string_view verb = NextWord(&rest);
-    absl::string_view name = NextWord(&rest);
-    if (name.empty()) {
+    RuleTokenizer words(rest);
+    RuleToken verb, name, type;
+    words.Next(&verb);
+    if (!words.Next(&name)) {
       return error(number, absl::StrCat("\"", line, "\" names no set"));
     }
-    if (verb == "create") {
-      absl::string_view type = NextWord(&rest);
-      if (type.empty()) {
-        return error(number, absl::StrCat("set \"", name, "\" has no type"));
+    if (verb.value == "create") {
+      if (!words.Next(&type)) {
+        return error(number, absl::StrCat("set \"", name.raw, "\" has no type"));
       }
-      if (index.contains(name)) {
-        return error(number, absl::StrCat("set \"", name, "\" created twice"));
+      if (index.contains(name.raw)) {
+        return error(number, absl::StrCat("set \"", name.raw, "\" created twice"));
       }
-      if (!absl::StartsWith(name, ipset_prefix)) {
-        index.emplace(std::string(name), -1);
+      if (!absl::StartsWith(name.raw, ipset_prefix)) {
+        index.emplace(std::string(name.raw), -1);
         return absl::OkStatus();
       }
       SetUnderConstruction set;
-      set.spec.name = std::string(name);
-      set.spec.type = std::string(type);
+      set.spec.name = std::string(name.raw);
+      set.spec.type = std::string(type.raw);
       set.spec.family = 0;  // a set type without a family (list:set, bitmap:port)
-      for (absl::string_view opts = rest; !opts.empty();) {
-        if (NextWord(&opts) != "family") {
+      for (RuleToken option, family; words.Next(&option);) {
+        if (option.value != "family" || !words.Next(&family)) {
           continue;
         }
-        absl::string_view family = NextWord(&opts);
-        if (family == "inet") {
+        if (family.value == "inet") {
           set.spec.family = 4;
-        } else if (family == "inet6") {
+        } else if (family.value == "inet6") {
           set.spec.family = 6;
         } else {
-          return error(number, absl::StrCat("set \"", name, "\": unknown family \"", family, "\""));
+          return error(number,
+                       absl::StrCat("set \"", name.raw, "\": unknown family \"", family.raw, "\""));
         }
       }
-      index.emplace(std::string(name), static_cast<int>(sets.size()));
+      index.emplace(std::string(name.raw), static_cast<int>(sets.size()));
       sets.push_back(std::move(set));
       return absl::OkStatus();
     }
-    if (verb == "add") {
-      auto it = index.find(name);
+    if (verb.value == "add") {
+      auto it = index.find(name.raw);
       if (it == index.end()) {
-        return error(number, absl::StrCat("add to unknown set \"", name, "\""));
+        return error(number, absl::StrCat("add to unknown set \"", name.raw, "\""));
       }
       if (it->second < 0) {
         return absl::OkStatus();
       }
-      if (rest.empty()) {
-        return error(number, absl::StrCat("add to \"", name, "\" without a member"));
+      absl::string_view member = words.rest();
+      if (member.empty()) {
+        return error(number, absl::StrCat("add to \"", name.raw, "\" without a member"));
       }
       SetUnderConstruction& set = sets[it->second];
-      absl::StatusOr<IpNet> net = ParseIpNet(rest, set.spec.family);
+      absl::StatusOr<IpNet> net = ParseIpNet(member, set.spec.family);
       if (set.spec.family != 0 && net.ok()) {
         set.nets.push_back(*net);
       } else {
-        set.other.emplace_back(rest);
+        set.other.emplace_back(member);
       }
       return absl::OkStatus();
     }

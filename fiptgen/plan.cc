@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "fiptgen/names.h"
 #include "fiptgen/render.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 namespace {
@@ -31,16 +32,6 @@ const Table* FindTable(const std::vector<Table>& tables, absl::string_view name)
   return nullptr;
 }
 
-// Calls fn(word) for each space-separated word of `text`.
-template <typename Fn>
-void ForEachWord(absl::string_view text, Fn fn) {
-  while (!text.empty()) {
-    size_t space = text.find(' ');
-    fn(text.substr(0, space));
-    text.remove_prefix(space == absl::string_view::npos ? text.size() : space + 1);
-  }
-}
-
 // For each chain a foreign rule of `table` jumps or goes to, the first chain holding such a
 // rule.
 absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& table) {
@@ -48,12 +39,13 @@ absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& tab
   for (const Chain& c : table.chains) {
     c.ForEachRule([&](absl::string_view rule) {
       bool jump = false;
-      ForEachWord(rule, [&](absl::string_view word) {
+      RuleTokenizer words(rule);
+      for (RuleToken t; words.Next(&t);) {
         if (jump) {
-          refs.emplace(std::string(word), c.name());
+          refs.emplace(std::string(t.value), c.name());
         }
-        jump = word == "-j" || word == "-g";
-      });
+        jump = t.value == "-j" || t.value == "-g";
+      }
     });
   }
   return refs;
@@ -145,17 +137,6 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
     return;
   }
   RenderTableEdit(edit, &plan->text);
-}
-
-// The set name a plan line acts on, or "".
-absl::string_view IpsetLineSet(absl::string_view line) {
-  for (absl::string_view verb : {"create ", "add ", "swap ", "destroy ", "flush "}) {
-    if (absl::StartsWith(line, verb)) {
-      absl::string_view rest = line.substr(verb.size());
-      return rest.substr(0, rest.find(' '));
-    }
-  }
-  return "";
 }
 
 }  // namespace
@@ -314,24 +295,25 @@ void RenameSets(const std::vector<std::pair<std::string, std::string>>& renamed,
       std::string body;
       body.reserve(chain.body().size());
       chain.ForEachRule([&](absl::string_view rule) {
+        // Each set name that follows "--match-set" is replaced in place; the rest of the
+        // rule, quoted arguments included, is copied as it is.
+        size_t copied = 0;
         bool set_next = false;
-        bool first = true;
-        ForEachWord(rule, [&](absl::string_view word) {
-          if (!first) {
-            body.push_back(' ');
-          }
-          first = false;
-          absl::string_view out = word;
+        RuleTokenizer words(rule);
+        for (RuleToken t; words.Next(&t);) {
           if (set_next) {
             for (const auto& [from, to] : renamed) {
-              if (word == from) {
-                out = to;
+              if (t.value == from) {
+                body.append(rule.data() + copied, t.offset(rule) - copied);
+                body.append(to);
+                copied = t.offset(rule) + t.raw.size();
+                break;
               }
             }
           }
-          body.append(out.data(), out.size());
-          set_next = word == "--match-set";
-        });
+          set_next = t.value == "--match-set";
+        }
+        body.append(rule.data() + copied, rule.size() - copied);
         body.push_back('\n');
       });
       chain.SetBody(std::move(body), chain.rule_count());
@@ -361,9 +343,7 @@ std::string DescribePlanLine(absl::string_view plan, int line) {
   absl::string_view text;
   int number = 0;
   while (!plan.empty() && number < line) {
-    size_t end = plan.find('\n');
-    text = plan.substr(0, end);
-    plan.remove_prefix(end == absl::string_view::npos ? plan.size() : end + 1);
+    text = NextLine(&plan);
     ++number;
     if (absl::StartsWith(text, "*")) {
       table = text.substr(1);
@@ -379,20 +359,31 @@ std::string DescribePlanLine(absl::string_view plan, int line) {
   auto add = [&where](absl::string_view what, absl::string_view name) {
     absl::StrAppend(&where, where.empty() ? "" : ", ", what, name);
   };
-  absl::string_view rest = text;
-  if (absl::ConsumePrefix(&rest, ":") || absl::ConsumePrefix(&rest, "-A ") ||
-      absl::ConsumePrefix(&rest, "-X ")) {
-    add("chain ", rest.substr(0, rest.find(' ')));
-  } else if (absl::ConsumePrefix(&rest, "-I ") || absl::ConsumePrefix(&rest, "-D ")) {
-    size_t jump = rest.find(" -j ");
-    absl::string_view builtin = rest.substr(0, rest.find(' '));
-    absl::string_view target =
-        jump == absl::string_view::npos ? absl::string_view() : rest.substr(jump + 4);
-    add("hook ", absl::StrCat(builtin, " -> ", target));
-  } else if (text == "COMMIT") {
-    add("", "COMMIT: the table's changes as a whole");
-  } else if (absl::string_view set = IpsetLineSet(text); !set.empty()) {
-    add("set ", set);
+  // Values are copied: the tokenizer's next word may reuse a value's storage.
+  RuleTokenizer words(text);
+  RuleToken t;
+  const std::string verb = words.Next(&t) ? std::string(t.value) : "";
+  const std::string name = words.Next(&t) ? std::string(t.value) : "";
+  if (absl::StartsWith(verb, ":")) {  // ":<chain> - [0:0]"
+    add("chain ", absl::string_view(verb).substr(1));
+  } else if (name.empty()) {
+    if (verb == "COMMIT") {
+      add("", "COMMIT: the table's changes as a whole");
+    }
+  } else if (verb == "-A" || verb == "-X") {
+    add("chain ", name);
+  } else if (verb == "-I" || verb == "-D") {
+    // "-I <builtin> 1 -j <chain>", "-D <builtin> -j <chain>"
+    std::string target;
+    for (bool jump = false; words.Next(&t); jump = t.value == "-j") {
+      if (jump) {
+        target = std::string(t.value);
+      }
+    }
+    add("hook ", absl::StrCat(name, " -> ", target));
+  } else if (verb == "create" || verb == "add" || verb == "swap" || verb == "destroy" ||
+             verb == "flush") {
+    add("set ", name);
   }
   if (where.empty()) {
     return absl::StrCat("line ", line, ": ", text);

@@ -1,4 +1,4 @@
-// Plans (SPEC.md §6): the text that takes the kernel from what it holds to what is desired,
+// Plans: the text that takes the kernel from what it holds to what is desired,
 // touching only what differs and never what is not ours.
 //
 //   ObservedState seen;  // from ParseIptablesSave (each family) and ParseIpsetSave
@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "fiptgen/generate.h"
 #include "fiptgen/model.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/ruleset.h"

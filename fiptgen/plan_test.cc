@@ -3,7 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fiptgen/generate.h"
+#include "fiptgen/load.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/render.h"
 #include "gtest/gtest.h"
@@ -397,18 +401,57 @@ TEST(PlanStateTest, FamiliesSetsAndRenames) {
 }
 
 TEST(RenameSetsTest, RewritesOnlyMatchSetArguments) {
-  Ruleset rs;
-  rs.tables.push_back(Table{"filter", {}, {}});
-  Chain& c = rs.tables[0].chains.emplace_back("felix-p-web-i");
-  c.AddRule("-m set --match-set felix-v4-web src -j DROP");
-  c.AddRule("-m set ! --match-set felix-v4-web dst -m comment --comment \"felix-v4-web  x\"");
-  c.AddRule("-m set --match-set felix-v4-webby src -j DROP");
-  RenameSets({{"felix-v4-web", "felix-tmp-v4-web"}}, &rs);
-  EXPECT_EQ(rs.tables[0].chains[0].body(),
-            "-m set --match-set felix-tmp-v4-web src -j DROP\n"
-            "-m set ! --match-set felix-tmp-v4-web dst -m comment --comment \"felix-v4-web  x\"\n"
-            "-m set --match-set felix-v4-webby src -j DROP\n");
-  EXPECT_EQ(rs.tables[0].chains[0].rule_count(), 3u);
+  struct Case {
+    const char* rule;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"-m set --match-set felix-v4-web src -j DROP",
+       "-m set --match-set felix-tmp-v4-web src -j DROP"},
+      {"-m set ! --match-set felix-v4-web dst -m comment --comment \"felix-v4-web  x\"",
+       "-m set ! --match-set felix-tmp-v4-web dst -m comment --comment \"felix-v4-web  x\""},
+      {"-m set --match-set felix-v4-webby src -j DROP",
+       "-m set --match-set felix-v4-webby src -j DROP"},
+      // Inside a quoted argument "--match-set" is text, not an option.
+      {"-j LOG --log-prefix \"x --match-set felix-v4-web y\" --log-level 5",
+       "-j LOG --log-prefix \"x --match-set felix-v4-web y\" --log-level 5"},
+      {"-m comment --comment \"a \\\" --match-set felix-v4-web\" -j DROP",
+       "-m comment --comment \"a \\\" --match-set felix-v4-web\" -j DROP"},
+      {"-m set --match-set felix-v4-web src -m set --match-set felix-v4-web dst -j DROP",
+       "-m set --match-set felix-tmp-v4-web src -m set --match-set felix-tmp-v4-web dst -j DROP"},
+  };
+  for (const Case& c : cases) {
+    Ruleset rs;
+    rs.tables.push_back(Table{"filter", {}, {}});
+    Chain& chain = rs.tables[0].chains.emplace_back("felix-p-web-i");
+    chain.AddRule(c.rule);
+    chain.AddRule("-j RETURN");
+    RenameSets({{"felix-v4-web", "felix-tmp-v4-web"}}, &rs);
+    EXPECT_EQ(rs.tables[0].chains[0].body(), absl::StrCat(c.want, "\n-j RETURN\n")) << c.rule;
+    EXPECT_EQ(rs.tables[0].chains[0].rule_count(), 2u) << c.rule;
+  }
+}
+
+// A set whose type changes is renamed in the rules that match it, and only there: a log
+// prefix that reads like a set match is the user's text and stays as it is.
+TEST(PlanStateTest, SetTypeChangeLeavesLogPrefixAlone) {
+  absl::StatusOr<Model> model = LoadModel(R"({"config": {"families": [4]},
+    "endpoints": [{"id": "w1", "kind": "workload", "interface": "tapw1",
+                   "ipv4_nets": ["198.18.1.1/32"], "profile_ids": ["web"]}],
+    "profiles": {"web": {"tags": ["web"], "inbound_rules": [
+      {"action": "log", "log_prefix": "x --match-set felix-v4-web y", "src_tag": "web"}]}}})");
+  ASSERT_TRUE(model.ok()) << model.status();
+  Desired desired = Generate(*model);
+  ObservedState seen;
+  seen.ipsets = {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})};
+  Plans plans = PlanState(desired, seen, model->config);
+  ASSERT_EQ(plans.ipsets.renamed.size(), 1u);
+  ASSERT_EQ(plans.rulesets.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(
+      plans.rulesets[0].text,
+      "-A felix-p-web-i -m set --match-set felix-tmp-v4-web src -j LOG --log-prefix "
+      "\"x --match-set felix-v4-web y\" --log-level 5\n"))
+      << plans.rulesets[0].text;
 }
 
 TEST(FailedLineTest, WhatTheToolsPrint) {

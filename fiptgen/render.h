@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "fiptgen/generate.h"
 #include "fiptgen/ruleset.h"
 
 namespace fiptgen {
@@ -55,10 +54,6 @@ struct RestoreFiles {
   std::string ip6tables;  // ip6tables.restore
 };
 RestoreFiles RenderFiles(const Desired& desired);
-
-// The one quoting function for arguments in restore text, as iptables-save writes them:
-// bare when made only of [A-Za-z0-9_-], else in double quotes with " \ ' escaped.
-void AppendQuotedArg(absl::string_view value, std::string* out);
 
 }  // namespace fiptgen
 

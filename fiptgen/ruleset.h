@@ -1,9 +1,10 @@
-// The generator's product: tables of chains of rules, before any text is written.
+// The generator's product and the planner's input: tables of chains of rules, and sets,
+// before any text is written. Desired state (from the generator) and observed state (parsed
+// from `iptables-save`) are made of these same structures.
 //
 // A rule is kept in the canonical form `iptables-save` prints, without its "-A <chain> "
-// head, so that desired state (from the generator) and observed state (parsed from
-// `iptables-save`) compare with plain string equality. A chain's rules live in one
-// buffer, one rule a line: cheap to build, to compare and to render.
+// head, so that desired and observed state compare with plain string equality. A chain's rules live
+// in one buffer, one rule a line: cheap to build, to compare and to render.
 //
 //   Chain c{"felix-INPUT"};
 //   c.AddRule("-m conntrack --ctstate INVALID -j DROP");
@@ -19,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "fiptgen/append.h"
+#include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 
@@ -50,11 +52,8 @@ class Chain {
   // Calls fn(absl::string_view rule) for each rule, without its newline.
   template <typename Fn>
   void ForEachRule(Fn fn) const {
-    size_t start = 0;
-    while (start < body_.size()) {
-      size_t end = body_.find('\n', start);
-      fn(absl::string_view(body_).substr(start, end - start));
-      start = end + 1;
+    for (absl::string_view rest = body_; !rest.empty();) {
+      fn(NextLine(&rest));
     }
   }
 
@@ -111,6 +110,23 @@ struct IpSetSpec {
   std::vector<std::string> members;
   friend bool operator==(const IpSetSpec& a, const IpSetSpec& b) {
     return a.name == b.name && a.type == b.type && a.family == b.family && a.members == b.members;
+  }
+};
+
+// Everything the generator produces for a model: what `Generate` returns, what the renderer
+// writes and what a plan compares against the observed state.
+struct Desired {
+  std::vector<Ruleset> rulesets;  // one per family of config.families, in order 4, 6
+  std::vector<IpSetSpec> ipsets;  // every set a rule uses, sorted by name
+
+  // The ruleset of `family`, or nullptr when that family is not enabled.
+  const Ruleset* ForFamily(int family) const {
+    for (const Ruleset& rs : rulesets) {
+      if (rs.family == family) {
+        return &rs;
+      }
+    }
+    return nullptr;
   }
 };
 

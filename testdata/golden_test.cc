@@ -17,9 +17,9 @@
 namespace fiptgen {
 namespace {
 
-using ::fiptgen::testing::ExpectEqualToGoldenFile;
-using ::fiptgen::testing::ListGoldenDir;
-using ::fiptgen::testing::ReadGoldenFile;
+using ::fiptgen::golden::ExpectEqualToGoldenFile;
+using ::fiptgen::golden::ListGoldenDir;
+using ::fiptgen::golden::ReadGoldenFile;
 
 TEST(GoldenTest, Cases) {
   std::vector<std::string> cases = ListGoldenDir("testdata", /*directories=*/true);
@@ -83,8 +83,8 @@ TEST(GoldenTest, DocsChainGraph) {
 }  // namespace fiptgen
 
 int main(int argc, char** argv) {
-  fiptgen::testing::ParseGoldenFlags(&argc, argv,
-                                     "bazel run //testdata:golden_test -- --update_golden");
+  fiptgen::golden::ParseGoldenFlags(&argc, argv,
+                                    "bazel run //testdata:golden_test -- --update_golden");
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace fiptgen::testing {
+namespace fiptgen::golden {
 namespace {
 
 bool g_update = false;
@@ -89,7 +89,9 @@ void ExpectEqualToGoldenFile(absl::string_view relative_path, absl::string_view 
   if (expected != actual) {
     ADD_FAILURE() << relative_path << " differs from what the code produces:\n"
                   << UnifiedDiff(expected, actual) << "\nIf the new output is right, run:\n  "
-                  << g_regenerate << "\nand review every changed line against SPEC.md.";
+                  << g_regenerate
+                  << "\nand review every changed line (docs/chains.md and docs/decisions.md say "
+                     "what is intended).";
   }
 }
 
@@ -109,4 +111,4 @@ std::vector<std::string> ListGoldenDir(absl::string_view relative_dir, bool dire
   return names;
 }
 
-}  // namespace fiptgen::testing
+}  // namespace fiptgen::golden

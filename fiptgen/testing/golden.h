@@ -1,6 +1,6 @@
-// Golden files for tests (after XLS's golden_files.h).
+// Golden files for tests (after XLS's golden_files.h). Test-only, for the project's tests.
 //
-//   ExpectEqualToGoldenFile("testdata/example/iptables.restore", text);
+//   golden::ExpectEqualToGoldenFile("testdata/example/iptables.restore", text);
 //
 // Paths are relative to the workspace root. A mismatch fails the test with a unified diff
 // and the command that regenerates the goldens; run with --update_golden (through
@@ -13,7 +13,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace fiptgen::testing {
+namespace fiptgen::golden {
 
 // Call from main() before InitGoogleTest: takes --update_golden out of argv.
 void ParseGoldenFlags(int* argc, char** argv, absl::string_view regenerate_command);
@@ -32,6 +32,6 @@ std::vector<std::string> ListGoldenDir(absl::string_view relative_dir, bool dire
 
 std::string ReadGoldenFile(absl::string_view relative_path);
 
-}  // namespace fiptgen::testing
+}  // namespace fiptgen::golden
 
 #endif  // FIPTGEN_TESTING_GOLDEN_H_

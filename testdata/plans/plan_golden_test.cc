@@ -21,9 +21,9 @@
 namespace fiptgen {
 namespace {
 
-using ::fiptgen::testing::ExpectEqualToGoldenFile;
-using ::fiptgen::testing::ListGoldenDir;
-using ::fiptgen::testing::ReadGoldenFile;
+using ::fiptgen::golden::ExpectEqualToGoldenFile;
+using ::fiptgen::golden::ListGoldenDir;
+using ::fiptgen::golden::ReadGoldenFile;
 
 constexpr char kRoot[] = "testdata/plans/";
 
@@ -142,7 +142,7 @@ TEST(PlanGoldenTest, FromEmptyIsTheFullScript) {
 }  // namespace fiptgen
 
 int main(int argc, char** argv) {
-  fiptgen::testing::ParseGoldenFlags(
+  fiptgen::golden::ParseGoldenFlags(
       &argc, argv, "bazel run //testdata/plans:plan_golden_test -- --update_golden");
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();

@@ -1,0 +1,147 @@
+#include "fiptgen/render.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace fiptgen {
+namespace {
+
+Chain MakeChain(const char* name, std::vector<const char*> rules) {
+  Chain c(name);
+  for (const char* rule : rules) {
+    c.AddRule(rule);
+  }
+  return c;
+}
+
+TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
+  const Chain a = MakeChain("felix-A", {"-j DROP", "-m comment --comment \"x y\" -j RETURN"});
+  const Chain empty = MakeChain("felix-E", {});
+  const Hook in{"INPUT", "felix-A"};
+  const Hook out{"OUTPUT", "felix-OLD"};
+  struct Case {
+    const char* what;
+    TableEdit edit;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"nothing", {"filter", {}, {}, {}, {}, {}}, "*filter\nCOMMIT\n"},
+      {"a filled chain",
+       {"filter", {&a}, {}, {}, {}, {}},
+       "*filter\n:felix-A - [0:0]\n-A felix-A -j DROP\n"
+       "-A felix-A -m comment --comment \"x y\" -j RETURN\nCOMMIT\n"},
+      {"a filled chain without rules",
+       {"raw", {&empty}, {}, {}, {}, {}},
+       "*raw\n:felix-E - [0:0]\nCOMMIT\n"},
+      {"a flushed chain",
+       {"filter", {}, {"felix-F"}, {}, {}, {}},
+       "*filter\n:felix-F - [0:0]\nCOMMIT\n"},
+      {"a hook deleted",
+       {"filter", {}, {}, {&out}, {}, {}},
+       "*filter\n-D OUTPUT -j felix-OLD\nCOMMIT\n"},
+      {"a hook inserted",
+       {"filter", {}, {}, {}, {&in}, {}},
+       "*filter\n-I INPUT 1 -j felix-A\nCOMMIT\n"},
+      {"a chain deleted", {"filter", {}, {}, {}, {}, {"felix-X"}}, "*filter\n-X felix-X\nCOMMIT\n"},
+      {"everything",
+       {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}},
+       "*filter\n:felix-A - [0:0]\n:felix-X - [0:0]\n-D OUTPUT -j felix-OLD\n"
+       "-I INPUT 1 -j felix-A\n-A felix-A -j DROP\n"
+       "-A felix-A -m comment --comment \"x y\" -j RETURN\n-X felix-X\nCOMMIT\n"},
+  };
+  for (const Case& c : cases) {
+    std::string out = "before\n";
+    RenderTableEdit(c.edit, &out);
+    EXPECT_EQ(out, absl::StrCat("before\n", c.want)) << c.what;
+  }
+}
+
+TEST(RenderRestoreTest, TablesInOrderEveryChainDeclaredBeforeAnyRule) {
+  Ruleset rs;
+  rs.tables.push_back(Table{"raw", {{"PREROUTING", "felix-PREROUTING"}}, {}});
+  rs.tables[0].chains.push_back(MakeChain("felix-PREROUTING", {"-j felix-B"}));
+  rs.tables[0].chains.push_back(MakeChain("felix-B", {"-j RETURN"}));
+  rs.tables.push_back(Table{"filter", {{"INPUT", "felix-INPUT"}, {"FORWARD", "felix-FWD"}}, {}});
+  rs.tables[1].chains.push_back(MakeChain("felix-INPUT", {"-j ACCEPT"}));
+  std::string out;
+  RenderRestore(rs, &out);
+  EXPECT_EQ(out,
+            "*raw\n:felix-PREROUTING - [0:0]\n:felix-B - [0:0]\n"
+            "-I PREROUTING 1 -j felix-PREROUTING\n"
+            "-A felix-PREROUTING -j felix-B\n-A felix-B -j RETURN\nCOMMIT\n"
+            "*filter\n:felix-INPUT - [0:0]\n-I INPUT 1 -j felix-INPUT\n"
+            "-I FORWARD 1 -j felix-FWD\n-A felix-INPUT -j ACCEPT\nCOMMIT\n");
+}
+
+TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
+  std::vector<std::string> many;
+  for (int i = 0; i < 65537; ++i) {
+    many.push_back(absl::StrCat("10.", i / 65536, ".", i / 256 % 256, ".", i % 256));
+  }
+  struct Case {
+    const char* what;
+    std::vector<IpSetSpec> sets;
+    const char* want_head;  // the text's first lines
+  };
+  const Case cases[] = {
+      {"no sets", {}, ""},
+      {"a v4 set",
+       {{"felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"}}},
+       "create felix-v4-web hash:ip family inet\nadd felix-v4-web 198.18.1.1\n"
+       "add felix-v4-web 198.18.1.2\n"},
+      {"a v6 set and an empty one",
+       {{"felix-v6-web", "hash:net", 6, {"fd5a::/64"}}, {"felix-e", "hash:net", 4, {}}},
+       "create felix-v6-web hash:net family inet6\nadd felix-v6-web fd5a::/64\n"
+       "create felix-e hash:net family inet\n"},
+      {"more members than ipset's default maxelem",
+       {{"felix-big", "hash:ip", 4, many}},
+       "create felix-big hash:ip family inet maxelem 131072\nadd felix-big 10.0.0.0\n"},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    RenderIpsetRestore(c.sets, &out);
+    EXPECT_EQ(out.substr(0, std::string(c.want_head).size()), c.want_head) << c.what;
+    size_t lines = 0;
+    for (const IpSetSpec& s : c.sets) {
+      lines += 1 + s.members.size();
+    }
+    EXPECT_EQ(static_cast<size_t>(std::count(out.begin(), out.end(), '\n')), lines) << c.what;
+  }
+}
+
+// The text of a file after its leading "#" note lines, and how many there were.
+std::pair<std::string, int> AfterNote(const std::string& file) {
+  size_t at = 0;
+  int notes = 0;
+  while (at < file.size() && file[at] == '#') {
+    at = file.find('\n', at) + 1;
+    ++notes;
+  }
+  return {file.substr(at), notes};
+}
+
+TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
+  Desired d;
+  d.rulesets.push_back(Ruleset{6, {Table{"filter", {}, {}}}});
+  d.ipsets.push_back({"felix-s", "hash:net", 6, {"fd5a::/64"}});
+  RestoreFiles files = RenderFiles(d);
+  EXPECT_EQ(AfterNote(files.ipsets),
+            std::make_pair(std::string("create felix-s hash:net family inet6\n"
+                                       "add felix-s fd5a::/64\n"),
+                           3));
+  EXPECT_EQ(files.iptables, "") << "family 4 is not enabled";
+  EXPECT_EQ(AfterNote(files.ip6tables), std::make_pair(std::string("*filter\nCOMMIT\n"), 3));
+  EXPECT_NE(files.ip6tables.find("ip6tables-restore --noflush"), std::string::npos)
+      << files.ip6tables;
+  EXPECT_NE(files.ip6tables.find("fiptgen-apply"), std::string::npos) << files.ip6tables;
+  // No sets: an empty file, without a note.
+  EXPECT_EQ(RenderFiles(Desired{}).ipsets, "");
+}
+
+}  // namespace
+}  // namespace fiptgen
