@@ -10,7 +10,7 @@ declare -A layer=(
   [load]=loader [validate]=loader [error_path]=loader
   [chain_factory]=generator_internals [generator_state]=generator_internals
   [generate]=generator
-  [render]=text [graph]=text [observed]=text [plan]=text
+  [render]=text [graph]=text [observed]=text [plan]=text [chain_edit]=text
   [incremental]=agent
 )
 # What each layer may include besides itself.

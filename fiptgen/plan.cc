@@ -1,6 +1,7 @@
 #include "fiptgen/plan.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "fiptgen/chain_edit.h"
 #include "fiptgen/names.h"
 #include "fiptgen/render.h"
 #include "fiptgen/rule_text.h"
@@ -51,6 +53,39 @@ absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& tab
   return refs;
 }
 
+// "1 inserted, 2 deleted": what an edit does, by kind, leaving out kinds it does not use.
+std::string DescribeSteps(const std::vector<RuleEdit>& steps) {
+  size_t inserted = 0, replaced = 0, deleted = 0;
+  for (const RuleEdit& step : steps) {
+    switch (step.kind) {
+      case RuleEdit::Kind::kInsert:
+      case RuleEdit::Kind::kAppend:
+        ++inserted;
+        break;
+      case RuleEdit::Kind::kReplace:
+        ++replaced;
+        break;
+      case RuleEdit::Kind::kDelete:
+        ++deleted;
+        break;
+    }
+  }
+  std::string out;
+  for (auto [count, what] : {std::pair{inserted, " inserted"}, std::pair{replaced, " replaced"},
+                             std::pair{deleted, " deleted"}}) {
+    if (count > 0) {
+      absl::StrAppend(&out, out.empty() ? "" : ", ", count, what);
+    }
+  }
+  return out;
+}
+
+// The kernel's chains, where hooks live; the plan's other -I and -D lines edit our chains.
+bool IsBuiltinChain(absl::string_view name) {
+  return name == "PREROUTING" || name == "INPUT" || name == "FORWARD" || name == "OUTPUT" ||
+         name == "POSTROUTING";
+}
+
 void PlanTable(int family, absl::string_view name, const Table& want, const Table& have,
                const Table* foreign, RestorePlan* plan) {
   const std::string where = absl::StrCat("v", family, " ", name, ": ");
@@ -69,8 +104,14 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
       edit.fill.push_back(&c);
       plan->changes.push_back(absl::StrCat(where, "chain ", c.name(), " created"));
     } else if (it->second->body() != c.body()) {
-      edit.fill.push_back(&c);
-      plan->changes.push_back(absl::StrCat(where, "chain ", c.name(), " refilled"));
+      if (std::optional<ChainEdit> rules = EditChain(*it->second, c)) {
+        plan->changes.push_back(
+            absl::StrCat(where, "chain ", c.name(), " edited: ", DescribeSteps(rules->steps)));
+        edit.edit.push_back(*std::move(rules));
+      } else {
+        edit.fill.push_back(&c);
+        plan->changes.push_back(absl::StrCat(where, "chain ", c.name(), " refilled"));
+      }
     }
   }
 
@@ -133,7 +174,8 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
     }
   }
 
-  if (edit.fill.empty() && edit.flush.empty() && edit.hook.empty() && edit.unhook.empty()) {
+  if (edit.fill.empty() && edit.flush.empty() && edit.hook.empty() && edit.unhook.empty() &&
+      edit.edit.empty()) {
     return;
   }
   RenderTableEdit(edit, &plan->text);
@@ -372,6 +414,12 @@ std::string DescribePlanLine(absl::string_view plan, int line) {
     }
   } else if (verb == "-A" || verb == "-X") {
     add("chain ", name);
+  } else if ((verb == "-I" || verb == "-D" || verb == "-R") && !IsBuiltinChain(name)) {
+    // A rule-level edit: "-D <chain> <n>", "-I <chain> <n> <rule>", "-R <chain> <n> <rule>".
+    add("chain ", name);
+    if (words.Next(&t)) {
+      add("rule ", t.value);
+    }
   } else if (verb == "-I" || verb == "-D") {
     // "-I <builtin> 1 -j <chain>", "-D <builtin> -j <chain>"
     std::string target;

@@ -29,14 +29,18 @@ struct RestorePlan {
   int family = 4;
   // iptables-restore --noflush input; "" when nothing differs.
   std::string text;
-  // One line per change, in plan order: "v4 filter: chain felix-from-w1 refilled".
+  // One line per change, in plan order: "v4 filter: chain felix-from-w1 refilled",
+  // "v4 filter: chain felix-p-web-i edited: 1 inserted, 1 deleted".
   std::vector<std::string> changes;
 };
 
 // Plans one family. For each table of `desired`, and the raw and filter tables of `observed`
 // (the tables fiptgen writes; our chains in other tables are left alone):
-// - chains that are missing or whose rules differ are declared (which in --noflush mode
-//   creates or flushes them) and filled;
+// - chains that are missing are declared (which in --noflush mode creates them) and filled;
+// - chains whose rules differ are edited rule by rule ("-D <chain> 3", "-I <chain> 2 <rule>",
+//   "-R <chain> 4 <rule>", "-A <chain> <rule>", positions counted as the steps before leave
+//   the chain), so the rules that stay keep their counters, when that text is smaller than
+//   a refill; otherwise they are declared (which flushes them) and filled again;
 // - hooks are inserted ("-I INPUT 1 -j felix-INPUT") only where missing, and hook rules that
 //   are no longer wanted (or duplicated) are deleted ("-D INPUT -j felix-OLD");
 // - our chains that are no longer wanted are declared (flushed) and, after everything else,
@@ -100,6 +104,7 @@ int FailedLine(absl::string_view tool_stderr);
 
 // Names line `line` (1-based) of a plan for an error message:
 //   line 12 (table filter, chain felix-from-w1): -A felix-from-w1 -j DROP
+//   line 13 (table filter, chain felix-p-web-i, rule 2): -D felix-p-web-i 2
 //   line 40 (table filter, COMMIT: the table's changes as a whole): COMMIT
 //   line 3 (set felix-tmp-v4-web): add felix-tmp-v4-web 198.18.1.1
 std::string DescribePlanLine(absl::string_view plan, int line);

@@ -94,7 +94,7 @@ TEST(PlanRestoreTest, Cases) {
     std::vector<std::string> changes;
   };
   const Case cases[] = {
-      {"one rule missing: only its chain is refilled",
+      {"one rule missing: only it is inserted, the other rules keep their counters",
        R"(*raw
 :PREROUTING ACCEPT [0:0]
 :felix-PREROUTING - [0:0]
@@ -115,12 +115,74 @@ COMMIT
 COMMIT
 )",
        R"(*filter
+-I felix-INPUT 1 -m conntrack --ctstate INVALID -j DROP
+COMMIT
+)",
+       {"v4 filter: chain felix-INPUT edited: 1 inserted"}},
+      {"rules all different: the chain is refilled, a smaller text than the edit",
+       R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j felix-FORWARD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -p tcp -j ACCEPT
+-A felix-INPUT -p udp -j ACCEPT
+-A felix-INPUT -p icmp -j ACCEPT
+-A felix-INPUT -j DROP
+-A felix-from-w1 -j DROP
+COMMIT
+)",
+       R"(*filter
 :felix-INPUT - [0:0]
 -A felix-INPUT -m conntrack --ctstate INVALID -j DROP
 -A felix-INPUT -j felix-from-w1
 COMMIT
 )",
        {"v4 filter: chain felix-INPUT refilled"}},
+      {"rules deleted and replaced in place; the jump to a stale chain goes before the chain",
+       R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-from-w1 - [0:0]
+:felix-old - [0:0]
+-A INPUT -j felix-INPUT
+-A FORWARD -j felix-FORWARD
+-A felix-FORWARD -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-old
+-A felix-from-w1 -j DROP
+-A felix-old -j DROP
+COMMIT
+)",
+       R"(*filter
+:felix-old - [0:0]
+-D felix-INPUT 1
+-R felix-INPUT 2 -j felix-from-w1
+-R felix-FORWARD 1 -j ACCEPT
+-X felix-old
+COMMIT
+)",
+       {"v4 filter: chain felix-INPUT edited: 1 replaced, 1 deleted",
+        "v4 filter: chain felix-FORWARD edited: 1 replaced", "v4 filter: chain felix-old deleted"}},
       {"hook missing: only the hook is inserted",
        R"(*raw
 :PREROUTING ACCEPT [0:0]
@@ -381,8 +443,6 @@ TEST(PlanStateTest, FamiliesSetsAndRenames) {
             "add felix-tmp-v4-web 198.18.0.0/16\n"
             "== iptables-restore --noflush ==\n"
             "*filter\n"
-            ":felix-from-w1 - [0:0]\n"
-            "-A felix-from-w1 -j DROP\n"
             "-A felix-from-w1 -m set --match-set felix-tmp-v4-web src -j DROP\n"
             "COMMIT\n"
             "== ip6tables-restore --noflush ==\n"
@@ -486,7 +546,10 @@ TEST(FailedLineTest, WhatTheToolsPrint) {
 TEST(DescribePlanLineTest, NamesTableAndChain) {
   constexpr char kPlan[] =
       "*raw\n:felix-PREROUTING - [0:0]\n-I PREROUTING 1 -j felix-PREROUTING\nCOMMIT\n"
-      "*filter\n-D OUTPUT -j felix-OUTPUT\n-A felix-from-w1 -j DROP\n-X felix-old\nCOMMIT\n";
+      "*filter\n-D OUTPUT -j felix-OUTPUT\n-A felix-from-w1 -j DROP\n-X felix-old\nCOMMIT\n"
+      "*raw\n-D felix-to-w1 3\n-I felix-from-w1 1 -j felix-p-web-o\n"
+      "-R felix-p-web-i 12 -m comment --comment \"a b\" -j DROP\n-I INPUT 1 -j felix-INPUT\n"
+      "COMMIT\n";
   constexpr char kIpset[] = "create felix-tmp-v4-web hash:ip family inet\nswap a b\n";
   struct Case {
     const char* plan;
@@ -503,7 +566,14 @@ TEST(DescribePlanLineTest, NamesTableAndChain) {
       {kPlan, 6, "line 6 (table filter, hook OUTPUT -> felix-OUTPUT): -D OUTPUT -j felix-OUTPUT"},
       {kPlan, 7, "line 7 (table filter, chain felix-from-w1): -A felix-from-w1 -j DROP"},
       {kPlan, 8, "line 8 (table filter, chain felix-old): -X felix-old"},
-      {kPlan, 10, "line 10 (past the end of the plan)"},
+      {kPlan, 11, "line 11 (table raw, chain felix-to-w1, rule 3): -D felix-to-w1 3"},
+      {kPlan, 12,
+       "line 12 (table raw, chain felix-from-w1, rule 1): -I felix-from-w1 1 -j felix-p-web-o"},
+      {kPlan, 13,
+       "line 13 (table raw, chain felix-p-web-i, rule 12): -R felix-p-web-i 12 -m comment "
+       "--comment \"a b\" -j DROP"},
+      {kPlan, 14, "line 14 (table raw, hook INPUT -> felix-INPUT): -I INPUT 1 -j felix-INPUT"},
+      {kPlan, 16, "line 16 (past the end of the plan)"},
       {kPlan, 0, "line 0 (past the end of the plan)"},
       {kIpset, 1, "line 1 (set felix-tmp-v4-web): create felix-tmp-v4-web hash:ip family inet"},
       {kIpset, 2, "line 2 (set a): swap a b"},

@@ -48,10 +48,32 @@ void RenderTableEdit(const TableEdit& edit, std::string* out) {
       out->push_back('\n');
     });
   }
+  for (const ChainEdit& e : edit.edit) {
+    RenderChainEdit(e, out);
+  }
   for (absl::string_view name : edit.remove) {
     absl::StrAppend(out, "-X ", name, "\n");
   }
   out->append("COMMIT\n");
+}
+
+void RenderChainEdit(const ChainEdit& edit, std::string* out) {
+  for (const RuleEdit& step : edit.steps) {
+    switch (step.kind) {
+      case RuleEdit::Kind::kDelete:
+        absl::StrAppend(out, "-D ", edit.chain, " ", step.position, "\n");
+        break;
+      case RuleEdit::Kind::kInsert:
+        absl::StrAppend(out, "-I ", edit.chain, " ", step.position, " ", step.rule, "\n");
+        break;
+      case RuleEdit::Kind::kReplace:
+        absl::StrAppend(out, "-R ", edit.chain, " ", step.position, " ", step.rule, "\n");
+        break;
+      case RuleEdit::Kind::kAppend:
+        absl::StrAppend(out, "-A ", edit.chain, " ", step.rule, "\n");
+        break;
+    }
+  }
 }
 
 void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {

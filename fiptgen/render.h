@@ -20,12 +20,33 @@ namespace fiptgen {
 // It is the plan against an empty state and loads with `iptables-restore --noflush`.
 void RenderRestore(const Ruleset& ruleset, std::string* out);
 
+// One step of a rule-level edit of a chain: the rules that stay keep their counters. As
+// iptables-restore reads it: "-D <chain> <n>", "-I <chain> <n> <rule>", "-R <chain> <n>
+// <rule>", "-A <chain> <rule>". Positions are 1-based and count the chain's rules as the
+// steps before this one left them (iptables renumbers after every -D and -I).
+struct RuleEdit {
+  enum class Kind { kDelete, kInsert, kReplace, kAppend };
+  Kind kind = Kind::kDelete;
+  size_t position = 0;     // unused for kAppend
+  absl::string_view rule;  // unused for kDelete
+};
+
+// The steps, applied in order, that turn one chain's rules into the desired ones.
+struct ChainEdit {
+  absl::string_view chain;
+  std::vector<RuleEdit> steps;
+};
+
+// One line per step.
+void RenderChainEdit(const ChainEdit& edit, std::string* out);
+
 // One table's section of a restore script, in the order iptables-restore needs it:
 // "*<table>", declarations (":<chain> - [0:0]", which in --noflush mode creates or flushes),
 // hook deletions ("-D <builtin> -j <chain>"), hook insertions ("-I <builtin> 1 -j <chain>"),
-// the rules of the filled chains ("-A <chain> <rule>"), chain deletions ("-X <chain>"),
-// "COMMIT". RenderRestore writes one per table with every chain and hook; a plan
-// (plan.h) one with only what differs.
+// the rules of the filled chains ("-A <chain> <rule>"), the rule-level edits of chains that
+// keep their other rules (RenderChainEdit), chain deletions ("-X <chain>"), "COMMIT".
+// RenderRestore writes one per table with every chain and hook; a plan (plan.h) one with
+// only what differs.
 struct TableEdit {
   absl::string_view table;
   std::vector<const Chain*> fill;         // declared and filled
@@ -33,6 +54,7 @@ struct TableEdit {
   std::vector<const Hook*> unhook;        // deleted
   std::vector<const Hook*> hook;          // inserted
   std::vector<absl::string_view> remove;  // deleted, after everything else
+  std::vector<ChainEdit> edit;            // edited rule by rule, after the fills
 };
 void RenderTableEdit(const TableEdit& edit, std::string* out);
 

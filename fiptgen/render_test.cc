@@ -24,35 +24,48 @@ TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
   const Chain empty = MakeChain("felix-E", {});
   const Hook in{"INPUT", "felix-A"};
   const Hook out{"OUTPUT", "felix-OLD"};
+  const ChainEdit edited{"felix-B",
+                         {{RuleEdit::Kind::kDelete, 2, {}},
+                          {RuleEdit::Kind::kInsert, 2, "-j felix-A"},
+                          {RuleEdit::Kind::kReplace, 3, "-m comment --comment \"x y\" -j RETURN"},
+                          {RuleEdit::Kind::kAppend, 0, "-j DROP"}}};
   struct Case {
     const char* what;
     TableEdit edit;
     const char* want;
   };
   const Case cases[] = {
-      {"nothing", {"filter", {}, {}, {}, {}, {}}, "*filter\nCOMMIT\n"},
+      {"nothing", {"filter", {}, {}, {}, {}, {}, {}}, "*filter\nCOMMIT\n"},
       {"a filled chain",
-       {"filter", {&a}, {}, {}, {}, {}},
+       {"filter", {&a}, {}, {}, {}, {}, {}},
        "*filter\n:felix-A - [0:0]\n-A felix-A -j DROP\n"
        "-A felix-A -m comment --comment \"x y\" -j RETURN\nCOMMIT\n"},
       {"a filled chain without rules",
-       {"raw", {&empty}, {}, {}, {}, {}},
+       {"raw", {&empty}, {}, {}, {}, {}, {}},
        "*raw\n:felix-E - [0:0]\nCOMMIT\n"},
       {"a flushed chain",
-       {"filter", {}, {"felix-F"}, {}, {}, {}},
+       {"filter", {}, {"felix-F"}, {}, {}, {}, {}},
        "*filter\n:felix-F - [0:0]\nCOMMIT\n"},
       {"a hook deleted",
-       {"filter", {}, {}, {&out}, {}, {}},
+       {"filter", {}, {}, {&out}, {}, {}, {}},
        "*filter\n-D OUTPUT -j felix-OLD\nCOMMIT\n"},
       {"a hook inserted",
-       {"filter", {}, {}, {}, {&in}, {}},
+       {"filter", {}, {}, {}, {&in}, {}, {}},
        "*filter\n-I INPUT 1 -j felix-A\nCOMMIT\n"},
-      {"a chain deleted", {"filter", {}, {}, {}, {}, {"felix-X"}}, "*filter\n-X felix-X\nCOMMIT\n"},
+      {"a chain deleted",
+       {"filter", {}, {}, {}, {}, {"felix-X"}, {}},
+       "*filter\n-X felix-X\nCOMMIT\n"},
+      {"a chain edited rule by rule",
+       {"filter", {}, {}, {}, {}, {}, {edited}},
+       "*filter\n-D felix-B 2\n-I felix-B 2 -j felix-A\n-R felix-B 3 -m comment --comment "
+       "\"x y\" -j RETURN\n-A felix-B -j DROP\nCOMMIT\n"},
       {"everything",
-       {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}},
+       {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}, {edited}},
        "*filter\n:felix-A - [0:0]\n:felix-X - [0:0]\n-D OUTPUT -j felix-OLD\n"
        "-I INPUT 1 -j felix-A\n-A felix-A -j DROP\n"
-       "-A felix-A -m comment --comment \"x y\" -j RETURN\n-X felix-X\nCOMMIT\n"},
+       "-A felix-A -m comment --comment \"x y\" -j RETURN\n-D felix-B 2\n"
+       "-I felix-B 2 -j felix-A\n-R felix-B 3 -m comment --comment \"x y\" -j RETURN\n"
+       "-A felix-B -j DROP\n-X felix-X\nCOMMIT\n"},
   };
   for (const Case& c : cases) {
     std::string out = "before\n";
