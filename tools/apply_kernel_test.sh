@@ -173,13 +173,12 @@ for backend in nft legacy; do
   in_ns "iptables-$backend" -D felix-from-w1 2
   in_ns "ip6tables-$backend" -D INPUT -j felix-INPUT
   run_apply --dry-run "$model"
-  # The v4 rules of felix-from-w1 only: the ip6tables part of $saved has its own.
-  awk '/^## ip6tables/{exit} /^-A felix-from-w1 /' <<<"$saved" >"$tmp/v4rules"
+  # The v4 rule deleted (the ip6tables part of $saved has its own) goes back in its place.
+  deleted=$(awk '/^## ip6tables/{exit} /^-A felix-from-w1 /' <<<"$saved" | sed -n 2p)
   {
     echo "== iptables-restore --noflush =="
     echo "*filter"
-    echo ":felix-from-w1 - [0:0]"
-    cat "$tmp/v4rules"
+    echo "-I felix-from-w1 2 ${deleted#-A felix-from-w1 }"
     echo "COMMIT"
     echo "== ip6tables-restore --noflush =="
     echo "*filter"
@@ -190,9 +189,10 @@ for backend in nft legacy; do
   must_apply "$model"
   [ "$(rules)" = "$saved" ] || fail "$what: the rules did not come back as they were"
   in_ns "iptables-$backend" -A felix-p-web-o -j ACCEPT
+  added=$(in_ns "iptables-$backend" -S felix-p-web-o | grep -c '^-A ')
   run_apply --dry-run "$model"
-  grep -q '^:felix-p-web-o - \[0:0\]$' "$tmp/out" && [ "$(grep -c '^:' "$tmp/out")" = 1 ] ||
-    fail "$what: a rule added to our chain is not replanned alone: $(cat "$tmp/out")"
+  grep -qx -- "-D felix-p-web-o $added" "$tmp/out" && [ "$(grep -c '^[-:]' "$tmp/out")" = 1 ] ||
+    fail "$what: a rule added to our chain is not deleted alone: $(cat "$tmp/out")"
   must_apply "$model"
   expect_empty_plan "$model"
 
@@ -223,7 +223,7 @@ for backend in nft legacy; do
   mkdir -p "$tmp/wrap"
   for t in iptables ip6tables; do
     real=$(command -v "$t-$backend-restore")
-    printf '#!/bin/sh\nsed "s/^\\(-A felix-p-host-base-i .*\\)-j MARK .*/\\1-j felix-NOPE/" | %s "$@"\n' \
+    printf '#!/bin/sh\nsed "s/^\\(-[AIR] felix-p-host-base-i .*\\)-j MARK .*/\\1-j felix-NOPE/" | %s "$@"\n' \
       "$real" >"$tmp/wrap/$t-$backend-restore"
     chmod +x "$tmp/wrap/$t-$backend-restore"
   done

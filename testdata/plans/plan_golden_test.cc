@@ -81,7 +81,11 @@ void ExpectOnlyOurs(const std::string& text, const Config& config, const std::st
     if (absl::StartsWith(line, ":")) {
       target = words[0].substr(1);
     }
-    if (absl::StartsWith(line, "-I ") || absl::StartsWith(line, "-D ")) {
+    // A hook ("-I INPUT 1 -j felix-INPUT", "-D INPUT -j felix-INPUT") is ours by its target;
+    // every other line names our chain second ("-D felix-x 3", "-I felix-x 2 <rule>").
+    const bool builtin = target == "PREROUTING" || target == "INPUT" || target == "FORWARD" ||
+                         target == "OUTPUT" || target == "POSTROUTING";
+    if (builtin && (absl::StartsWith(line, "-I ") || absl::StartsWith(line, "-D "))) {
       target = words.back();
     }
     const std::string& prefix = absl::StartsWith(line, "-") || absl::StartsWith(line, ":")
