@@ -75,6 +75,48 @@ bool ShortestEdit(const std::vector<int>& a, const std::vector<int>& b, size_t m
   return true;
 }
 
+// Moves each run of only deletions, or only insertions, down while the rule after it equals
+// its first one: the run's first rule is kept instead of that one, a script as short. Among
+// equal scripts this picks the one that reads as the chains are made: a rule and the
+// RETURN after it go together, so removing "allow 1006" (a MARK rule and its RETURN) after
+// "allow 1005" (the same) deletes 1006's RETURN, not 1005's, whose counters stay where they
+// are. `have` and `want` are the whole chains; the script covers them.
+void SlideRunsDown(const std::vector<absl::string_view>& have,
+                   const std::vector<absl::string_view>& want, std::vector<Step>* script) {
+  std::vector<Step>& s = *script;
+  size_t x = 0;  // have's rule at step i
+  size_t y = 0;  // want's rule at step i
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == Step::kKeep) {
+      ++i, ++x, ++y;
+      continue;
+    }
+    size_t end = i;
+    while (end < s.size() && s[end] == s[i]) {
+      ++end;
+    }
+    const size_t run = end - i;
+    if (end < s.size() && s[end] == Step::kKeep) {
+      // The run is only one kind; the rules it skips are [x, x + run) of `have` or
+      // [y, y + run) of `want`, and the kept rule after it is have[x + run] or want[y + run].
+      const bool deletes = s[i] == Step::kDelete;
+      const std::vector<absl::string_view>& lines = deletes ? have : want;
+      size_t& at = deletes ? x : y;
+      while (end < s.size() && s[end] == Step::kKeep && lines[at] == lines[at + run]) {
+        std::swap(s[i], s[end]);
+        ++i, ++end, ++x, ++y;
+      }
+    }
+    for (; i < end; ++i) {
+      if (s[i] == Step::kDelete) {
+        ++x;
+      } else {
+        ++y;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<std::vector<RuleEdit>> DiffRules(const std::vector<absl::string_view>& have,
@@ -110,17 +152,21 @@ std::optional<std::vector<RuleEdit>> DiffRules(const std::vector<absl::string_vi
   for (size_t i = head; i < head + b_size; ++i) {
     b.push_back(intern(want[i]));
   }
-  std::vector<Step> script;
-  if (!ShortestEdit(a, b, max_steps, &script)) {
+  std::vector<Step> middle;
+  if (!ShortestEdit(a, b, max_steps, &middle)) {
     return std::nullopt;
   }
+  std::vector<Step> script(head, Step::kKeep);
+  script.insert(script.end(), middle.begin(), middle.end());
+  script.insert(script.end(), tail, Step::kKeep);
+  SlideRunsDown(have, want, &script);
 
   // Top down: rules above `position` are as wanted, the rule at it and below are still the
   // old ones, and `length` is the chain's length as the steps so far leave it.
   std::vector<RuleEdit> steps;
-  size_t position = head + 1;
+  size_t position = 1;
   size_t length = n;
-  size_t next_want = head;
+  size_t next_want = 0;
   size_t deleted = 0;                    // of the current run of changes
   std::vector<absl::string_view> added;  // of the current run of changes
   auto end_run = [&] {

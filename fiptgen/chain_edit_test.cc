@@ -48,8 +48,8 @@ std::vector<std::string> Replay(const std::vector<std::string>& rules, absl::str
     EXPECT_TRUE(absl::SimpleAtoi(rest[0], &n)) << what << ": " << line;
     const size_t limit = verb == "-I" ? chain.size() + 1 : chain.size();
     if (n < 1 || n > limit) {
-      ADD_FAILURE() << what << ": position out of range in a chain of " << chain.size()
-                    << ": " << line;
+      ADD_FAILURE() << what << ": position out of range in a chain of " << chain.size() << ": "
+                    << line;
       return {};
     }
     if (verb == "-D") {
@@ -145,7 +145,10 @@ TEST(DiffRulesTest, Cases) {
       {"swap neighbours", {"a", "b", "c", "d"}, {"a", "c", "b", "d"}, nullptr},
       {"empty to full", {}, {"a", "b", "c"}, "-A felix-c a\n-A felix-c b\n-A felix-c c\n"},
       {"full to empty", {"a", "b", "c"}, {}, "-D felix-c 1\n-D felix-c 1\n-D felix-c 1\n"},
-      {"all different", {"a", "b"}, {"c", "d", "e"}, "-R felix-c 1 c\n-R felix-c 2 d\n-A felix-c e\n"},
+      {"all different",
+       {"a", "b"},
+       {"c", "d", "e"},
+       "-R felix-c 1 c\n-R felix-c 2 d\n-A felix-c e\n"},
       {"changes at both ends",
        {"a", "b", "c", "d"},
        {"x", "b", "c", "y"},
@@ -159,6 +162,21 @@ TEST(DiffRulesTest, Cases) {
        {m1, ret, m3, ret, m2, ret},
        {m1, ret, m2, ret},
        nullptr},
+      // A pair moved up and one deleted: each RETURN stays with its MARK rule, so the
+      // counters kept are the right ones (tools/counters_kernel_test.sh, on a kernel).
+      {"duplicates: a rule and its RETURN go together",
+       {"a1", "r", "d2", "a3", "r", "a5", "r", "a6", "r"},
+       {"a10", "r", "a1", "r", "a6", "r", "a3", "r", "a5", "r"},
+       "-I felix-c 1 a10\n-I felix-c 2 r\n-R felix-c 5 a6\n-I felix-c 6 r\n-D felix-c 11\n"
+       "-D felix-c 11\n"},
+      {"duplicates: the last pair removed",
+       {"a", "r", "b", "r"},
+       {"a", "r"},
+       "-D felix-c 3\n-D felix-c 3\n"},
+      {"duplicates: a pair removed before the last",
+       {"a", "r", "b", "r", "c", "r"},
+       {"a", "r", "c", "r"},
+       "-D felix-c 3\n-D felix-c 3\n"},
       {"duplicates: only repeated rules", {"r", "r", "r"}, {"r", "x", "r"}, "-R felix-c 2 x\n"},
       {"duplicates: one more", {"r", "r"}, {"r", "r", "r"}, "-A felix-c r\n"},
   };
