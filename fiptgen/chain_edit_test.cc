@@ -221,6 +221,27 @@ TEST(DiffRulesTest, GivesUpPastMaxSteps) {
   EXPECT_FALSE(DiffRules({}, Views(have), 3).has_value());
 }
 
+// Chains far longer than any the generator makes: a scattered change costs a diff of a few
+// steps, and a chain that changed all through gives up at kMaxDiffSteps (it is refilled)
+// instead of searching a diff of every rule.
+TEST(DiffRulesTest, HugeChains) {
+  std::vector<std::string> have;
+  for (int i = 0; i < 100000; ++i) {
+    have.push_back(absl::StrCat("-s 10.", i / 256 % 256, ".", i % 256, ".0/24 -j RETURN"));
+  }
+  std::vector<std::string> want = have;
+  want.erase(want.begin() + 70000);
+  want.insert(want.begin() + 30000, "-j DROP");
+  EXPECT_EQ(Text(*DiffRules(Views(have), Views(want))),
+            "-I felix-c 30001 -j DROP\n-D felix-c 70002\n");
+
+  std::vector<std::string> other;
+  for (const std::string& r : have) {
+    other.push_back(absl::StrCat(r, " -m comment --comment x"));
+  }
+  EXPECT_FALSE(DiffRules(Views(have), Views(other)).has_value());
+}
+
 Chain MakeChain(absl::string_view name, const std::vector<std::string>& rules) {
   Chain c{std::string(name)};
   for (const std::string& r : rules) {
