@@ -22,44 +22,10 @@ if [ "${1:-}" = "--capture-foreign" ]; then
   capture=1
   shift
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIPPED: needs root to make network namespaces"
-  exit 0
-fi
-for tool in ip ipset iptables-nft-restore iptables-legacy-restore; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "SKIPPED: $tool is not installed"
-    exit 0
-  fi
-done
+prefix="fgapply-$$-"
+source "$(dirname "$0")/netns_test_lib.sh"
 apply=$(realpath "$1")
 plans=$(realpath "$2")
-
-tmp=$(mktemp -d)
-prefix="fgapply-$$-"
-count=0
-failures=0
-cleanup() {
-  local ns
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    case "$ns" in "$prefix"*) ip netns del "$ns" ;; esac
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# Makes a namespace; its name goes to $ns.
-new_ns() {
-  count=$((count + 1))
-  ns="$prefix$count"
-  ip netns add "$ns" || { echo "cannot make namespace $ns"; exit 1; }
-}
 
 in_ns() { ip netns exec "$ns" "$@"; }
 

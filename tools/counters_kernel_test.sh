@@ -14,43 +14,9 @@
 #   counters_kernel_test.sh FIPTGEN_APPLY
 set -u
 
-if [ "$(id -u)" != 0 ]; then
-  echo "SKIPPED: needs root to make network namespaces"
-  exit 0
-fi
-for tool in ip ipset iptables-nft-restore iptables-legacy-restore; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "SKIPPED: $tool is not installed"
-    exit 0
-  fi
-done
-apply=$(realpath "$1")
-
-tmp=$(mktemp -d)
 prefix="fgcount-$$-"
-count=0
-failures=0
-cleanup() {
-  local ns
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    case "$ns" in "$prefix"*) ip netns del "$ns" ;; esac
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# Makes a namespace; its name goes to $ns.
-new_ns() {
-  count=$((count + 1))
-  ns="$prefix$count"
-  ip netns add "$ns" || { echo "cannot make namespace $ns"; exit 1; }
-}
+source "$(dirname "$0")/netns_test_lib.sh"
+apply=$(realpath "$1")
 
 # The models: a profile of UDP rules (allow is a MARK rule and a RETURN on the mark; deny one
 # DROP rule) on host endpoint eth0; after it, 1002 is gone, 1010 is new, 1006 moved up, and
