@@ -225,7 +225,13 @@ std::optional<ChainEdit> EditChain(const Chain& have, const Chain& want) {
     c.ForEachRule([&rules](absl::string_view rule) { rules.push_back(rule); });
     return rules;
   };
-  std::optional<std::vector<RuleEdit>> steps = DiffRules(lines(have), lines(want));
+  std::vector<absl::string_view> have_rules = lines(have);
+  if (have_rules.size() != have.rule_count()) {
+    // A rule that spans lines (a quoted newline, which only a hand-made rule can hold):
+    // positions counted by lines would miss the kernel's, so the chain is written whole.
+    return std::nullopt;
+  }
+  std::optional<std::vector<RuleEdit>> steps = DiffRules(have_rules, lines(want));
   if (!steps.has_value()) {
     return std::nullopt;
   }

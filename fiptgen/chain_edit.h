@@ -42,7 +42,8 @@ size_t RefillSize(const Chain& want);
 
 // The edit of `have` (same name) into `want` when its text is smaller than RefillSize(want);
 // nullopt when the bodies are equal (the only work done then is comparing them), when the
-// refill is smaller, or when the diff is longer than kMaxDiffSteps.
+// refill is smaller, when the diff is longer than kMaxDiffSteps, or when `have` holds a rule
+// that spans lines (its positions could not be counted by lines).
 std::optional<ChainEdit> EditChain(const Chain& have, const Chain& want);
 
 }  // namespace fiptgen

@@ -292,6 +292,12 @@ TEST(EditChainTest, EditsWhenSmallerThanARefill) {
   EXPECT_FALSE(EditChain(have, other).has_value());
   // Emptied: five deletions are longer than one declaration.
   EXPECT_FALSE(EditChain(have, MakeChain("felix-p-web-i", {})).has_value());
+  // A rule that spans lines: counting by lines would put every later position off by one.
+  Chain spanning("felix-p-web-i");
+  std::string body = have.body();
+  body.insert(body.find("felix-blocklist"), "\n");
+  spanning.SetBody(body, have.rule_count());
+  EXPECT_FALSE(EditChain(spanning, want).has_value());
   // One rule of one, changed: a replacement beats a declaration and an append.
   edit = EditChain(MakeChain("felix-x", {"-j DROP"}), MakeChain("felix-x", {"-j ACCEPT"}));
   ASSERT_TRUE(edit.has_value());
