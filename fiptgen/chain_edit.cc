@@ -75,7 +75,7 @@ bool ShortestEdit(const std::vector<int>& a, const std::vector<int>& b, size_t m
   return true;
 }
 
-// Moves each run of only deletions, or only insertions, down while the rule after it equals
+// Moves each change that only deletes, or only inserts, down while the rule after it equals
 // its first one: the run's first rule is kept instead of that one, a script as short. Among
 // equal scripts this picks the one that reads as the chains are made: a rule and the
 // RETURN after it go together, so removing "allow 1006" (a MARK rule and its RETURN) after
@@ -96,9 +96,11 @@ void SlideRunsDown(const std::vector<absl::string_view>& have,
       ++end;
     }
     const size_t run = end - i;
-    if (end < s.size() && s[end] == Step::kKeep) {
-      // The run is only one kind; the rules it skips are [x, x + run) of `have` or
-      // [y, y + run) of `want`, and the kept rule after it is have[x + run] or want[y + run].
+    // Only a run that is a whole change on its own: half of a change that both deletes and
+    // inserts is written as replacements, and sliding it away would cost lines.
+    if ((i == 0 || s[i - 1] == Step::kKeep) && end < s.size() && s[end] == Step::kKeep) {
+      // The rules the run skips are [x, x + run) of `have` or [y, y + run) of `want`, and
+      // the kept rule after it is have[x + run] or want[y + run].
       const bool deletes = s[i] == Step::kDelete;
       const std::vector<absl::string_view>& lines = deletes ? have : want;
       size_t& at = deletes ? x : y;

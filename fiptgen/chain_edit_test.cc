@@ -177,6 +177,10 @@ TEST(DiffRulesTest, Cases) {
        {"a", "r", "b", "r", "c", "r"},
        {"a", "r", "c", "r"},
        "-D felix-c 3\n-D felix-c 3\n"},
+      {"duplicates: a replacement next to a repeated rule stays one line",
+       {"a", "x", "r"},
+       {"a", "r", "r"},
+       "-R felix-c 2 r\n"},
       {"duplicates: only repeated rules", {"r", "r", "r"}, {"r", "x", "r"}, "-R felix-c 2 x\n"},
       {"duplicates: one more", {"r", "r"}, {"r", "r", "r"}, "-A felix-c r\n"},
   };
