@@ -1,0 +1,199 @@
+#include "fiptgen/apply.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "fiptgen/status_macros.h"
+
+namespace fiptgen {
+namespace {
+
+constexpr int kFamilies[] = {4, 6};
+
+// The tool's own words, without its usage hint, on one line.
+std::string ToolMessage(const CommandResult& r) {
+  std::vector<absl::string_view> lines;
+  for (absl::string_view line : absl::StrSplit(r.err, '\n', absl::SkipWhitespace())) {
+    if (!absl::StartsWith(line, "Try `")) {
+      lines.push_back(line);
+    }
+  }
+  if (lines.empty()) {
+    return absl::StrCat("exit status ", r.exit_code);
+  }
+  return absl::StrJoin(lines, " | ");
+}
+
+}  // namespace
+
+absl::string_view BackendName(Backend backend) {
+  return backend == Backend::kLegacy ? "legacy" : "nft";
+}
+
+Applier::Applier(const Config& config, ApplyOptions options, CommandRunner* runner)
+    : config_(config), options_(std::move(options)), runner_(runner) {}
+
+void Applier::Log(LogLevel level, absl::string_view line) const {
+  if (options_.log) {
+    options_.log(level, line);
+  }
+}
+
+std::string Applier::SaveTool(int family) const {
+  return absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", BackendName(options_.backend),
+                      "-save");
+}
+
+std::string Applier::RestoreTool(int family) const {
+  return absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", BackendName(options_.backend),
+                      "-restore");
+}
+
+CommandResult Applier::Run(std::vector<std::string> argv, absl::string_view input) {
+  Command command;
+  command.argv = std::move(argv);
+  command.input = input;
+  return runner_->Run(command);
+}
+
+absl::StatusOr<KernelState> Applier::Observe(const Desired& target) {
+  KernelState state;
+  for (int family : kFamilies) {
+    CommandResult r = Run({SaveTool(family)}, "");
+    if (r.exit_code != 0) {
+      if (target.ForFamily(family) != nullptr) {
+        return absl::UnavailableError(absl::StrCat(SaveTool(family), " failed: ", ToolMessage(r)));
+      }
+      Log(LogLevel::kDetail, absl::StrCat(SaveTool(family), " failed, skipping IPv", family));
+      continue;
+    }
+    FIPTGEN_ASSIGN_OR_RETURN(ObservedRuleset seen,
+                             ParseIptablesSave(r.out, family, config_.chain_prefix));
+    state.observed.rulesets.push_back(std::move(seen));
+    state.save_text.emplace(family, std::move(r.out));
+  }
+  CommandResult r = Run({"ipset", "save"}, "");
+  if (r.exit_code != 0) {
+    return absl::UnavailableError(absl::StrCat("ipset save failed: ", ToolMessage(r)));
+  }
+  FIPTGEN_ASSIGN_OR_RETURN(state.observed.ipsets, ParseIpsetSave(r.out, config_.ipset_prefix));
+  state.ipset_text = std::move(r.out);
+  return state;
+}
+
+Plans Applier::Plan(const Desired& target, const KernelState& state) const {
+  return PlanState(target, state.observed, config_);
+}
+
+absl::Status Applier::Restore(const std::vector<std::string>& argv, const std::string& plan) {
+  if (plan.empty()) {
+    return absl::OkStatus();
+  }
+  CommandResult r = Run(argv, plan);
+  if (r.exit_code == 0) {
+    return absl::OkStatus();
+  }
+  std::string where;
+  if (int line = FailedLine(r.err); line > 0) {
+    where = absl::StrCat(" at plan ", DescribePlanLine(plan, line));
+  }
+  return absl::AbortedError(
+      absl::StrCat(absl::StrJoin(argv, " "), " failed", where, ": ", ToolMessage(r)));
+}
+
+absl::Status Applier::Execute(const Plans& plans, Phase* failed_in) {
+  *failed_in = Phase::kBefore;
+  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, plans.ipsets.before));
+  *failed_in = Phase::kRules;
+  for (const RestorePlan& plan : plans.rulesets) {
+    const std::string tool = RestoreTool(plan.family);
+    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--wait", "--test"}, plan.text));
+    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--wait"}, plan.text));
+  }
+  *failed_in = Phase::kAfter;
+  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, plans.ipsets.after));
+  *failed_in = Phase::kNone;
+  return absl::OkStatus();
+}
+
+absl::Status Applier::Apply(const Desired& target) {
+  bool changed = false;
+  for (int round = 1; round <= 2; ++round) {
+    FIPTGEN_ASSIGN_OR_RETURN(KernelState state, Observe(target));
+    Plans plans = Plan(target, state);
+    if (plans.empty()) {
+      break;
+    }
+    changed = true;
+    for (const std::string& change : plans.changes()) {
+      Log(LogLevel::kInfo, change);
+    }
+    Phase failed_in = Phase::kNone;
+    absl::Status status = Execute(plans, &failed_in);
+    if (!status.ok()) {
+      if (failed_in == Phase::kAfter) {
+        return status;  // the new rules are in force
+      }
+      Log(LogLevel::kError, status.message());
+      return RollBack(state);
+    }
+    if (plans.ipsets.renamed.empty()) {
+      break;
+    }
+  }
+  if (!changed) {
+    Log(LogLevel::kInfo, "no changes");
+    return absl::OkStatus();
+  }
+  // Applying then saving must give a state whose plan is empty.
+  FIPTGEN_ASSIGN_OR_RETURN(KernelState after, Observe(target));
+  for (const std::string& change : Plan(target, after).changes()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("warning: the kernel prints this back differently, the next run will "
+                     "repeat it: ",
+                     change));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::RollBack(const KernelState& before) {
+  Desired previous;
+  for (const ObservedRuleset& rs : before.observed.rulesets) {
+    previous.rulesets.push_back(rs.ours);
+  }
+  previous.ipsets = before.observed.ipsets;
+  FIPTGEN_ASSIGN_OR_RETURN(KernelState now, Observe(previous));
+  Plans back = Plan(previous, now);
+  Phase failed_in = Phase::kNone;
+  absl::Status status = back.empty() ? absl::OkStatus() : Execute(back, &failed_in);
+  if (!status.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "putting back the previous state failed too, the state is mixed: ", status.message()));
+  }
+  return absl::AbortedError(back.empty()
+                                ? "nothing was changed; the previous rules are in force"
+                                : "put back the previous state; the previous rules are in force");
+}
+
+absl::Status Applier::TestInPlace(const Plans& plans) {
+  for (const RestorePlan& plan : plans.rulesets) {
+    FIPTGEN_RETURN_IF_ERROR(
+        Restore({RestoreTool(plan.family), "--noflush", "--wait", "--test"}, plan.text));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::LoadCopy(const KernelState& state) {
+  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, state.ipset_text));
+  for (const auto& [family, text] : state.save_text) {
+    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family), "--wait"}, text));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fiptgen

@@ -1,0 +1,123 @@
+// Applying: bringing a kernel to a desired state with plans (plan.h). It saves what the
+// kernel holds, plans against it, feeds the plans to `ipset restore` and
+// `iptables-restore --noflush`, and when the kernel rejects a step puts back what it found.
+// Every program runs through a CommandRunner the caller hands in: tools/subprocess.h runs
+// real ones (fiptgen-apply uses it), testing/fake_kernel.h is an in-memory kernel for tests.
+// Not part of the pure library (//fiptgen): this target runs programs, through the runner.
+//
+//   SubprocessRunner runner;                 // tools/subprocess.h
+//   ApplyOptions options;
+//   options.backend = Backend::kLegacy;
+//   options.log = [](LogLevel level, absl::string_view line) { std::cerr << line << "\n"; };
+//   Applier applier(model.config, options, &runner);
+//   absl::Status status = applier.Apply(Generate(model));
+#ifndef FIPTGEN_APPLY_H_
+#define FIPTGEN_APPLY_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "fiptgen/model.h"
+#include "fiptgen/observed.h"
+#include "fiptgen/plan.h"
+#include "fiptgen/ruleset.h"
+
+namespace fiptgen {
+
+// One program to run.
+struct Command {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH
+  absl::string_view input;        // written to its standard input
+  // Killed (with anything it started) if still running then.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+struct CommandResult {
+  int exit_code = -1;      // -1 when it could not be run, was killed or died of a signal
+  bool timed_out = false;  // killed at its deadline
+  std::string out;
+  std::string err;  // when it could not be run: why
+};
+
+// Runs programs for the applier, and tells the time their deadlines are measured on.
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  virtual CommandResult Run(const Command& command) = 0;
+  virtual absl::Time Now() = 0;
+};
+
+// Which iptables tools run: iptables-nft-save / -restore or iptables-legacy-save / -restore.
+enum class Backend { kNft, kLegacy };
+absl::string_view BackendName(Backend backend);  // "nft", "legacy"
+
+enum class LogLevel {
+  kError,    // the run failed: what, and what state the kernel was left in
+  kWarning,  // the run goes on, but something needs a look
+  kInfo,     // what changed
+  kDetail,   // what was run, and how long it took
+};
+using ApplyLog = std::function<void(LogLevel level, absl::string_view line)>;
+
+struct ApplyOptions {
+  Backend backend = Backend::kNft;
+  ApplyLog log;  // may be empty
+};
+
+// What the kernel holds: the save tools' text as printed, and parsed.
+struct KernelState {
+  std::map<int, std::string> save_text;  // by family; a family that could not be read is absent
+  std::string ipset_text;
+  ObservedState observed;
+};
+
+class Applier {
+ public:
+  // `config` and `runner` must outlive the applier.
+  Applier(const Config& config, ApplyOptions options, CommandRunner* runner);
+
+  // Brings the kernel to `target`: usually one round of plans, two when a set changed type.
+  // Logs each change. OK when applied (or nothing differed). When a step fails, it puts back
+  // what it found and returns Aborted; DataLoss when putting back failed too (the state is
+  // mixed). Unavailable when the state cannot be read.
+  absl::Status Apply(const Desired& target);
+
+  // Reads the state: both families' save text (a family `target` does not enable may fail to
+  // read) and the sets.
+  absl::StatusOr<KernelState> Observe(const Desired& target);
+  Plans Plan(const Desired& target, const KernelState& state) const;
+
+  // Checks the rule plans with `iptables-restore --test` in place, changing nothing. Rules
+  // naming sets the plans create cannot pass: the sets do not exist yet.
+  absl::Status TestInPlace(const Plans& plans);
+
+  // Loads `state` into a kernel that holds nothing (a private network namespace): the sets,
+  // then each family's tables, whole.
+  absl::Status LoadCopy(const KernelState& state);
+
+  std::string SaveTool(int family) const;     // "iptables-nft-save"
+  std::string RestoreTool(int family) const;  // "ip6tables-legacy-restore"
+
+ private:
+  enum class Phase { kNone, kBefore, kRules, kAfter };
+
+  void Log(LogLevel level, absl::string_view line) const;
+  CommandResult Run(std::vector<std::string> argv, absl::string_view input);
+  absl::Status Restore(const std::vector<std::string>& argv, const std::string& plan);
+  absl::Status Execute(const Plans& plans, Phase* failed_in);
+  absl::Status RollBack(const KernelState& before);
+
+  const Config& config_;
+  const ApplyOptions options_;
+  CommandRunner* const runner_;
+};
+
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_APPLY_H_

@@ -1,0 +1,191 @@
+#include "fiptgen/apply.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "fiptgen/generate.h"
+#include "fiptgen/load.h"
+#include "fiptgen/testing/fake_kernel.h"
+#include "gtest/gtest.h"
+
+namespace fiptgen {
+namespace {
+
+using ::fiptgen::testing::FakeKernel;
+
+// A workload with a tag set and an explicit set, and a host endpoint with an untracked
+// profile: every table, both families, sets.
+constexpr char kModel[] = R"({
+  "endpoints": [
+    {"id": "w1", "kind": "workload", "interface": "tapw1", "mac": "02:00:00:00:00:01",
+     "ipv4_nets": ["198.18.1.1/32"], "ipv6_nets": ["fd5a:f1e1::1:1/128"],
+     "profile_ids": ["web"]},
+    {"id": "uplink", "kind": "host", "interface": "eth0", "ipv4_nets": ["198.18.9.254/32"],
+     "profile_ids": ["host-base"], "untracked_profile_ids": ["fastpath"]}],
+  "profiles": {
+    "web": {"tags": ["web"],
+            "inbound_rules": [{"protocol": "tcp", "dst_ports": [80], "src_tag": "web"},
+                              {"action": "deny", "src_ipset": "blocklist"}],
+            "outbound_rules": [{}]},
+    "host-base": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [179]}],
+                  "outbound_rules": [{}]},
+    "fastpath": {"inbound_rules": [{"protocol": "udp", "dst_ports": [4789]}]}},
+  "ipsets": [{"name": "blocklist", "family": 4, "type": "hash:net",
+              "members": ["198.19.0.0/16"]}]})";
+
+// kModel with `from` replaced by `to` (each pair in turn).
+std::string Changed(std::vector<std::pair<absl::string_view, absl::string_view>> edits) {
+  std::string json = kModel;
+  for (const auto& [from, to] : edits) {
+    EXPECT_TRUE(absl::StrContains(json, from)) << from;
+    json = absl::StrReplaceAll(json, {{from, to}});
+  }
+  return json;
+}
+
+// Foreign state like a host's own firewall and kube-proxy's: must survive every apply.
+constexpr char kForeignV4[] = R"(*filter
+:KUBE-SERVICES - [0:0]
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A INPUT -s 192.0.2.1/32 -j ACCEPT
+-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m udp --dport 53 -j ACCEPT
+COMMIT
+*raw
+-A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
+COMMIT
+)";
+
+// The lines only in `a` ("- ") and only in `b` ("+ "), for a short failure message.
+std::string LineDiff(absl::string_view a, absl::string_view b) {
+  std::vector<absl::string_view> la = absl::StrSplit(a, '\n'), lb = absl::StrSplit(b, '\n');
+  std::string out;
+  for (absl::string_view l : la) {
+    if (std::find(lb.begin(), lb.end(), l) == lb.end()) {
+      absl::StrAppend(&out, "- ", l, "\n");
+    }
+  }
+  for (absl::string_view l : lb) {
+    if (std::find(la.begin(), la.end(), l) == la.end()) {
+      absl::StrAppend(&out, "+ ", l, "\n");
+    }
+  }
+  return out;
+}
+
+class ApplyTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  struct Outcome {
+    absl::Status status;
+    std::vector<std::string> log;  // every line, "<level letter> <line>"
+    std::string Log() const { return absl::StrJoin(log, "\n"); }
+  };
+
+  Backend backend() const { return GetParam(); }
+
+  Outcome Apply(absl::string_view json) {
+    absl::StatusOr<Model> model = LoadModel(json);
+    EXPECT_TRUE(model.ok()) << model.status();
+    config_ = model->config;
+    Outcome outcome;
+    ApplyOptions options;
+    options.backend = backend();
+    options.log = [&outcome](LogLevel level, absl::string_view line) {
+      const char* letter[] = {"E", "W", "I", "D"};
+      outcome.log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
+    };
+    Applier applier(config_, options, &kernel_);
+    outcome.status = applier.Apply(Generate(*model));
+    return outcome;
+  }
+
+  // The whole state, to compare before and after.
+  std::string State() const {
+    return absl::StrCat(kernel_.Save(backend(), 4), "==\n", kernel_.Save(backend(), 6), "==\n",
+                        kernel_.SaveSets());
+  }
+
+  // The rules that are not ours, in save order.
+  std::string ForeignRules() const {
+    std::string out;
+    for (int family : {4, 6}) {
+      for (absl::string_view line : absl::StrSplit(kernel_.Save(backend(), family), '\n')) {
+        if (absl::StartsWith(line, "-A ") && !absl::StrContains(line, "felix-")) {
+          absl::StrAppend(&out, line, "\n");
+        }
+      }
+    }
+    return out;
+  }
+
+  void ExpectNoChanges(absl::string_view json) {
+    Outcome again = Apply(json);
+    EXPECT_TRUE(again.status.ok()) << again.status;
+    EXPECT_EQ(again.Log(), "I no changes");
+  }
+
+  FakeKernel kernel_;
+  Config config_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApplyTest, ::testing::Values(Backend::kNft, Backend::kLegacy),
+                         [](const auto& info) { return std::string(BackendName(info.param)); });
+
+TEST_P(ApplyTest, FirstApplyThenNothingToDo) {
+  ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  const std::string foreign = ForeignRules();
+  Outcome first = Apply(kModel);
+  ASSERT_TRUE(first.status.ok()) << first.status << "\n" << first.Log();
+  EXPECT_TRUE(absl::StrContains(first.Log(), "I v4 filter: chain felix-from-w1 created"))
+      << first.Log();
+  EXPECT_TRUE(absl::StrContains(kernel_.Save(backend(), 4), "-A INPUT -j felix-INPUT\n"));
+  EXPECT_TRUE(absl::StrContains(kernel_.SaveSets(), "create felix-v4-web hash:ip family inet"));
+  EXPECT_EQ(ForeignRules(), foreign);
+  ExpectNoChanges(kModel);
+  // Only the backend asked for was used.
+  Backend other = backend() == Backend::kNft ? Backend::kLegacy : Backend::kNft;
+  EXPECT_EQ(kernel_.Save(other, 4), "");
+}
+
+TEST_P(ApplyTest, RejectedStepPutsBackTheStateFound) {
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  const std::string before = State();
+  // A change in raw (fastpath's port), in filter (host-base's port) and a new set member;
+  // the kernel refuses the filter rule, after raw may have been committed.
+  const std::string changed =
+      Changed({{"4789", "4790"},
+               {"179", "180"},
+               {"\"198.19.0.0/16\"", "\"198.19.0.0/16\", \"198.20.0.0/16\""}});
+  kernel_.RefuseRulesContaining("--dports 180");
+  Outcome failed = Apply(changed);
+  EXPECT_EQ(failed.status.code(), absl::StatusCode::kAborted) << failed.status;
+  EXPECT_TRUE(absl::StrContains(failed.status.message(), "the previous rules are in force"))
+      << failed.status;
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "at plan line")) << failed.Log();
+  EXPECT_TRUE(State() == before) << LineDiff(before, State());
+  kernel_.RefuseRulesContaining("");
+  ASSERT_TRUE(Apply(changed).status.ok());
+  ExpectNoChanges(changed);
+}
+
+TEST_P(ApplyTest, SetTypeChangeTakesTwoRounds) {
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  const std::string changed = Changed({{"\"198.18.1.1/32\"", "\"198.18.1.0/28\""}});
+  Outcome outcome = Apply(changed);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status << "\n" << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(outcome.Log(), "rebuilt as felix-tmp-v4-web")) << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(kernel_.SaveSets(), "create felix-v4-web hash:net family inet"));
+  EXPECT_FALSE(absl::StrContains(kernel_.SaveSets(), "felix-tmp-"));
+  EXPECT_TRUE(absl::StrContains(kernel_.Save(backend(), 4), "--match-set felix-v4-web src"));
+  ExpectNoChanges(changed);
+}
+
+}  // namespace
+}  // namespace fiptgen
