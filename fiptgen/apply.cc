@@ -15,6 +15,10 @@ namespace {
 
 constexpr int kFamilies[] = {4, 6};
 
+// A set-type change takes two rounds; three when it finishes one an earlier run left half
+// done under a model that changed again.
+constexpr int kMaxRounds = 3;
+
 // The tool's own words, without its usage hint, on one line.
 std::string ToolMessage(const CommandResult& r) {
   std::vector<absl::string_view> lines;
@@ -123,7 +127,7 @@ absl::Status Applier::Execute(const Plans& plans, Phase* failed_in) {
 
 absl::Status Applier::Apply(const Desired& target) {
   bool changed = false;
-  for (int round = 1; round <= 2; ++round) {
+  for (int round = 1; round <= kMaxRounds; ++round) {
     FIPTGEN_ASSIGN_OR_RETURN(KernelState state, Observe(target));
     Plans plans = Plan(target, state);
     if (plans.empty()) {
@@ -142,7 +146,7 @@ absl::Status Applier::Apply(const Desired& target) {
       Log(LogLevel::kError, status.message());
       return RollBack(state);
     }
-    if (plans.ipsets.renamed.empty()) {
+    if (!plans.needs_another_round()) {
       break;
     }
   }

@@ -187,5 +187,51 @@ TEST_P(ApplyTest, SetTypeChangeTakesTwoRounds) {
   ExpectNoChanges(changed);
 }
 
+// The applier killed right after each step that changes something, in each kind of run: the
+// next run converges to what an uninterrupted run gives, the run after it changes nothing,
+// and foreign rules stay as they were.
+TEST_P(ApplyTest, ConvergesAfterAKillAtEveryStep) {
+  const std::string changed = Changed({{"4789", "4790"}, {"179", "180"}, {"tapw1", "tapw2"}});
+  const std::string type_changed = Changed({{"\"198.18.1.1/32\"", "\"198.18.1.0/28\""}});
+  struct Scenario {
+    const char* name;
+    const char* before;  // nullptr: an empty kernel
+    std::string after;
+  };
+  const Scenario scenarios[] = {{"first apply", nullptr, kModel},
+                                {"ordinary change", kModel, changed},
+                                {"set-type change", kModel, type_changed}};
+  for (const Scenario& s : scenarios) {
+    SCOPED_TRACE(s.name);
+    auto start = [&] {
+      kernel_ = FakeKernel();
+      ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+      if (s.before != nullptr) {
+        ASSERT_TRUE(Apply(s.before).status.ok());
+      }
+    };
+    start();
+    const std::string foreign = ForeignRules();
+    const int first_change = kernel_.changes();
+    ASSERT_TRUE(Apply(s.after).status.ok());
+    const int steps = kernel_.changes() - first_change;
+    const std::string converged = State();
+    ASSERT_GE(steps, 2);
+    for (int n = 1; n <= steps; ++n) {
+      SCOPED_TRACE(absl::StrCat("killed after change ", n, " of ", steps));
+      start();
+      kernel_.CrashAfterChanges(kernel_.changes() + n);
+      Apply(s.after);
+      ASSERT_TRUE(kernel_.crashed());
+      kernel_.Revive();
+      Outcome next = Apply(s.after);
+      ASSERT_TRUE(next.status.ok()) << next.status << "\n" << next.Log();
+      EXPECT_TRUE(State() == converged) << LineDiff(converged, State());
+      ExpectNoChanges(s.after);
+      EXPECT_EQ(ForeignRules(), foreign);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fiptgen

@@ -14,6 +14,7 @@
 #ifndef FIPTGEN_PLAN_H_
 #define FIPTGEN_PLAN_H_
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,18 @@ struct RestorePlan {
 RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
                         const std::vector<Table>& foreign = {});
 
+// Which rules name which sets ("-m set --match-set <set>"), so that a plan never destroys a
+// set a rule still names (the kernel refuses, and the run would stop there).
+struct SetUsers {
+  // Every set a rule the kernel holds names, ours or not, with where the first such rule is:
+  // "v4 filter chain FORWARD".
+  std::map<std::string, std::string> now;
+  // The sets named by rules a plan leaves as they are: foreign rules, and ours in tables
+  // fiptgen does not manage.
+  std::map<std::string, std::string> kept;
+};
+SetUsers FindSetUsers(const ObservedState& observed);
+
 struct IpsetPlan {
   // `ipset restore` input to run before the iptables update: new sets created and filled,
   // changed sets rebuilt under their temporary name and swapped in.
@@ -60,13 +73,25 @@ struct IpsetPlan {
   // this round must name the temporary set (RenameSets) and a second round (a new plan
   // against the new state) moves them back to the real name. Empty in the common case.
   std::vector<std::pair<std::string, std::string>> renamed;  // (set, temporary name)
+  // A plan against the state this one leaves has more to do (the second round of a type
+  // change): apply, then plan again.
+  bool another_round = false;
 };
 
 // Plans the ipsets. `observed` holds our sets only (ParseIpsetSave, or the sets applied
 // last); the temporary names come from config.ipset_prefix (Namer::TemporarySet). Against
 // no sets, `before` is exactly RenderIpsetRestore(desired).
+//
+// `users` says which sets rules name. A set a rule names now is never destroyed before the
+// rules change: a temporary set left by an interrupted type change that the rules use is
+// the live set for this round (brought to the desired members in place, the rules keep
+// naming it, and the next round moves them to the real name); a set of the wrong type that
+// no rule uses is rebuilt under its own name at once. Without `users` (a plan from memory)
+// the desired sets are taken as used and nothing else is.
 IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
                      const Config& config);
+IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
+                     const Config& config, const SetUsers& users);
 
 // Rewrites every "--match-set <set>" of `ruleset` that names a renamed set to its temporary
 // name (IpsetPlan::renamed).
@@ -79,6 +104,8 @@ struct Plans {
   std::vector<RestorePlan> rulesets;
 
   bool empty() const;
+  // Applying these plans leaves more to do: plan again against the new state.
+  bool needs_another_round() const { return ipsets.another_round; }
   // Every change, ipsets first.
   std::vector<std::string> changes() const;
 };

@@ -1,11 +1,14 @@
 #include "fiptgen/plan.h"
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
@@ -17,7 +20,7 @@ namespace {
 
 // Rulesets are written as iptables-save text: the parser is the observed path anyway, and
 // the text reads as what the kernel would show.
-ObservedRuleset Save(const char* text, int family = 4) {
+ObservedRuleset Save(absl::string_view text, int family = 4) {
   absl::StatusOr<ObservedRuleset> seen = ParseIptablesSave(text, family, "felix-");
   EXPECT_TRUE(seen.ok()) << seen.status() << "\nin:\n" << text;
   return seen.ok() ? *std::move(seen) : ObservedRuleset{};
@@ -348,6 +351,108 @@ TEST(PlanIpsetsTest, Cases) {
   }
 }
 
+// What an interrupted type change leaves, planned with which rules use which set.
+TEST(PlanIpsetsTest, SetsRulesUseAreNeverDestroyedFirst) {
+  const Config config;
+  const IpSetSpec want = Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"});
+  struct Case {
+    const char* name;
+    std::vector<IpSetSpec> observed;
+    std::vector<std::string> used;  // sets the rules name now
+    const char* before;
+    const char* after;
+    std::vector<std::pair<std::string, std::string>> renamed;
+    bool another_round;
+  };
+  const Case cases[] = {
+      {"killed after the rules moved to the temporary set: the old set, unused, is recreated "
+       "under its name at once and the temporary one goes after the rules move back",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       {"felix-tmp-v4-web"},
+       "destroy felix-v4-web\ncreate felix-v4-web hash:net family inet\n"
+       "add felix-v4-web 198.18.0.0/16\n",
+       "destroy felix-tmp-v4-web\n",
+       {},
+       false},
+      {"killed between the tables: both in use, the temporary one has the new type and is the "
+       "live set, brought to the members in place",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16", "198.19.0.0/16"})},
+       {"felix-v4-web", "felix-tmp-v4-web"},
+       "del felix-tmp-v4-web 198.19.0.0/16\n",
+       "destroy felix-v4-web\n",
+       {{"felix-v4-web", "felix-tmp-v4-web"}},
+       true},
+      {"killed before the rules moved: the unused temporary set is rebuilt",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       {"felix-v4-web"},
+       "destroy felix-tmp-v4-web\ncreate felix-tmp-v4-web hash:net family inet\n"
+       "add felix-tmp-v4-web 198.18.0.0/16\n",
+       "destroy felix-v4-web\n",
+       {{"felix-v4-web", "felix-tmp-v4-web"}},
+       true},
+      {"both in use and neither of the new type: one round on the old set frees the other",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       {"felix-v4-web", "felix-tmp-v4-web"},
+       "",
+       "destroy felix-tmp-v4-web\n",
+       {},
+       true},
+  };
+  for (const Case& c : cases) {
+    SetUsers users;
+    for (const std::string& set : c.used) {
+      users.now.emplace(set, "v4 filter chain felix-p-web-i");
+    }
+    IpsetPlan plan = PlanIpsets({want}, c.observed, config, users);
+    EXPECT_EQ(plan.before, c.before) << c.name;
+    EXPECT_EQ(plan.after, c.after) << c.name;
+    EXPECT_EQ(plan.renamed, c.renamed) << c.name;
+    EXPECT_EQ(plan.another_round, c.another_round) << c.name;
+  }
+  // A member change whose temporary name rules use: changed in place, not swapped.
+  SetUsers users;
+  users.now.emplace("felix-v4-web", "");
+  users.now.emplace("felix-tmp-v4-web", "");
+  IpsetPlan plan = PlanIpsets({want},
+                              {Set("felix-v4-web", "hash:net", 4, {"198.17.0.0/16"}),
+                               Set("felix-tmp-v4-web", "hash:ip", 4, {})},
+                              config, users);
+  EXPECT_EQ(plan.before, "add felix-v4-web 198.18.0.0/16\ndel felix-v4-web 198.17.0.0/16\n");
+  EXPECT_EQ(plan.after, "destroy felix-tmp-v4-web\n");
+}
+
+TEST(FindSetUsersTest, OursForeignAndKept) {
+  ObservedState seen;
+  seen.rulesets.push_back(Save(R"(*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-p-web-i - [0:0]
+-A FORWARD -m set --match-set felix-a src -j DROP
+-A felix-p-web-i -m set --match-set felix-b src -m set ! --match-set felix-c dst -j DROP
+-A felix-p-web-i -m comment --comment "--match-set felix-d" -j DROP
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:felix-x - [0:0]
+-A felix-x -m set --match-set felix-e src -j MARK --set-xmark 0x1/0x1
+COMMIT
+)"));
+  SetUsers users = FindSetUsers(seen);
+  EXPECT_EQ(users.now,
+            (std::map<std::string, std::string>{{"felix-a", "v4 filter chain FORWARD"},
+                                                {"felix-b", "v4 filter chain felix-p-web-i"},
+                                                {"felix-c", "v4 filter chain felix-p-web-i"},
+                                                {"felix-e", "v4 mangle chain felix-x"}}));
+  // Our rules in filter are replaced by the plan; the foreign rule and ours in mangle stay.
+  EXPECT_EQ(users.kept,
+            (std::map<std::string, std::string>{{"felix-a", "v4 filter chain FORWARD"},
+                                                {"felix-e", "v4 mangle chain felix-x"}}));
+}
+
 TEST(PlanIpsetsTest, AgainstNoSetsIsTheFullScript) {
   std::vector<IpSetSpec> sets = {Set("felix-a", "hash:net", 4, {"10.0.0.0/8"}),
                                  Set("felix-v6-b", "hash:ip", 6, {"fd5a::1"})};
@@ -363,10 +468,13 @@ TEST(PlanStateTest, FamiliesSetsAndRenames) {
   desired.rulesets.push_back(WantedRuleset());
   desired.rulesets[0].tables[1].chains[2].AddRule("-m set --match-set felix-v4-web src -j DROP");
   desired.ipsets = {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})};
-  // The kernel holds the set with another type, and our chains in v6, a family no longer
-  // wanted.
+  // The kernel holds the set with another type, which a rule uses, and our chains in v6, a
+  // family no longer wanted.
   ObservedState seen;
-  seen.rulesets.push_back(Save(kDesiredSaved, 4));
+  seen.rulesets.push_back(Save(absl::StrReplaceAll(
+      kDesiredSaved, {{"-A felix-from-w1 -j DROP\n",
+                       "-A felix-from-w1 -j DROP\n"
+                       "-A felix-from-w1 -m set --match-set felix-v4-web src -j DROP\n"}})));
   seen.rulesets.push_back(
       Save("*filter\n:INPUT ACCEPT [0:0]\n:felix-INPUT - [0:0]\n"
            "-A INPUT -j felix-INPUT\nCOMMIT\n",
@@ -442,7 +550,8 @@ TEST(PlanStateTest, SetTypeChangeLeavesLogPrefixAlone) {
       {"action": "log", "log_prefix": "x --match-set felix-v4-web y", "src_tag": "web"}]}}})");
   ASSERT_TRUE(model.ok()) << model.status();
   Desired desired = Generate(*model);
-  ObservedState seen;
+  // The rules use the set, which the kernel holds with another type.
+  ObservedState seen = RememberedState(desired);
   seen.ipsets = {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})};
   Plans plans = PlanState(desired, seen, model->config);
   ASSERT_EQ(plans.ipsets.renamed.size(), 1u);
