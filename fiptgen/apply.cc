@@ -1,5 +1,6 @@
 #include "fiptgen/apply.h"
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -110,39 +111,63 @@ absl::Status Applier::Restore(const std::vector<std::string>& argv, const std::s
       absl::StrCat(absl::StrJoin(argv, " "), " failed", where, ": ", ToolMessage(r)));
 }
 
-absl::Status Applier::Execute(const Plans& plans, Phase* failed_in) {
-  *failed_in = Phase::kBefore;
+absl::Status Applier::Execute(const Plans& plans) {
   FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, plans.ipsets.before));
-  *failed_in = Phase::kRules;
   for (const RestorePlan& plan : plans.rulesets) {
     const std::string tool = RestoreTool(plan.family);
     FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--wait", "--test"}, plan.text));
     FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--wait"}, plan.text));
   }
-  *failed_in = Phase::kAfter;
-  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, plans.ipsets.after));
-  *failed_in = Phase::kNone;
+  DestroyStaleSets(plans.ipsets.after);
   return absl::OkStatus();
+}
+
+void Applier::DestroyStaleSets(absl::string_view script) {
+  // Each line destroys one set; one that something we cannot see still uses (a rule of the
+  // other backend, a foreign list:set) is kept, and the others still go.
+  while (!script.empty()) {
+    CommandResult r = Run({"ipset", "restore"}, script);
+    if (r.exit_code == 0) {
+      return;
+    }
+    const int line = FailedLine(r.err);
+    Log(LogLevel::kWarning,
+        absl::StrCat("ipset: ", line > 0 ? DescribePlanLine(script, line) : std::string(script),
+                     " failed, the set is kept: ", ToolMessage(r)));
+    if (line <= 0) {
+      return;
+    }
+    for (int i = 0; i < line && !script.empty(); ++i) {
+      NextLine(&script);
+    }
+  }
 }
 
 absl::Status Applier::Apply(const Desired& target) {
   bool changed = false;
+  std::set<std::string> logged_notes;
   for (int round = 1; round <= kMaxRounds; ++round) {
     FIPTGEN_ASSIGN_OR_RETURN(KernelState state, Observe(target));
     Plans plans = Plan(target, state);
     if (plans.empty()) {
+      for (const std::string& note : plans.notes()) {
+        if (logged_notes.insert(note).second) {
+          Log(LogLevel::kInfo, note);
+        }
+      }
       break;
     }
     changed = true;
+    for (const std::string& note : plans.notes()) {
+      if (logged_notes.insert(note).second) {
+        Log(LogLevel::kInfo, note);
+      }
+    }
     for (const std::string& change : plans.changes()) {
       Log(LogLevel::kInfo, change);
     }
-    Phase failed_in = Phase::kNone;
-    absl::Status status = Execute(plans, &failed_in);
+    absl::Status status = Execute(plans);
     if (!status.ok()) {
-      if (failed_in == Phase::kAfter) {
-        return status;  // the new rules are in force
-      }
       Log(LogLevel::kError, status.message());
       return RollBack(state);
     }
@@ -173,8 +198,7 @@ absl::Status Applier::RollBack(const KernelState& before) {
   previous.ipsets = before.observed.ipsets;
   FIPTGEN_ASSIGN_OR_RETURN(KernelState now, Observe(previous));
   Plans back = Plan(previous, now);
-  Phase failed_in = Phase::kNone;
-  absl::Status status = back.empty() ? absl::OkStatus() : Execute(back, &failed_in);
+  absl::Status status = back.empty() ? absl::OkStatus() : Execute(back);
   if (!status.ok()) {
     return absl::DataLossError(absl::StrCat(
         "putting back the previous state failed too, the state is mixed: ", status.message()));

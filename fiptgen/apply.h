@@ -105,12 +105,11 @@ class Applier {
   std::string RestoreTool(int family) const;  // "ip6tables-legacy-restore"
 
  private:
-  enum class Phase { kNone, kBefore, kRules, kAfter };
-
   void Log(LogLevel level, absl::string_view line) const;
   CommandResult Run(std::vector<std::string> argv, absl::string_view input);
   absl::Status Restore(const std::vector<std::string>& argv, const std::string& plan);
-  absl::Status Execute(const Plans& plans, Phase* failed_in);
+  absl::Status Execute(const Plans& plans);
+  void DestroyStaleSets(absl::string_view script);
   absl::Status RollBack(const KernelState& before);
 
   const Config& config_;

@@ -187,6 +187,35 @@ TEST_P(ApplyTest, SetTypeChangeTakesTwoRounds) {
   ExpectNoChanges(changed);
 }
 
+// Stale sets that something still uses are kept, with a word, and never stop the others
+// from going: a foreign rule the plan sees, and a rule of the other backend it cannot see.
+TEST_P(ApplyTest, StaleSetsInUseAreKeptAndTheOthersGo) {
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  ASSERT_EQ(kernel_.Load(backend(), 4,
+                         "*filter\n-A FORWARD -m set --match-set felix-blocklist src -j DROP\n"
+                         "COMMIT\n"),
+            "");
+  Backend other = backend() == Backend::kNft ? Backend::kLegacy : Backend::kNft;
+  ASSERT_EQ(kernel_.Load(other, 6,
+                         "*filter\n-A INPUT -m set --match-set felix-v6-web src -j DROP\n"
+                         "COMMIT\n"),
+            "");
+  const char* none = R"({"endpoints": []})";
+  Outcome outcome = Apply(none);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status << "\n" << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(outcome.Log(),
+                                "I ipset: set felix-blocklist not destroyed, kept: a foreign rule "
+                                "in v4 filter chain FORWARD uses it"))
+      << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(outcome.Log(),
+                                "W ipset: line 2 (set felix-v6-web): destroy "
+                                "felix-v6-web failed, the set is kept"))
+      << outcome.Log();
+  EXPECT_EQ(kernel_.SaveSets().find("felix-v4-web"), std::string::npos) << kernel_.SaveSets();
+  EXPECT_NE(kernel_.SaveSets().find("create felix-blocklist"), std::string::npos);
+  EXPECT_NE(kernel_.SaveSets().find("create felix-v6-web"), std::string::npos);
+}
+
 // The applier killed right after each step that changes something, in each kind of run: the
 // next run converges to what an uninterrupted run gives, the run after it changes nothing,
 // and foreign rules stay as they were.

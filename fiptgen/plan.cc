@@ -169,9 +169,10 @@ bool IsManaged(absl::string_view table) {
          std::end(kManagedTables);
 }
 
-// Adds each set a rule of `table` matches ("--match-set <set>") to *users, with the first
-// chain naming it.
-void AddSetUsers(const Table& table, int family, std::map<std::string, std::string>* users) {
+// Adds each set a rule of `table` matches ("--match-set <set>") to *users, with `who` and
+// the first chain naming it: "<who>v4 filter chain FORWARD<what>".
+void AddSetUsers(const Table& table, int family, std::map<std::string, std::string>* users,
+                 absl::string_view who = "", absl::string_view what = "") {
   for (const Chain& c : table.chains) {
     if (c.body().find("--match-set") == std::string::npos) {
       continue;
@@ -184,8 +185,8 @@ void AddSetUsers(const Table& table, int family, std::map<std::string, std::stri
       RuleTokenizer words(rule);
       for (RuleToken t; words.Next(&t);) {
         if (set_next && !users->count(std::string(t.value))) {
-          users->emplace(std::string(t.value),
-                         absl::StrCat("v", family, " ", table.name, " chain ", c.name()));
+          users->emplace(std::string(t.value), absl::StrCat(who, "v", family, " ", table.name,
+                                                            " chain ", c.name(), what));
         }
         set_next = t.value == "--match-set";
       }
@@ -231,12 +232,12 @@ SetUsers FindSetUsers(const ObservedState& observed) {
     for (const Table& t : rs.ours.tables) {
       AddSetUsers(t, family, &users.now);
       if (!IsManaged(t.name)) {
-        AddSetUsers(t, family, &users.kept);
+        AddSetUsers(t, family, &users.kept, "our rule in ", ", a table fiptgen does not manage,");
       }
     }
     for (const Table& t : rs.foreign) {
       AddSetUsers(t, family, &users.now);
-      AddSetUsers(t, family, &users.kept);
+      AddSetUsers(t, family, &users.kept, "a foreign rule in ");
     }
   }
   return users;
@@ -267,6 +268,18 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
   absl::flat_hash_set<absl::string_view> keep;  // observed sets this plan does not destroy
   std::vector<IpSetSpec> created;
   std::string rebuilt;
+  // Destroys `name` after the rules changed, unless rules the plan leaves in place name it.
+  auto destroy_after = [&](absl::string_view name, bool say_so) {
+    if (auto user = users.kept.find(std::string(name)); user != users.kept.end()) {
+      plan.notes.push_back(
+          absl::StrCat("ipset: set ", name, " not destroyed, kept: ", user->second, " uses it"));
+      return;
+    }
+    absl::StrAppend(&plan.after, "destroy ", name, "\n");
+    if (say_so) {
+      plan.changes.push_back(absl::StrCat("ipset: set ", name, " destroyed"));
+    }
+  };
   for (const IpSetSpec& want : desired) {
     keep.insert(want.name);
     IpSetSpec temp = want;
@@ -329,7 +342,7 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
                                             " (", Kind(*old), " -> ", Kind(want),
                                             " cannot be swapped; a second round renames it back)"));
       }
-      absl::StrAppend(&plan.after, "destroy ", want.name, "\n");
+      destroy_after(want.name, /*say_so=*/false);
       plan.renamed.emplace_back(want.name, std::move(temp.name));
       plan.another_round = true;
       continue;
@@ -352,8 +365,7 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
   }
   std::sort(stale.begin(), stale.end());
   for (absl::string_view name : stale) {
-    absl::StrAppend(&plan.after, "destroy ", name, "\n");
-    plan.changes.push_back(absl::StrCat("ipset: set ", name, " destroyed"));
+    destroy_after(name, /*say_so=*/true);
   }
   return plan;
 }

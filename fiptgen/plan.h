@@ -54,8 +54,9 @@ struct SetUsers {
   // Every set a rule the kernel holds names, ours or not, with where the first such rule is:
   // "v4 filter chain FORWARD".
   std::map<std::string, std::string> now;
-  // The sets named by rules a plan leaves as they are: foreign rules, and ours in tables
-  // fiptgen does not manage.
+  // The sets named by rules a plan leaves as they are, with who names them: "a foreign rule
+  // in v4 filter chain FORWARD", or ours in a table fiptgen does not manage ("our rule in
+  // v4 mangle chain felix-x, a table fiptgen does not manage").
   std::map<std::string, std::string> kept;
 };
 SetUsers FindSetUsers(const ObservedState& observed);
@@ -68,6 +69,9 @@ struct IpsetPlan {
   std::string after;
   // One line per change: "ipset: set felix-v4-web swapped (3 members)".
   std::vector<std::string> changes;
+  // What the plan leaves alone although it is not as desired, and why: "ipset: set
+  // felix-old not destroyed, kept: a foreign rule in v4 filter chain FORWARD uses it".
+  std::vector<std::string> notes;
   // Sets whose type or family changed. The kernel refuses to swap those, so this plan builds
   // the new set under its temporary name and destroys the old one afterwards; the rules of
   // this round must name the temporary set (RenameSets) and a second round (a new plan
@@ -82,12 +86,13 @@ struct IpsetPlan {
 // last); the temporary names come from config.ipset_prefix (Namer::TemporarySet). Against
 // no sets, `before` is exactly RenderIpsetRestore(desired).
 //
-// `users` says which sets rules name. A set a rule names now is never destroyed before the
-// rules change: a temporary set left by an interrupted type change that the rules use is
-// the live set for this round (brought to the desired members in place, the rules keep
-// naming it, and the next round moves them to the real name); a set of the wrong type that
-// no rule uses is rebuilt under its own name at once. Without `users` (a plan from memory)
-// the desired sets are taken as used and nothing else is.
+// `users` says which sets rules name. A set that rules the plan leaves in place name
+// (SetUsers::kept) is never destroyed: it is kept, with a note. A set a rule names now is
+// never destroyed before the rules change: a temporary set left by an interrupted type change that
+// the rules use is the live set for this round (brought to the desired members in place, the rules
+// keep naming it, and the next round moves them to the real name); a set of the wrong type that no
+// rule uses is rebuilt under its own name at once. Without `users` (a plan from memory) the desired
+// sets are taken as used and nothing else is.
 IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
                      const Config& config);
 IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
@@ -108,6 +113,8 @@ struct Plans {
   bool needs_another_round() const { return ipsets.another_round; }
   // Every change, ipsets first.
   std::vector<std::string> changes() const;
+  // What is left alone although it is not as desired, and why (IpsetPlan::notes).
+  const std::vector<std::string>& notes() const { return ipsets.notes; }
 };
 
 // Plans every family that `desired` enables or `observed` holds (a family `desired` does not

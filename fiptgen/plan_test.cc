@@ -448,9 +448,34 @@ COMMIT
                                                 {"felix-c", "v4 filter chain felix-p-web-i"},
                                                 {"felix-e", "v4 mangle chain felix-x"}}));
   // Our rules in filter are replaced by the plan; the foreign rule and ours in mangle stay.
-  EXPECT_EQ(users.kept,
-            (std::map<std::string, std::string>{{"felix-a", "v4 filter chain FORWARD"},
-                                                {"felix-e", "v4 mangle chain felix-x"}}));
+  EXPECT_EQ(users.kept, (std::map<std::string, std::string>{
+                            {"felix-a", "a foreign rule in v4 filter chain FORWARD"},
+                            {"felix-e",
+                             "our rule in v4 mangle chain felix-x, a table fiptgen does not "
+                             "manage,"}}));
+}
+
+// A set no longer wanted that a foreign rule uses is kept, with a note, and the other stale
+// sets still go; the same for the old set of a type change.
+TEST(PlanIpsetsTest, SetsForeignRulesUseAreKept) {
+  SetUsers users;
+  users.now = {{"felix-b", "v4 filter chain FORWARD"}, {"felix-v4-web", "v4 filter chain X"}};
+  users.kept = {{"felix-b", "a foreign rule in v4 filter chain FORWARD"},
+                {"felix-v4-web", "a foreign rule in v4 filter chain X"}};
+  IpsetPlan plan =
+      PlanIpsets({Set("felix-v4-web", "hash:net", 4, {})},
+                 {Set("felix-a", "hash:ip", 4, {}), Set("felix-b", "hash:ip", 4, {}),
+                  Set("felix-c", "hash:ip", 4, {}), Set("felix-v4-web", "hash:ip", 4, {})},
+                 Config(), users);
+  EXPECT_EQ(plan.after, "destroy felix-a\ndestroy felix-c\n");
+  EXPECT_EQ(absl::StrJoin(plan.notes, "\n"),
+            "ipset: set felix-v4-web not destroyed, kept: a foreign rule in v4 filter chain X "
+            "uses it\n"
+            "ipset: set felix-b not destroyed, kept: a foreign rule in v4 filter chain FORWARD "
+            "uses it");
+  EXPECT_EQ(
+      plan.renamed,
+      (std::vector<std::pair<std::string, std::string>>{{"felix-v4-web", "felix-tmp-v4-web"}}));
 }
 
 TEST(PlanIpsetsTest, AgainstNoSetsIsTheFullScript) {

@@ -2,6 +2,8 @@
 # The faults an applier left running on real hosts must survive (README "The applier"), each
 # reproduced on both backends in throwaway network namespaces:
 #   1. killed between the rounds of a set-type change: the next run finishes it;
+#   3. a stale set of ours that a foreign rule uses is kept and reported, and does not stop
+#      the removal of the other stale sets;
 # Needs root; says SKIPPED otherwise. Never touches the machine's own namespace.
 #
 #   apply_cases_test.sh FIPTGEN_APPLY PLANS_DIR [CASE...]
@@ -40,8 +42,24 @@ case_1() {
   [ "$(foreign_rules)" = "$foreign_before" ] || fail "$what: foreign rules changed"
 }
 
+# 3. A foreign rule uses one of our sets, which the model no longer wants; so do the others.
+case_3() {
+  what="$backend case 3 (stale set used by a foreign rule)"
+  new_ns
+  run_apply --backend "$backend" "$plans/from_empty/after.json" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  in_ns "iptables-$backend" -A FORWARD -m set --match-set felix-blocklist src -j DROP
+  echo '{"endpoints": []}' >"$tmp/none.json"
+  converges --backend "$backend" "$tmp/none.json" || return
+  grep -q 'felix-blocklist.*kept: a foreign rule in v4 filter chain FORWARD uses it' "$tmp/err" ||
+    fail "$what: no word on the kept set: $(cat "$tmp/err")"
+  sets | grep -q '^create felix-blocklist ' || fail "$what: the set the foreign rule uses went"
+  sets | grep -q 'felix-v[46]-web' && fail "$what: the other stale sets are left: $(sets)"
+  in_ns "iptables-$backend-save" | grep -q -- '-A FORWARD -m set --match-set felix-blocklist src -j DROP' ||
+    fail "$what: the foreign rule changed"
+}
+
 for backend in nft legacy; do
-  for c in 1; do
+  for c in 1 3; do
     if wanted "$c"; then "case_$c"; fi
   done
 done
