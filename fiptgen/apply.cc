@@ -1,5 +1,6 @@
 #include "fiptgen/apply.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "fiptgen/rule_text.h"
 #include "fiptgen/status_macros.h"
 
 namespace fiptgen {
@@ -32,6 +34,22 @@ std::string ToolMessage(const CommandResult& r) {
     return absl::StrCat("exit status ", r.exit_code);
   }
   return absl::StrJoin(lines, " | ");
+}
+
+// Save text as the restore tools read it, one rule a line: a newline inside a quoted
+// argument (NextSaveLine) becomes a space. The copy's foreign comment differs by that; what
+// its rules do does not.
+std::string OneRuleALine(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const size_t start = out.size();
+    absl::string_view line = NextSaveLine(&text);
+    out.append(line.data(), line.size());
+    std::replace(out.begin() + start, out.end(), '\n', ' ');
+    out.push_back('\n');
+  }
+  return out;
 }
 
 }  // namespace
@@ -217,9 +235,9 @@ absl::Status Applier::TestInPlace(const Plans& plans) {
 }
 
 absl::Status Applier::LoadCopy(const KernelState& state) {
-  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, state.ipset_text));
+  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, OneRuleALine(state.ipset_text)));
   for (const auto& [family, text] : state.save_text) {
-    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family), "--wait"}, text));
+    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family), "--wait"}, OneRuleALine(text)));
   }
   return absl::OkStatus();
 }

@@ -187,6 +187,24 @@ TEST_P(ApplyTest, SetTypeChangeTakesTwoRounds) {
   ExpectNoChanges(changed);
 }
 
+// The dry run's private copy is loaded from save text, in which a foreign comment holding a
+// newline spans lines; the copy holds that rule as one rule.
+TEST_P(ApplyTest, CopyTakesARuleOverSeveralLinesAsOne) {
+  KernelState state;
+  state.save_text[4] =
+      "*filter\n:INPUT ACCEPT [0:0]\n"
+      "-A INPUT -m comment --comment \"x\n-A INPUT -j felix-INPUT\" -j ACCEPT\nCOMMIT\n";
+  state.ipset_text = "create felix-a hash:ip family inet\n";
+  ApplyOptions options;
+  options.backend = backend();
+  Applier applier(config_, options, &kernel_);
+  ASSERT_TRUE(applier.LoadCopy(state).ok());
+  EXPECT_TRUE(absl::StrContains(kernel_.Save(backend(), 4),
+                                "\n-A INPUT -m comment --comment \"x -A INPUT -j felix-INPUT\" "
+                                "-j ACCEPT\nCOMMIT"))
+      << kernel_.Save(backend(), 4);
+}
+
 // Stale sets that something still uses are kept, with a word, and never stop the others
 // from going: a foreign rule the plan sees, and a rule of the other backend it cannot see.
 TEST_P(ApplyTest, StaleSetsInUseAreKeptAndTheOthersGo) {

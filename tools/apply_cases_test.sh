@@ -4,6 +4,8 @@
 #   1. killed between the rounds of a set-type change: the next run finishes it;
 #   3. a stale set of ours that a foreign rule uses is kept and reported, and does not stop
 #      the removal of the other stale sets;
+#   4. foreign comments holding newlines (iptables-save prints them raw) neither stop a run
+#      nor fool the planner with a fake hook or a fake rule of ours;
 # Needs root; says SKIPPED otherwise. Never touches the machine's own namespace.
 #
 #   apply_cases_test.sh FIPTGEN_APPLY PLANS_DIR [CASE...]
@@ -58,8 +60,32 @@ case_3() {
     fail "$what: the foreign rule changed"
 }
 
+# 4. Foreign rules whose comments hold newlines: one plain, one faking our INPUT hook (which
+# is missing), one faking an extra rule in our chain (which would refill it every run).
+case_4() {
+  local model="$plans/from_empty/after.json" ipt="iptables-$backend"
+  what="$backend case 4 (newlines in foreign comments)"
+  new_ns
+  run_apply --backend "$backend" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  in_ns "$ipt" -A INPUT -m comment --comment "$(printf 'line one\nline two')" -j ACCEPT
+  in_ns "$ipt" -A INPUT -m comment --comment "$(printf 'x\n-A INPUT -j felix-INPUT\n-A INPUT -m comment --comment y')" -j ACCEPT
+  in_ns "$ipt" -A INPUT -m comment --comment "$(printf 'z\n-A felix-FORWARD -j DROP\n-A INPUT -m comment --comment z')" -j ACCEPT
+  in_ns "$ipt" -D INPUT -j felix-INPUT
+  local foreign_before
+  foreign_before=$(in_ns "$ipt-save" | grep -v '^#' | grep -v felix-INPUT)
+  if ! run_apply --backend "$backend" --dry-run "$model"; then
+    fail "$what: the dry run failed: $(cat "$tmp/err")"
+  fi
+  grep -qx -- '-I INPUT 1 -j felix-INPUT' "$tmp/out" || fail "$what: the dry run does not plan the missing hook: $(cat "$tmp/out" "$tmp/err")"
+  grep -q 'apply cleanly to a copy' "$tmp/err" || fail "$what: the rehearsal did not run cleanly: $(cat "$tmp/err")"
+  converges --backend "$backend" "$model" || return
+  in_ns "$ipt" -C INPUT -j felix-INPUT 2>/dev/null || fail "$what: the hook is still missing"
+  [ "$(in_ns "$ipt-save" | grep -v '^#' | grep -v felix-INPUT)" = "$foreign_before" ] ||
+    fail "$what: foreign rules changed"
+}
+
 for backend in nft legacy; do
-  for c in 1 3; do
+  for c in 1 3 4; do
     if wanted "$c"; then "case_$c"; fi
   done
 done
