@@ -110,7 +110,7 @@ absl::StatusOr<KernelState> Applier::Observe(const Desired& target) {
 }
 
 Plans Applier::Plan(const Desired& target, const KernelState& state) const {
-  return PlanState(target, state.observed, config_);
+  return PlanState(target, state.observed, config_, options_.hooks);
 }
 
 absl::Status Applier::Restore(const std::vector<std::string>& argv, const std::string& plan) {
@@ -215,6 +215,15 @@ absl::Status Applier::RollBack(const KernelState& before) {
   }
   previous.ipsets = before.observed.ipsets;
   FIPTGEN_ASSIGN_OR_RETURN(KernelState now, Observe(previous));
+  // Putting back never moves a hook (one behind a foreign rule stayed where it was, one this
+  // run moved to the top is where it belongs); it only puts back what is missing.
+  for (ObservedRuleset& rs : now.observed.rulesets) {
+    for (Table& table : rs.ours.tables) {
+      for (Hook& hook : table.hooks) {
+        hook.foreign_rules_before = 0;
+      }
+    }
+  }
   Plans back = Plan(previous, now);
   absl::Status status = back.empty() ? absl::OkStatus() : Execute(back);
   if (!status.ok()) {

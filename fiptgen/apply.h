@@ -67,7 +67,8 @@ using ApplyLog = std::function<void(LogLevel level, absl::string_view line)>;
 
 struct ApplyOptions {
   Backend backend = Backend::kNft;
-  ApplyLog log;  // may be empty
+  HookMode hooks = HookMode::kFirst;  // plan.h
+  ApplyLog log;                       // may be empty
 };
 
 // What the kernel holds: the save tools' text as printed, and parsed.

@@ -156,6 +156,8 @@ TEST_P(ApplyTest, FirstApplyThenNothingToDo) {
 TEST_P(ApplyTest, RejectedStepPutsBackTheStateFound) {
   ASSERT_TRUE(Apply(kModel).status.ok());
   ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  // A foreign rule before a hook: the failed run must not leave the hook moved either.
+  ASSERT_EQ(kernel_.Load(backend(), 4, "*filter\n-I FORWARD 1 -j ACCEPT\nCOMMIT\n"), "");
   const std::string before = State();
   // A change in raw (fastpath's port), in filter (host-base's port) and a new set member;
   // the kernel refuses the filter rule, after raw may have been committed.
@@ -185,6 +187,20 @@ TEST_P(ApplyTest, SetTypeChangeTakesTwoRounds) {
   EXPECT_FALSE(absl::StrContains(kernel_.SaveSets(), "felix-tmp-"));
   EXPECT_TRUE(absl::StrContains(kernel_.Save(backend(), 4), "--match-set felix-v4-web src"));
   ExpectNoChanges(changed);
+}
+
+// A foreign rule inserted before our hook: the hook goes back to the top.
+TEST_P(ApplyTest, HooksAreKeptFirst) {
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  ASSERT_EQ(kernel_.Load(backend(), 4, "*filter\n-I INPUT 1 -j ACCEPT\nCOMMIT\n"), "");
+  Outcome outcome = Apply(kModel);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_TRUE(absl::StrContains(outcome.Log(), "hook INPUT -> felix-INPUT moved back to the top"))
+      << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(kernel_.Save(backend(), 4),
+                                "\n-A INPUT -j felix-INPUT\n-A INPUT -j ACCEPT\n"))
+      << kernel_.Save(backend(), 4);
+  ExpectNoChanges(kModel);
 }
 
 // The dry run's private copy is loaded from save text, in which a foreign comment holding a

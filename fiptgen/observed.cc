@@ -178,8 +178,9 @@ class SaveParser {
       RuleToken jump, target, more;
       if (hook.Next(&jump) && jump.raw == "-j" && hook.Next(&target) && !hook.Next(&more) &&
           target.raw == target.value && absl::StartsWith(target.value, prefix_)) {
+        const int before = static_cast<int>(result_.foreign.back().chains[slot.index].rule_count());
         result_.ours.tables.back().hooks.push_back(
-            Hook{std::string(chain.raw), std::string(target.value)});
+            Hook{std::string(chain.raw), std::string(target.value), before});
         return absl::OkStatus();
       }
     }

@@ -23,7 +23,8 @@ namespace fiptgen {
 struct ObservedRuleset {
   // One Table per table in the save text, in its order: our chains (in save order, which
   // is by name) with their rules as printed minus the "-A <chain> " head, and our hooks
-  // (Hook{"INPUT", "felix-INPUT"} for "-A INPUT -j felix-INPUT"), in the order printed.
+  // (Hook{"INPUT", "felix-INPUT"} for "-A INPUT -j felix-INPUT"), in the order printed, each
+  // with the number of foreign rules before it in its chain (Hook::foreign_rules_before).
   Ruleset ours;
   // The same tables again holding everything that is not ours: the built-in chains with
   // their other rules (hooks taken out) and foreign chains (DOCKER, KUBE-SERVICES, …) with

@@ -11,13 +11,18 @@ namespace fiptgen {
 namespace {
 
 // A table as one line per item, for comparing whole tables word for word:
-// "hook INPUT felix-INPUT", "chain felix-INPUT", "  -j ACCEPT".
+// "hook INPUT felix-INPUT", "hook FORWARD felix-FORWARD after 1", "chain felix-INPUT",
+// "  -j ACCEPT".
 std::string Describe(const std::vector<Table>& tables) {
   std::string out;
   for (const Table& t : tables) {
     absl::StrAppend(&out, "*", t.name, "\n");
     for (const Hook& h : t.hooks) {
-      absl::StrAppend(&out, "hook ", h.builtin, " ", h.target, "\n");
+      absl::StrAppend(&out, "hook ", h.builtin, " ", h.target);
+      if (h.foreign_rules_before > 0) {
+        absl::StrAppend(&out, " after ", h.foreign_rules_before);
+      }
+      out.push_back('\n');
     }
     for (const Chain& c : t.chains) {
       absl::StrAppend(&out, "chain ", c.name(), "\n");
@@ -71,7 +76,7 @@ TEST(ParseIptablesSaveTest, KeepsOursAndSetsTheRestApart) {
             "  -j MARK --set-xmark 0x0/0x1000000\n"
             "*filter\n"
             "hook INPUT felix-INPUT\n"
-            "hook FORWARD felix-FORWARD\n"
+            "hook FORWARD felix-FORWARD after 1\n"
             "chain felix-FORWARD\n"
             "  -m comment --comment \"two  spaces -j kept\" -j ACCEPT\n"
             "chain felix-INPUT\n"

@@ -52,7 +52,7 @@ absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& tab
 }
 
 void PlanTable(int family, absl::string_view name, const Table& want, const Table& have,
-               const Table* foreign, RestorePlan* plan) {
+               const Table* foreign, HookMode hooks, RestorePlan* plan) {
   const std::string where = absl::StrCat("v", family, " ", name, ": ");
   TableEdit edit;
   edit.table = name;
@@ -74,34 +74,67 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
     }
   }
 
-  // Hooks are matched as a multiset: each wanted hook uses up one that is there.
+  // Hooks are matched as a multiset: each wanted hook uses up one that is there. With
+  // HookMode::kFirst, a built-in chain where a foreign rule got in front of a hook of ours
+  // that stays has all our hooks deleted and inserted again, on top.
+  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> wanted_hooks;
+  for (const Hook& h : want.hooks) {
+    wanted_hooks.insert({h.builtin, h.target});
+  }
+  absl::flat_hash_set<absl::string_view> misplaced;
+  if (hooks == HookMode::kFirst) {
+    for (const Hook& h : have.hooks) {
+      if (h.foreign_rules_before > 0 && wanted_hooks.contains({h.builtin, h.target})) {
+        misplaced.insert(h.builtin);
+      }
+    }
+  }
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int> have_hooks;
   for (const Hook& h : have.hooks) {
     ++have_hooks[{h.builtin, h.target}];
   }
   for (const Hook& h : want.hooks) {
     int& count = have_hooks[{h.builtin, h.target}];
-    if (count > 0) {
+    const bool there = count > 0;
+    if (there) {
       --count;
-      continue;
     }
-    edit.hook.push_back(&h);
-    plan->changes.push_back(absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " inserted"));
+    if (misplaced.contains(h.builtin)) {
+      edit.hook.push_back(&h);
+      plan->changes.push_back(absl::StrCat(where, "hook ", h.builtin, " -> ", h.target,
+                                           there ? " moved back to the top (a foreign rule "
+                                                   "got in front of it)"
+                                                 : " inserted"));
+    } else if (!there && hooks == HookMode::kAppend) {
+      edit.append.push_back(&h);
+      plan->changes.push_back(
+          absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " appended"));
+    } else if (!there) {
+      edit.hook.push_back(&h);
+      plan->changes.push_back(
+          absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " inserted"));
+    }
   }
-  // What goes is taken in name order, so the kernel's order and the generator's give the
-  // same plan.
+  // What goes (hooks no longer wanted, duplicates, and those being moved) is taken in name
+  // order, so the kernel's order and the generator's give the same plan.
+  std::vector<const Hook*> deleted;
   for (const Hook& h : have.hooks) {
     int& count = have_hooks[{h.builtin, h.target}];
-    if (count == 0) {
-      continue;
+    const bool unwanted = count > 0;
+    if (unwanted) {
+      --count;
+      deleted.push_back(&h);
     }
-    --count;
-    edit.unhook.push_back(&h);
+    if (unwanted || misplaced.contains(h.builtin)) {
+      edit.unhook.push_back(&h);
+    }
   }
-  std::sort(edit.unhook.begin(), edit.unhook.end(), [](const Hook* a, const Hook* b) {
+  auto by_name = [](const Hook* a, const Hook* b) {
     return std::tie(a->builtin, a->target) < std::tie(b->builtin, b->target);
-  });
-  for (const Hook* h : edit.unhook) {
+  };
+  std::sort(edit.unhook.begin(), edit.unhook.end(), by_name);
+  std::sort(deleted.begin(), deleted.end(), by_name);
+  for (const Hook* h : deleted) {
     plan->changes.push_back(
         absl::StrCat(where, "hook ", h->builtin, " -> ", h->target, " deleted"));
   }
@@ -133,7 +166,8 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
     }
   }
 
-  if (edit.fill.empty() && edit.flush.empty() && edit.hook.empty() && edit.unhook.empty()) {
+  if (edit.fill.empty() && edit.flush.empty() && edit.hook.empty() && edit.unhook.empty() &&
+      edit.append.empty()) {
     return;
   }
   RenderTableEdit(edit, &plan->text);
@@ -142,14 +176,14 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
 }  // namespace
 
 RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
-                        const std::vector<Table>& foreign) {
+                        const std::vector<Table>& foreign, HookMode hooks) {
   RestorePlan plan;
   plan.family = desired.family;
   static const Table kEmpty;
   for (const Table& want : desired.tables) {
     const Table* have = FindTable(observed.tables, want.name);
     PlanTable(desired.family, want.name, want, have ? *have : kEmpty, FindTable(foreign, want.name),
-              &plan);
+              hooks, &plan);
   }
   // Managed tables that are no longer wanted at all lose all our chains and hooks.
   for (absl::string_view name : kManagedTables) {
@@ -157,7 +191,7 @@ RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
     if (have == nullptr || FindTable(desired.tables, name) != nullptr) {
       continue;
     }
-    PlanTable(desired.family, name, kEmpty, *have, FindTable(foreign, name), &plan);
+    PlanTable(desired.family, name, kEmpty, *have, FindTable(foreign, name), hooks, &plan);
   }
   return plan;
 }
@@ -386,7 +420,8 @@ std::vector<std::string> Plans::changes() const {
   return all;
 }
 
-Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config) {
+Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config,
+                HookMode hooks) {
   Plans plans;
   plans.ipsets = PlanIpsets(desired.ipsets, observed.ipsets, config, FindSetUsers(observed));
   for (int family : {4, 6}) {
@@ -410,7 +445,7 @@ Plans PlanState(const Desired& desired, const ObservedState& observed, const Con
     if (have == nullptr) {
       have = &kNothing;
     }
-    plans.rulesets.push_back(PlanRestore(*want, have->ours, have->foreign));
+    plans.rulesets.push_back(PlanRestore(*want, have->ours, have->foreign, hooks));
   }
   return plans;
 }

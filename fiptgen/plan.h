@@ -34,19 +34,31 @@ struct RestorePlan {
   std::vector<std::string> changes;
 };
 
+// Where our hooks go in their built-in chains.
+enum class HookMode {
+  // First, before every other rule (the default, as Felix's "insert" mode): a hook a rule
+  // that is not ours got in front of is moved back to the top ("-D INPUT -j felix-INPUT",
+  // "-I INPUT 1 -j felix-INPUT"), in the same transaction. Nothing can bypass our policy.
+  kFirst,
+  // Anywhere (Felix's "append" mode): a missing hook is appended ("-A INPUT -j
+  // felix-INPUT"), after the host's own rules, and one that is there is left where it is.
+  kAppend,
+};
+
 // Plans one family. For each table of `desired`, and the raw and filter tables of `observed`
 // (the tables fiptgen writes; our chains in other tables are left alone):
 // - chains that are missing or whose rules differ are declared (which in --noflush mode
 //   creates or flushes them) and filled;
-// - hooks are inserted ("-I INPUT 1 -j felix-INPUT") only where missing, and hook rules that
-//   are no longer wanted (or duplicated) are deleted ("-D INPUT -j felix-OLD");
+// - hooks are inserted ("-I INPUT 1 -j felix-INPUT") where missing, or moved back to the top
+//   when a foreign rule is before them (Hook::foreign_rules_before), as `hooks` says; hook
+//   rules that are no longer wanted (or duplicated) are deleted ("-D INPUT -j felix-OLD");
 // - our chains that are no longer wanted are declared (flushed) and, after everything else,
 //   deleted ("-X"), by name; one that a foreign rule still jumps to is only flushed and kept;
 // - a table with nothing to change gets no text at all.
 // `foreign` holds the rules that are not ours (ObservedRuleset::foreign); without it the
 // plan cannot know that a foreign rule refers to a chain it deletes.
 RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
-                        const std::vector<Table>& foreign = {});
+                        const std::vector<Table>& foreign = {}, HookMode hooks = HookMode::kFirst);
 
 // Which rules name which sets ("-m set --match-set <set>"), so that a plan never destroys a
 // set a rule still names (the kernel refuses, and the run would stop there).
@@ -120,7 +132,8 @@ struct Plans {
 // Plans every family that `desired` enables or `observed` holds (a family `desired` does not
 // enable loses all that is ours) and the ipsets. When a set's type changed, the rules name
 // its temporary set (IpsetPlan::renamed), and planning again after applying finishes it.
-Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config);
+Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config,
+                HookMode hooks = HookMode::kFirst);
 
 // The plans as `fiptgen-apply --dry-run` prints them: one "== <what> ==" section per
 // non-empty script ("ipset restore (before)", "iptables-restore --noflush",

@@ -165,8 +165,8 @@ COMMIT
 :felix-from-w1 - [0:0]
 :felix-to-w1 - [0:0]
 -A INPUT -j felix-INPUT
--A FORWARD -j DOCKER-USER
 -A FORWARD -j felix-FORWARD
+-A FORWARD -j DOCKER-USER
 -A OUTPUT -j felix-OUTPUT
 -A DOCKER-USER -j RETURN
 -A felix-FORWARD -j ACCEPT
@@ -255,6 +255,53 @@ COMMIT
     EXPECT_EQ(plan.text, c.plan) << c.name;
     EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), absl::StrJoin(c.changes, "\n")) << c.name;
   }
+}
+
+// Our hooks are kept first: a foreign rule in front of one moves it back to the top, in the
+// same transaction (HookMode::kFirst); --hooks append only makes sure each is there.
+TEST(PlanRestoreTest, HooksFirstOrAppended) {
+  constexpr char kForeignInFront[] = R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-OLD - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -s 192.0.2.1/32 -j ACCEPT
+-A INPUT -j felix-INPUT
+-A INPUT -j felix-OLD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+COMMIT
+)";
+  ObservedRuleset seen = Save(kForeignInFront);
+  RestorePlan first = PlanRestore(WantedRuleset(), seen.ours, seen.foreign, HookMode::kFirst);
+  EXPECT_EQ(first.text,
+            "*filter\n:felix-OLD - [0:0]\n"
+            "-D INPUT -j felix-INPUT\n-D INPUT -j felix-OLD\n"
+            "-I INPUT 1 -j felix-INPUT\n-I FORWARD 1 -j felix-FORWARD\n"
+            "-X felix-OLD\nCOMMIT\n");
+  EXPECT_EQ(absl::StrJoin(first.changes, "\n"),
+            "v4 filter: hook INPUT -> felix-INPUT moved back to the top (a foreign rule got in "
+            "front of it)\n"
+            "v4 filter: hook FORWARD -> felix-FORWARD inserted\n"
+            "v4 filter: hook INPUT -> felix-OLD deleted\n"
+            "v4 filter: chain felix-OLD deleted");
+  RestorePlan append = PlanRestore(WantedRuleset(), seen.ours, seen.foreign, HookMode::kAppend);
+  EXPECT_EQ(append.text,
+            "*filter\n:felix-OLD - [0:0]\n-D INPUT -j felix-OLD\n"
+            "-A FORWARD -j felix-FORWARD\n-X felix-OLD\nCOMMIT\n");
+  // Only foreign rules count: our own hooks before another of ours are in place.
+  ObservedRuleset placed = Save(kDesiredSaved);
+  EXPECT_EQ(PlanRestore(WantedRuleset(), placed.ours, placed.foreign).text, "");
 }
 
 TEST(PlanRestoreTest, FamilyNoLongerWantedLosesEverythingOfOurs) {

@@ -48,6 +48,9 @@ TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
        {"filter", {}, {}, {}, {&in}, {}},
        "*filter\n-I INPUT 1 -j felix-A\nCOMMIT\n"},
       {"a chain deleted", {"filter", {}, {}, {}, {}, {"felix-X"}}, "*filter\n-X felix-X\nCOMMIT\n"},
+      {"a hook appended",
+       {"filter", {}, {}, {}, {}, {}, {&in}},
+       "*filter\n-A INPUT -j felix-A\nCOMMIT\n"},
       {"everything",
        {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}},
        "*filter\n:felix-A - [0:0]\n:felix-X - [0:0]\n-D OUTPUT -j felix-OLD\n"

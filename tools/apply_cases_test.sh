@@ -6,6 +6,8 @@
 #      the removal of the other stale sets;
 #   4. foreign comments holding newlines (iptables-save prints them raw) neither stop a run
 #      nor fool the planner with a fake hook or a fake rule of ours;
+#   5. a foreign rule inserted before one of our hooks: the hook moves back to the top (and
+#      --hooks append only makes sure it is there);
 # Needs root; says SKIPPED otherwise. Never touches the machine's own namespace.
 #
 #   apply_cases_test.sh FIPTGEN_APPLY PLANS_DIR [CASE...]
@@ -84,8 +86,46 @@ case_4() {
     fail "$what: foreign rules changed"
 }
 
+# The first rule of a built-in chain, family 4 or 6.
+first_rule() {
+  in_ns "$([ "$1" = 6 ] && echo ip6tables || echo iptables)-$backend-save" -t "$2" |
+    grep -m1 "^-A $3 "
+}
+
+# 5. Foreign ACCEPTs inserted at the top of built-in chains, before our hooks.
+case_5() {
+  local model="$plans/from_empty/after.json" t
+  what="$backend case 5 (a foreign rule before our hook)"
+  new_ns
+  run_apply --backend "$backend" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  for t in "iptables-$backend" "ip6tables-$backend"; do
+    in_ns "$t" -I INPUT 1 -j ACCEPT
+    in_ns "$t" -t raw -I PREROUTING 1 -j ACCEPT
+  done
+  local foreign_before
+  foreign_before=$(foreign_rules)
+  run_apply --backend "$backend" --dry-run "$model"
+  grep -qx -- '-D INPUT -j felix-INPUT' "$tmp/out" && grep -qx -- '-I INPUT 1 -j felix-INPUT' "$tmp/out" ||
+    fail "$what: the plan does not move the hook: $(cat "$tmp/out" "$tmp/err")"
+  converges --backend "$backend" "$model" || return
+  [ "$(first_rule 4 filter INPUT)" = "-A INPUT -j felix-INPUT" ] || fail "$what: v4 INPUT starts with $(first_rule 4 filter INPUT)"
+  [ "$(first_rule 6 filter INPUT)" = "-A INPUT -j felix-INPUT" ] || fail "$what: v6 INPUT starts with $(first_rule 6 filter INPUT)"
+  [ "$(first_rule 4 raw PREROUTING)" = "-A PREROUTING -j felix-PREROUTING" ] || fail "$what: v4 raw PREROUTING starts with $(first_rule 4 raw PREROUTING)"
+  [ "$(foreign_rules)" = "$foreign_before" ] || fail "$what: foreign rules changed"
+
+  # Append mode: a missing hook is appended, one behind a foreign rule stays where it is.
+  what="$backend case 5 (--hooks append)"
+  in_ns "iptables-$backend" -I INPUT 1 -j ACCEPT
+  in_ns "iptables-$backend" -D FORWARD -j felix-FORWARD
+  in_ns "iptables-$backend" -A FORWARD -j ACCEPT
+  converges --backend "$backend" --hooks append "$model" || return
+  [ "$(first_rule 4 filter INPUT)" = "-A INPUT -j ACCEPT" ] || fail "$what: the hook moved"
+  in_ns "iptables-$backend-save" | grep -A1 -x -- '-A FORWARD -j ACCEPT' | grep -qx -- '-A FORWARD -j felix-FORWARD' ||
+    fail "$what: the missing hook was not appended: $(in_ns "iptables-$backend-save" | grep '^-A FORWARD')"
+}
+
 for backend in nft legacy; do
-  for c in 1 3 4; do
+  for c in 1 3 4 5; do
     if wanted "$c"; then "case_$c"; fi
   done
 done

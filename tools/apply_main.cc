@@ -2,7 +2,7 @@
 // The work is //fiptgen:apply's (fiptgen/apply.h: save, plan, restore, verify, roll back);
 // this file holds the flags, the log on stderr, and the dry run's private namespace.
 //
-//   fiptgen-apply [--dry-run] [--backend nft|legacy] MODEL.json | -
+//   fiptgen-apply [--dry-run] [--backend nft|legacy] [--hooks first|append] MODEL.json | -
 //
 // --dry-run prints the plans on stdout (nothing when there is nothing to do) and rehearses
 // them, --test included, in a private network namespace loaded with a copy of the current
@@ -103,7 +103,7 @@ absl::Status Rehearse(const Config& config, const ApplyOptions& options, const D
 const cli::Program& Program() {
   static const cli::Program* program = new cli::Program{
       "fiptgen-apply",
-      "[--dry-run] [--backend nft|legacy] MODEL.json | -",
+      "[--dry-run] [--backend nft|legacy] [--hooks first|append] MODEL.json | -",
       "Brings iptables (raw and filter tables, IPv4 and IPv6) and ipsets to MODEL.json's\n"
       "state, changing only what differs: it saves the current state, plans against it and\n"
       "feeds the plans to ipset restore and iptables-restore --noflush. Chains that are not\n"
@@ -118,6 +118,11 @@ const cli::Program& Program() {
           {"--backend", "nft|legacy",
            "the iptables backend whose -save and -restore tools to run\n"
            "(default nft)"},
+          {"--hooks", "first|append",
+           "where our hooks (-j felix-INPUT, ...) go in the built-in chains:\n"
+           "first (the default) keeps them before every other rule, moving\n"
+           "them back to the top when a rule got in front; append only\n"
+           "makes sure each is there, appending a missing one"},
       },
       "  0  applied, or nothing to do (--dry-run: the plans apply cleanly to a copy)\n"
       "  1  MODEL cannot be read, or a tool failed (stderr says what, and whether the\n"
@@ -138,6 +143,11 @@ int Main(int argc, char** argv) {
     return cli::UsageError(program,
                            absl::StrCat("--backend: must be nft or legacy, not \"", backend, "\""));
   }
+  const std::string hooks = args.Has("--hooks") ? args.flags.at("--hooks") : "first";
+  if (hooks != "first" && hooks != "append") {
+    return cli::UsageError(program,
+                           absl::StrCat("--hooks: must be first or append, not \"", hooks, "\""));
+  }
   if (args.positional.size() != 1) {
     return cli::UsageError(program, "exactly one MODEL.json");
   }
@@ -151,6 +161,7 @@ int Main(int argc, char** argv) {
   SubprocessRunner runner;
   ApplyOptions options;
   options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
+  options.hooks = hooks == "append" ? HookMode::kAppend : HookMode::kFirst;
   options.log = ToolLog();
   Applier applier(model->config, options, &runner);
   absl::Status status;

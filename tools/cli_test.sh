@@ -137,7 +137,7 @@ version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$ver
 check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
 for tool in fiptgen fiptgen-apply; do
   if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
-  else bin="$apply"; flags="--dry-run --backend"; fi
+  else bin="$apply"; flags="--dry-run --backend --hooks"; fi
   for help in --help -h; do
     run "$bin" "$help"
     check "$tool $help exits 0" test $rc -eq 0
@@ -170,6 +170,8 @@ usage_error "apply: --dry-run with a value" "$apply" --dry-run=yes "$testdata/ex
 usage_error "apply: a bad --backend" "$apply" --backend iptables "$testdata/example/model.json"
 check "apply: a bad --backend is named" grep -q -- '--backend: must be nft or legacy' "$tmp/err"
 usage_error "apply: --backend with no value" "$apply" --backend
+usage_error "apply: a bad --hooks" "$apply" --hooks top "$testdata/example/model.json"
+check "apply: a bad --hooks is named" grep -q -- '--hooks: must be first or append' "$tmp/err"
 usage_error "apply: no MODEL" "$apply"
 usage_error "apply: two MODELs" "$apply" "$testdata/example/model.json" "$testdata/tags/model.json"
 run "$apply" /nonexistent/model.json
