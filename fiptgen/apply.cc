@@ -58,6 +58,105 @@ absl::string_view BackendName(Backend backend) {
   return backend == Backend::kLegacy ? "legacy" : "nft";
 }
 
+namespace {
+
+// What one backend holds, for DetectBackend.
+struct BackendContents {
+  std::string ours;  // the first chain of ours: "felix-INPUT, IPv4 filter"; "" when none
+  std::string hint;  // kubelet's hint chain: "KUBE-IPTABLES-HINT, IPv4 mangle"; "" when none
+  size_t rules = 0;
+};
+
+absl::StatusOr<BackendContents> ReadBackend(Backend backend, absl::string_view chain_prefix,
+                                            CommandRunner* runner, absl::Time deadline) {
+  BackendContents contents;
+  for (int family : kFamilies) {
+    Command command;
+    command.argv = {
+        absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", BackendName(backend), "-save")};
+    command.deadline = deadline;
+    CommandResult r = runner->Run(command);
+    if (r.timed_out) {
+      return absl::DeadlineExceededError(absl::StrCat(command.argv[0], " did not finish in time"));
+    }
+    if (r.exit_code != 0) {
+      continue;  // not installed, or nothing to read: holds nothing
+    }
+    absl::StatusOr<ObservedRuleset> seen = ParseIptablesSave(r.out, family, chain_prefix);
+    if (!seen.ok()) {
+      return absl::Status(seen.status().code(),
+                          absl::StrCat("finding the backend: ", seen.status().message()));
+    }
+    auto where = [family](const Chain& c, const Table& t) {
+      return absl::StrCat(c.name(), ", IPv", family, " ", t.name);
+    };
+    for (const Table& t : seen->ours.tables) {
+      contents.rules += t.hooks.size();
+      for (const Chain& c : t.chains) {
+        contents.rules += c.rule_count();
+        if (contents.ours.empty()) {
+          contents.ours = where(c, t);
+        }
+      }
+    }
+    for (const Table& t : seen->foreign) {
+      for (const Chain& c : t.chains) {
+        contents.rules += c.rule_count();
+        if (contents.hint.empty() &&
+            (c.name() == "KUBE-IPTABLES-HINT" || c.name() == "KUBE-KUBELET-CANARY")) {
+          contents.hint = where(c, t);
+        }
+      }
+    }
+  }
+  return contents;
+}
+
+}  // namespace
+
+absl::StatusOr<BackendChoice> DetectBackend(absl::string_view chain_prefix, CommandRunner* runner,
+                                            absl::Time deadline) {
+  FIPTGEN_ASSIGN_OR_RETURN(BackendContents nft,
+                           ReadBackend(Backend::kNft, chain_prefix, runner, deadline));
+  FIPTGEN_ASSIGN_OR_RETURN(BackendContents legacy,
+                           ReadBackend(Backend::kLegacy, chain_prefix, runner, deadline));
+  BackendChoice choice;
+  auto pick = [&choice](Backend backend, std::string why) {
+    choice.backend = backend;
+    choice.reason = absl::StrCat("backend ", BackendName(backend), ": ", why);
+    return choice;
+  };
+  if (!nft.ours.empty() && !legacy.ours.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "our chains are in both the nft and the legacy backend (", nft.ours, "; ", legacy.ours,
+        "): two rulesets are in force. Take ours out of the one not in use, or say which to "
+        "use with --backend"));
+  }
+  if (!nft.ours.empty()) {
+    return pick(Backend::kNft, absl::StrCat("our chains are there (", nft.ours, ")"));
+  }
+  if (!legacy.ours.empty()) {
+    return pick(Backend::kLegacy, absl::StrCat("our chains are there (", legacy.ours, ")"));
+  }
+  if (!nft.hint.empty()) {
+    return pick(Backend::kNft, absl::StrCat("kubelet's hint chain is there (", nft.hint, ")"));
+  }
+  if (!legacy.hint.empty()) {
+    return pick(Backend::kLegacy,
+                absl::StrCat("kubelet's hint chain is there (", legacy.hint, ")"));
+  }
+  if (legacy.rules > nft.rules) {
+    return pick(Backend::kLegacy,
+                absl::StrCat("it holds more rules (", legacy.rules, ", nft ", nft.rules, ")"));
+  }
+  if (nft.rules > legacy.rules) {
+    return pick(Backend::kNft,
+                absl::StrCat("it holds more rules (", nft.rules, ", legacy ", legacy.rules, ")"));
+  }
+  return pick(Backend::kNft, nft.rules == 0 ? "neither backend holds a rule; nft is the default"
+                                            : "both hold as many rules; nft is the default");
+}
+
 Applier::Applier(const Config& config, ApplyOptions options, CommandRunner* runner)
     : config_(config), options_(std::move(options)), runner_(runner) {}
 

@@ -78,6 +78,18 @@ struct KernelState {
   ObservedState observed;
 };
 
+// The backend a host uses, found the way established agents find it (kube-proxy's
+// iptables-wrapper): the one that holds our chains (chain_prefix; an error when both do: two
+// rulesets would be in force); else the one holding kubelet's hint chains
+// (KUBE-IPTABLES-HINT, KUBE-KUBELET-CANARY); else the one holding more rules; else nft. Reads
+// both families of both backends; a save tool that is missing or fails counts as empty.
+struct BackendChoice {
+  Backend backend = Backend::kNft;
+  std::string reason;  // "backend legacy: our chains are there (felix-INPUT, IPv4 filter)"
+};
+absl::StatusOr<BackendChoice> DetectBackend(absl::string_view chain_prefix, CommandRunner* runner,
+                                            absl::Time deadline = absl::InfiniteFuture());
+
 class Applier {
  public:
   // `config` and `runner` must outlive the applier.

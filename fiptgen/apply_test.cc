@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -248,6 +249,67 @@ TEST_P(ApplyTest, StaleSetsInUseAreKeptAndTheOthersGo) {
   EXPECT_EQ(kernel_.SaveSets().find("felix-v4-web"), std::string::npos) << kernel_.SaveSets();
   EXPECT_NE(kernel_.SaveSets().find("create felix-blocklist"), std::string::npos);
   EXPECT_NE(kernel_.SaveSets().find("create felix-v6-web"), std::string::npos);
+}
+
+TEST(DetectBackendTest, OursThenHintsThenMoreRulesThenNft) {
+  struct Case {
+    const char* name;
+    std::vector<std::tuple<Backend, int, const char*>> loads;
+    absl::StatusCode code;
+    Backend backend;
+    const char* reason;
+  };
+  const char* kOurs = "*filter\n:felix-INPUT - [0:0]\n-A INPUT -j felix-INPUT\nCOMMIT\n";
+  const char* kHint = "*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n";
+  const char* kTwoRules = "*filter\n-A INPUT -j ACCEPT\n-A OUTPUT -j ACCEPT\nCOMMIT\n";
+  const char* kOneRule = "*raw\n-A PREROUTING -j ACCEPT\nCOMMIT\n";
+  const Case cases[] = {
+      {"nothing anywhere",
+       {},
+       absl::StatusCode::kOk,
+       Backend::kNft,
+       "backend nft: neither backend holds a rule; nft is the default"},
+      {"ours in legacy, more rules in nft",
+       {{Backend::kLegacy, 6, kOurs}, {Backend::kNft, 4, kTwoRules}},
+       absl::StatusCode::kOk,
+       Backend::kLegacy,
+       "backend legacy: our chains are there (felix-INPUT, IPv6 filter)"},
+      {"ours in both",
+       {{Backend::kLegacy, 4, kOurs}, {Backend::kNft, 6, kOurs}},
+       absl::StatusCode::kFailedPrecondition,
+       Backend::kNft,
+       "our chains are in both the nft and the legacy backend (felix-INPUT, IPv6 filter; "
+       "felix-INPUT, IPv4 filter)"},
+      {"kubelet's hint in legacy, more rules in nft",
+       {{Backend::kLegacy, 4, kHint}, {Backend::kNft, 4, kTwoRules}},
+       absl::StatusCode::kOk,
+       Backend::kLegacy,
+       "backend legacy: kubelet's hint chain is there (KUBE-IPTABLES-HINT, IPv4 mangle)"},
+      {"more rules in legacy",
+       {{Backend::kLegacy, 4, kTwoRules}, {Backend::kNft, 6, kOneRule}},
+       absl::StatusCode::kOk,
+       Backend::kLegacy,
+       "backend legacy: it holds more rules (2, nft 1)"},
+      {"as many in both",
+       {{Backend::kLegacy, 4, kOneRule}, {Backend::kNft, 6, kOneRule}},
+       absl::StatusCode::kOk,
+       Backend::kNft,
+       "backend nft: both hold as many rules; nft is the default"},
+  };
+  for (const Case& c : cases) {
+    FakeKernel kernel;
+    for (const auto& [backend, family, text] : c.loads) {
+      ASSERT_EQ(kernel.Load(backend, family, text), "") << c.name;
+    }
+    absl::StatusOr<BackendChoice> choice = DetectBackend("felix-", &kernel);
+    EXPECT_EQ(choice.status().code(), c.code) << c.name << ": " << choice.status();
+    if (choice.ok()) {
+      EXPECT_EQ(choice->backend, c.backend) << c.name;
+      EXPECT_EQ(choice->reason, c.reason) << c.name;
+    } else {
+      EXPECT_TRUE(absl::StartsWith(choice.status().message(), c.reason)) << choice.status();
+    }
+  }
 }
 
 // The applier killed right after each step that changes something, in each kind of run: the

@@ -8,6 +8,8 @@
 #      nor fool the planner with a fake hook or a fake rule of ours;
 #   5. a foreign rule inserted before one of our hooks: the hook moves back to the top (and
 #      --hooks append only makes sure it is there);
+#   6. without --backend, the backend in use is found: the one holding our chains (refusing
+#      when both do), else kubelet's hint chains, else the one with more rules, else nft;
 # Needs root; says SKIPPED otherwise. Never touches the machine's own namespace.
 #
 #   apply_cases_test.sh FIPTGEN_APPLY PLANS_DIR [CASE...]
@@ -124,8 +126,47 @@ case_5() {
     fail "$what: the missing hook was not appended: $(in_ns "iptables-$backend-save" | grep '^-A FORWARD')"
 }
 
+# Whether a backend holds any chain of ours.
+holds_ours() { in_ns "iptables-$1-save" 2>/dev/null | grep -q "^:felix-"; }
+
+# 6. No --backend: our rules live in $backend, or its hints or rules say it is the one in use.
+case_6() {
+  local model="$plans/from_empty/after.json" other
+  other=$([ "$backend" = nft ] && echo legacy || echo nft)
+  what="$backend case 6 (our chains there)"
+  new_ns
+  run_apply --backend "$backend" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  converges "$model" || return
+  holds_ours "$other" && fail "$what: a second ruleset went into $other"
+  grep -q "backend $backend: our chains are there" "$tmp/err" || fail "$what: no word on the backend: $(cat "$tmp/err")"
+
+  what="$backend case 6 (our chains in both)"
+  run_apply --backend "$other" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  local before
+  before=$(rules)
+  if run_apply "$model"; then fail "$what: the run did not refuse"; fi
+  grep -q 'our chains are in both the nft and the legacy backend' "$tmp/err" || fail "$what: no clear error: $(cat "$tmp/err")"
+  [ "$(rules)" = "$before" ] || fail "$what: something changed"
+
+  what="$backend case 6 (kubelet's hint)"
+  new_ns
+  in_ns "iptables-$backend" -t mangle -N KUBE-IPTABLES-HINT
+  in_ns "iptables-$other" -A INPUT -s 192.0.2.1 -j ACCEPT  # more rules there: the hint wins
+  in_ns "iptables-$other" -A INPUT -s 192.0.2.2 -j ACCEPT
+  converges "$model" || return
+  holds_ours "$backend" || fail "$what: our chains are not in $backend: $(cat "$tmp/err")"
+  holds_ours "$other" && fail "$what: our chains went into $other"
+
+  what="$backend case 6 (more rules)"
+  new_ns
+  in_ns "iptables-$backend" -A INPUT -s 192.0.2.1 -j ACCEPT
+  converges "$model" || return
+  holds_ours "$backend" || fail "$what: our chains are not in $backend: $(cat "$tmp/err")"
+  holds_ours "$other" && fail "$what: our chains went into $other"
+}
+
 for backend in nft legacy; do
-  for c in 1 3 4 5; do
+  for c in 1 3 4 5 6; do
     if wanted "$c"; then "case_$c"; fi
   done
 done

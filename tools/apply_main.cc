@@ -2,7 +2,7 @@
 // The work is //fiptgen:apply's (fiptgen/apply.h: save, plan, restore, verify, roll back);
 // this file holds the flags, the log on stderr, and the dry run's private namespace.
 //
-//   fiptgen-apply [--dry-run] [--backend nft|legacy] [--hooks first|append] MODEL.json | -
+//   fiptgen-apply [--dry-run] [--backend auto|nft|legacy] [--hooks first|append] MODEL.json | -
 //
 // --dry-run prints the plans on stdout (nothing when there is nothing to do) and rehearses
 // them, --test included, in a private network namespace loaded with a copy of the current
@@ -103,7 +103,7 @@ absl::Status Rehearse(const Config& config, const ApplyOptions& options, const D
 const cli::Program& Program() {
   static const cli::Program* program = new cli::Program{
       "fiptgen-apply",
-      "[--dry-run] [--backend nft|legacy] [--hooks first|append] MODEL.json | -",
+      "[--dry-run] [--backend auto|nft|legacy] [--hooks first|append] MODEL.json | -",
       "Brings iptables (raw and filter tables, IPv4 and IPv6) and ipsets to MODEL.json's\n"
       "state, changing only what differs: it saves the current state, plans against it and\n"
       "feeds the plans to ipset restore and iptables-restore --noflush. Chains that are not\n"
@@ -115,9 +115,12 @@ const cli::Program& Program() {
           {"--dry-run", "",
            "print the plans on stdout and rehearse them in a private copy of\n"
            "the network namespace; the host's rules and sets are not changed"},
-          {"--backend", "nft|legacy",
-           "the iptables backend whose -save and -restore tools to run\n"
-           "(default nft)"},
+          {"--backend", "auto|nft|legacy",
+           "the iptables backend whose -save and -restore tools to run;\n"
+           "auto (the default) finds the one in use: the one holding our\n"
+           "chains (refusing when both do), else the one holding kubelet's\n"
+           "KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY chain, else the one\n"
+           "holding more rules, else nft"},
           {"--hooks", "first|append",
            "where our hooks (-j felix-INPUT, ...) go in the built-in chains:\n"
            "first (the default) keeps them before every other rule, moving\n"
@@ -138,10 +141,10 @@ int Main(int argc, char** argv) {
   if (std::optional<int> exit_code = cli::ParseArgs(program, argc, argv, &args)) {
     return *exit_code;
   }
-  const std::string backend = args.Has("--backend") ? args.flags.at("--backend") : "nft";
-  if (backend != "nft" && backend != "legacy") {
-    return cli::UsageError(program,
-                           absl::StrCat("--backend: must be nft or legacy, not \"", backend, "\""));
+  const std::string backend = args.Has("--backend") ? args.flags.at("--backend") : "auto";
+  if (backend != "auto" && backend != "nft" && backend != "legacy") {
+    return cli::UsageError(
+        program, absl::StrCat("--backend: must be auto, nft or legacy, not \"", backend, "\""));
   }
   const std::string hooks = args.Has("--hooks") ? args.flags.at("--hooks") : "first";
   if (hooks != "first" && hooks != "append") {
@@ -161,6 +164,15 @@ int Main(int argc, char** argv) {
   SubprocessRunner runner;
   ApplyOptions options;
   options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
+  if (backend == "auto") {
+    absl::StatusOr<BackendChoice> choice = DetectBackend(model->config.chain_prefix, &runner);
+    if (!choice.ok()) {
+      Log(choice.status().message());
+      return 1;
+    }
+    options.backend = choice->backend;
+    Log(choice->reason);
+  }
   options.hooks = hooks == "append" ? HookMode::kAppend : HookMode::kFirst;
   options.log = ToolLog();
   Applier applier(model->config, options, &runner);

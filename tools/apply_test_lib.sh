@@ -68,7 +68,7 @@ rules() {
   local t
   for t in iptables ip6tables; do
     echo "## $t"
-    in_ns "$t-$backend-save" | grep -Ev '^(#|:[A-Z]+ [A-Z]+ )' | grep -v '^\*' | grep -v '^COMMIT'
+    in_ns "$t-$backend-save" 2>/dev/null | grep -Ev '^(#|:[A-Z]+ [A-Z]+ )' | grep -v '^\*' | grep -v '^COMMIT'
   done
 }
 foreign_rules() { rules | grep -v 'felix-'; }

@@ -168,7 +168,7 @@ usage_error "apply: an unknown flag" "$apply" --bogus "$testdata/example/model.j
 usage_error "apply: absl's --dry_run spelling" "$apply" --dry_run "$testdata/example/model.json"
 usage_error "apply: --dry-run with a value" "$apply" --dry-run=yes "$testdata/example/model.json"
 usage_error "apply: a bad --backend" "$apply" --backend iptables "$testdata/example/model.json"
-check "apply: a bad --backend is named" grep -q -- '--backend: must be nft or legacy' "$tmp/err"
+check "apply: a bad --backend is named" grep -q -- '--backend: must be auto, nft or legacy' "$tmp/err"
 usage_error "apply: --backend with no value" "$apply" --backend
 usage_error "apply: a bad --hooks" "$apply" --hooks top "$testdata/example/model.json"
 check "apply: a bad --hooks is named" grep -q -- '--hooks: must be first or append' "$tmp/err"
