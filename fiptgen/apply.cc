@@ -1,6 +1,7 @@
 #include "fiptgen/apply.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "fiptgen/rule_text.h"
 #include "fiptgen/status_macros.h"
@@ -17,6 +19,14 @@ namespace fiptgen {
 namespace {
 
 constexpr int kFamilies[] = {4, 6};
+
+// A program still running after this is announced.
+constexpr absl::Duration kNoticeAfter = absl::Seconds(5);
+
+// The exit of an iptables restore tool that could not take the xtables lock in time.
+bool LockBusy(const CommandResult& r) {
+  return r.exit_code == 4 && absl::StrContains(r.err, "xtables lock");
+}
 
 // A set-type change takes two rounds; three when it finishes one an earlier run left half
 // done under a model that changed again.
@@ -158,7 +168,13 @@ absl::StatusOr<BackendChoice> DetectBackend(absl::string_view chain_prefix, Comm
 }
 
 Applier::Applier(const Config& config, ApplyOptions options, CommandRunner* runner)
-    : config_(config), options_(std::move(options)), runner_(runner) {}
+    : config_(config), options_(std::move(options)), runner_(runner) {
+  work_deadline_ = options_.deadline;
+  if (options_.deadline != absl::InfiniteFuture()) {
+    const absl::Time now = runner_->Now();
+    work_deadline_ = now + (options_.deadline - now) * 3 / 4;
+  }
+}
 
 void Applier::Log(LogLevel level, absl::string_view line) const {
   if (options_.log) {
@@ -180,13 +196,75 @@ CommandResult Applier::Run(std::vector<std::string> argv, absl::string_view inpu
   Command command;
   command.argv = std::move(argv);
   command.input = input;
-  return runner_->Run(command);
+  command.deadline = putting_back_ ? options_.deadline : work_deadline_;
+  if (runner_->Now() >= command.deadline) {
+    CommandResult r;
+    r.timed_out = true;
+    r.err = "not started: the time limit was reached";
+    return r;
+  }
+  command.notice_after = kNoticeAfter;
+  command.on_notice = [this, &command] {
+    std::string line = absl::StrCat("still waiting for ", command.argv[0], " after ",
+                                    absl::FormatDuration(kNoticeAfter));
+    if (command.deadline != absl::InfiniteFuture()) {
+      absl::StrAppend(
+          &line, "; it is stopped at the time limit, in ",
+          absl::FormatDuration(absl::Trunc(command.deadline - runner_->Now(), absl::Seconds(1))));
+    }
+    Log(LogLevel::kWarning, absl::StrCat(line, Hint(command.argv)));
+  };
+  const absl::Time start = runner_->Now();
+  CommandResult r = runner_->Run(command);
+  Log(LogLevel::kDetail,
+      absl::StrCat(
+          "ran ", absl::StrJoin(command.argv, " "), ": ",
+          r.timed_out ? "killed at its deadline" : absl::StrCat("exit status ", r.exit_code), ", ",
+          absl::FormatDuration(absl::Trunc(runner_->Now() - start, absl::Milliseconds(1)))));
+  return r;
+}
+
+std::string Applier::Hint(const std::vector<std::string>& argv) const {
+  if (options_.backend == Backend::kNft && absl::EndsWith(argv[0], "-restore") &&
+      std::find(argv.begin(), argv.end(), "--test") == argv.end()) {
+    return " (an nft transaction starts over whenever another program changes the ruleset "
+           "before it commits: one that changes it every few milliseconds keeps a large "
+           "transaction from ever committing)";
+  }
+  return "";
+}
+
+CommandResult Applier::RunRestoreTool(std::vector<std::string> argv, absl::string_view input) {
+  // First try the lock for a second; only when another program holds it, say so and wait
+  // for as long as the time limit allows.
+  std::vector<std::string> probe = argv;
+  probe.insert(probe.end(), {"--wait", "1"});
+  CommandResult r = Run(std::move(probe), input);
+  if (!LockBusy(r)) {
+    return r;
+  }
+  const absl::Time deadline = putting_back_ ? options_.deadline : work_deadline_;
+  argv.push_back("--wait");
+  if (deadline == absl::InfiniteFuture()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("waiting for the xtables lock: another program holds it (", argv[0], ")"));
+  } else {
+    const int64_t seconds = std::max<int64_t>(1, absl::ToInt64Seconds(deadline - runner_->Now()));
+    argv.push_back(absl::StrCat(seconds));
+    Log(LogLevel::kWarning, absl::StrCat("waiting for the xtables lock: another program holds it (",
+                                         argv[0], "); waiting at most ", seconds, " s"));
+  }
+  return Run(std::move(argv), input);
 }
 
 absl::StatusOr<KernelState> Applier::Observe(const Desired& target) {
   KernelState state;
   for (int family : kFamilies) {
     CommandResult r = Run({SaveTool(family)}, "");
+    if (r.timed_out) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(SaveTool(family), " did not finish within the time limit"));
+    }
     if (r.exit_code != 0) {
       if (target.ForFamily(family) != nullptr) {
         return absl::UnavailableError(absl::StrCat(SaveTool(family), " failed: ", ToolMessage(r)));
@@ -200,6 +278,9 @@ absl::StatusOr<KernelState> Applier::Observe(const Desired& target) {
     state.save_text.emplace(family, std::move(r.out));
   }
   CommandResult r = Run({"ipset", "save"}, "");
+  if (r.timed_out) {
+    return absl::DeadlineExceededError("ipset save did not finish within the time limit");
+  }
   if (r.exit_code != 0) {
     return absl::UnavailableError(absl::StrCat("ipset save failed: ", ToolMessage(r)));
   }
@@ -216,9 +297,18 @@ absl::Status Applier::Restore(const std::vector<std::string>& argv, const std::s
   if (plan.empty()) {
     return absl::OkStatus();
   }
-  CommandResult r = Run(argv, plan);
+  const bool iptables = argv[0] != "ipset";
+  CommandResult r = iptables ? RunRestoreTool(argv, plan) : Run(argv, plan);
+  if (r.timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        absl::StrJoin(argv, " "), " did not finish within the time limit", Hint(argv)));
+  }
   if (r.exit_code == 0) {
     return absl::OkStatus();
+  }
+  if (iptables && LockBusy(r)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        absl::StrJoin(argv, " "), ": another program held the xtables lock until the time limit"));
   }
   std::string where;
   if (int line = FailedLine(r.err); line > 0) {
@@ -232,8 +322,8 @@ absl::Status Applier::Execute(const Plans& plans) {
   FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, plans.ipsets.before));
   for (const RestorePlan& plan : plans.rulesets) {
     const std::string tool = RestoreTool(plan.family);
-    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--wait", "--test"}, plan.text));
-    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--wait"}, plan.text));
+    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--test"}, plan.text));
+    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush"}, plan.text));
   }
   DestroyStaleSets(plans.ipsets.after);
   return absl::OkStatus();
@@ -245,6 +335,12 @@ void Applier::DestroyStaleSets(absl::string_view script) {
   while (!script.empty()) {
     CommandResult r = Run({"ipset", "restore"}, script);
     if (r.exit_code == 0) {
+      return;
+    }
+    if (r.timed_out) {
+      Log(LogLevel::kWarning, absl::StrCat("the time limit was reached before these stale sets "
+                                           "were destroyed; the next run destroys them: ",
+                                           absl::StrReplaceAll(script, {{"\n", "; "}})));
       return;
     }
     const int line = FailedLine(r.err);
@@ -286,7 +382,7 @@ absl::Status Applier::Apply(const Desired& target) {
     absl::Status status = Execute(plans);
     if (!status.ok()) {
       Log(LogLevel::kError, status.message());
-      return RollBack(state);
+      return RollBack(state, status.code());
     }
     if (!plans.needs_another_round()) {
       break;
@@ -297,8 +393,14 @@ absl::Status Applier::Apply(const Desired& target) {
     return absl::OkStatus();
   }
   // Applying then saving must give a state whose plan is empty.
-  FIPTGEN_ASSIGN_OR_RETURN(KernelState after, Observe(target));
-  for (const std::string& change : Plan(target, after).changes()) {
+  absl::StatusOr<KernelState> after = Observe(target);
+  if (!after.ok()) {
+    Log(LogLevel::kWarning, absl::StrCat("applied, but reading the state back to check it "
+                                         "failed: ",
+                                         after.status().message()));
+    return absl::OkStatus();
+  }
+  for (const std::string& change : Plan(target, *after).changes()) {
     Log(LogLevel::kWarning,
         absl::StrCat("warning: the kernel prints this back differently, the next run will "
                      "repeat it: ",
@@ -307,13 +409,27 @@ absl::Status Applier::Apply(const Desired& target) {
   return absl::OkStatus();
 }
 
-absl::Status Applier::RollBack(const KernelState& before) {
+absl::Status Applier::RollBack(const KernelState& before, absl::StatusCode cause) {
+  // Putting back may take the time kept for it; a failure that was the time limit stays one.
+  putting_back_ = true;
+  auto outcome = [cause](absl::StatusCode code, absl::string_view message) {
+    return absl::Status(cause == absl::StatusCode::kDeadlineExceeded ? cause : code,
+                        cause == absl::StatusCode::kDeadlineExceeded
+                            ? absl::StrCat("the time limit was reached; ", message)
+                            : std::string(message));
+  };
   Desired previous;
   for (const ObservedRuleset& rs : before.observed.rulesets) {
     previous.rulesets.push_back(rs.ours);
   }
   previous.ipsets = before.observed.ipsets;
-  FIPTGEN_ASSIGN_OR_RETURN(KernelState now, Observe(previous));
+  absl::StatusOr<KernelState> observed = Observe(previous);
+  if (!observed.ok()) {
+    return outcome(absl::StatusCode::kDataLoss,
+                   absl::StrCat("reading the state to put it back failed, it may be mixed: ",
+                                observed.status().message()));
+  }
+  KernelState& now = *observed;
   // Putting back never moves a hook (one behind a foreign rule stayed where it was, one this
   // run moved to the top is where it belongs); it only puts back what is missing.
   for (ObservedRuleset& rs : now.observed.rulesets) {
@@ -326,18 +442,19 @@ absl::Status Applier::RollBack(const KernelState& before) {
   Plans back = Plan(previous, now);
   absl::Status status = back.empty() ? absl::OkStatus() : Execute(back);
   if (!status.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "putting back the previous state failed too, the state is mixed: ", status.message()));
+    return outcome(absl::StatusCode::kDataLoss,
+                   absl::StrCat("putting back the previous state failed too, the state is "
+                                "mixed: ",
+                                status.message()));
   }
-  return absl::AbortedError(back.empty()
-                                ? "nothing was changed; the previous rules are in force"
-                                : "put back the previous state; the previous rules are in force");
+  return outcome(absl::StatusCode::kAborted,
+                 back.empty() ? "nothing was changed; the previous rules are in force"
+                              : "put back the previous state; the previous rules are in force");
 }
 
 absl::Status Applier::TestInPlace(const Plans& plans) {
   for (const RestorePlan& plan : plans.rulesets) {
-    FIPTGEN_RETURN_IF_ERROR(
-        Restore({RestoreTool(plan.family), "--noflush", "--wait", "--test"}, plan.text));
+    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(plan.family), "--noflush", "--test"}, plan.text));
   }
   return absl::OkStatus();
 }
@@ -345,7 +462,7 @@ absl::Status Applier::TestInPlace(const Plans& plans) {
 absl::Status Applier::LoadCopy(const KernelState& state) {
   FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, OneRuleALine(state.ipset_text)));
   for (const auto& [family, text] : state.save_text) {
-    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family), "--wait"}, OneRuleALine(text)));
+    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family)}, OneRuleALine(text)));
   }
   return absl::OkStatus();
 }

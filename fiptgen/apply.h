@@ -36,6 +36,9 @@ struct Command {
   absl::string_view input;        // written to its standard input
   // Killed (with anything it started) if still running then.
   absl::Time deadline = absl::InfiniteFuture();
+  // Called once if it is still running after `notice_after`, so a long wait is announced.
+  absl::Duration notice_after = absl::InfiniteDuration();
+  std::function<void()> on_notice;
 };
 
 struct CommandResult {
@@ -69,6 +72,12 @@ struct ApplyOptions {
   Backend backend = Backend::kNft;
   HookMode hooks = HookMode::kFirst;  // plan.h
   ApplyLog log;                       // may be empty
+  // When the run must be over. Changes are made in the first three quarters of the time
+  // left when the Applier is made; the last quarter is kept for putting back what was
+  // changed. A program still running at its deadline is killed (an nft transaction that a
+  // foreign writer keeps restarting, a wait for the legacy xtables lock), and nothing starts
+  // after it. A wait of more than a few seconds is announced.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // What the kernel holds: the save tools' text as printed, and parsed.
@@ -98,7 +107,8 @@ class Applier {
   // Brings the kernel to `target`: usually one round of plans, two when a set changed type.
   // Logs each change. OK when applied (or nothing differed). When a step fails, it puts back
   // what it found and returns Aborted; DataLoss when putting back failed too (the state is
-  // mixed). Unavailable when the state cannot be read.
+  // mixed); DeadlineExceeded, whatever was put back (the message says), when it ran out of
+  // time. Unavailable when the state cannot be read.
   absl::Status Apply(const Desired& target);
 
   // Reads the state: both families' save text (a family `target` does not enable may fail to
@@ -120,14 +130,19 @@ class Applier {
  private:
   void Log(LogLevel level, absl::string_view line) const;
   CommandResult Run(std::vector<std::string> argv, absl::string_view input);
+  // Runs an iptables restore tool; a wait for the xtables lock is announced and bounded.
+  CommandResult RunRestoreTool(std::vector<std::string> argv, absl::string_view input);
   absl::Status Restore(const std::vector<std::string>& argv, const std::string& plan);
   absl::Status Execute(const Plans& plans);
   void DestroyStaleSets(absl::string_view script);
-  absl::Status RollBack(const KernelState& before);
+  absl::Status RollBack(const KernelState& before, absl::StatusCode cause);
+  std::string Hint(const std::vector<std::string>& argv) const;
 
   const Config& config_;
   const ApplyOptions options_;
   CommandRunner* const runner_;
+  absl::Time work_deadline_;   // changes are made before it
+  bool putting_back_ = false;  // then programs may run until options_.deadline
 };
 
 }  // namespace fiptgen

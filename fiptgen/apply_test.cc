@@ -90,16 +90,21 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
 
   Backend backend() const { return GetParam(); }
 
-  Outcome Apply(absl::string_view json) {
+  // Applies the model; the run must be over by `deadline`. The log leaves out what was run
+  // (LogLevel::kDetail).
+  Outcome Apply(absl::string_view json, absl::Time deadline = absl::InfiniteFuture()) {
     absl::StatusOr<Model> model = LoadModel(json);
     EXPECT_TRUE(model.ok()) << model.status();
     config_ = model->config;
     Outcome outcome;
     ApplyOptions options;
     options.backend = backend();
+    options.deadline = deadline;
     options.log = [&outcome](LogLevel level, absl::string_view line) {
       const char* letter[] = {"E", "W", "I", "D"};
-      outcome.log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
+      if (level != LogLevel::kDetail) {
+        outcome.log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
+      }
     };
     Applier applier(config_, options, &kernel_);
     outcome.status = applier.Apply(Generate(*model));
@@ -310,6 +315,48 @@ TEST(DetectBackendTest, OursThenHintsThenMoreRulesThenNft) {
       EXPECT_TRUE(absl::StartsWith(choice.status().message(), c.reason)) << choice.status();
     }
   }
+}
+
+// Time is bounded. legacy: another program holds the xtables lock; nft: a foreign writer
+// keeps every transaction from committing. Waits are announced; at the limit the run stops,
+// puts back what it changed, and says so; once the obstacle goes, the next run converges.
+TEST_P(ApplyTest, TimeIsBoundedAndWaitsAreAnnounced) {
+  ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  const std::string before = State();
+  const absl::Time start = kernel_.Now();
+  if (backend() == Backend::kLegacy) {
+    kernel_.HoldXtablesLock(absl::Seconds(100));
+  } else {
+    kernel_.StallNftCommits(true);
+  }
+  Outcome stuck = Apply(kModel, start + absl::Seconds(40));
+  EXPECT_EQ(stuck.status.code(), absl::StatusCode::kDeadlineExceeded) << stuck.status;
+  EXPECT_LE(kernel_.Now(), start + absl::Seconds(40));
+  EXPECT_TRUE(absl::StrContains(stuck.status.message(), "the previous rules are in force"))
+      << stuck.status;
+  EXPECT_TRUE(State() == before) << LineDiff(before, State());
+  if (backend() == Backend::kLegacy) {
+    EXPECT_TRUE(absl::StrContains(stuck.Log(),
+                                  "W waiting for the xtables lock: another program "
+                                  "holds it (iptables-legacy-restore); waiting at "
+                                  "most 28 s"))
+        << stuck.Log();
+    // A lock held for a while is waited for, and the wait announced.
+    kernel_.HoldXtablesLock(absl::Seconds(3));
+    Outcome waited = Apply(kModel, kernel_.Now() + absl::Seconds(40));
+    EXPECT_TRUE(waited.status.ok()) << waited.status;
+    EXPECT_TRUE(absl::StrContains(waited.Log(), "W waiting for the xtables lock")) << waited.Log();
+  } else {
+    EXPECT_TRUE(absl::StrContains(stuck.Log(), "W still waiting for iptables-nft-restore after 5s"))
+        << stuck.Log();
+    EXPECT_TRUE(absl::StrContains(stuck.Log(),
+                                  "did not finish within the time limit (an nft "
+                                  "transaction starts over"))
+        << stuck.Log();
+    kernel_.StallNftCommits(false);
+    ASSERT_TRUE(Apply(kModel, kernel_.Now() + absl::Seconds(40)).status.ok());
+  }
+  ExpectNoChanges(kModel);
 }
 
 // The applier killed right after each step that changes something, in each kind of run: the

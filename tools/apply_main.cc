@@ -2,14 +2,15 @@
 // The work is //fiptgen:apply's (fiptgen/apply.h: save, plan, restore, verify, roll back);
 // this file holds the flags, the log on stderr, and the dry run's private namespace.
 //
-//   fiptgen-apply [--dry-run] [--backend auto|nft|legacy] [--hooks first|append] MODEL.json | -
+//   fiptgen-apply [--dry-run] [--backend auto|nft|legacy] [--hooks first|append]
+//                 [--timeout SECONDS] MODEL.json | -
 //
 // --dry-run prints the plans on stdout (nothing when there is nothing to do) and rehearses
 // them, --test included, in a private network namespace loaded with a copy of the current
 // state, so sets the plan creates exist there; nothing in the real namespace changes.
 //
 // Exit 0 on success, 1 when the model cannot be read or a tool fails, 2 on a bad command line
-// or a bad model.
+// or a bad model, 4 when the time limit was reached.
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -23,7 +24,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "fiptgen/apply.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/plan.h"
@@ -33,7 +36,14 @@
 namespace fiptgen {
 namespace {
 
+constexpr int kDefaultTimeoutSeconds = 120;
+constexpr int kExitTimedOut = 4;
+
 void Log(absl::string_view line) { std::cerr << "fiptgen-apply: " << line << "\n"; }
+
+int ExitCode(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kDeadlineExceeded ? kExitTimedOut : cli::kExitFailure;
+}
 
 ApplyLog ToolLog() {
   return [](LogLevel level, absl::string_view line) {
@@ -103,7 +113,8 @@ absl::Status Rehearse(const Config& config, const ApplyOptions& options, const D
 const cli::Program& Program() {
   static const cli::Program* program = new cli::Program{
       "fiptgen-apply",
-      "[--dry-run] [--backend auto|nft|legacy] [--hooks first|append] MODEL.json | -",
+      "[--dry-run] [--backend auto|nft|legacy] [--hooks first|append] [--timeout SECONDS]\n"
+      "                     MODEL.json | -",
       "Brings iptables (raw and filter tables, IPv4 and IPv6) and ipsets to MODEL.json's\n"
       "state, changing only what differs: it saves the current state, plans against it and\n"
       "feeds the plans to ipset restore and iptables-restore --noflush. Chains that are not\n"
@@ -121,6 +132,11 @@ const cli::Program& Program() {
            "chains (refusing when both do), else the one holding kubelet's\n"
            "KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY chain, else the one\n"
            "holding more rules, else nft"},
+          {"--timeout", "SECONDS",
+           "the longest the run may take (default 120): a tool still running\n"
+           "then is killed and what was changed is put back; changes are made\n"
+           "in the first three quarters, the last quarter is kept for putting\n"
+           "back. Waits (the xtables lock, a slow tool) are announced"},
           {"--hooks", "first|append",
            "where our hooks (-j felix-INPUT, ...) go in the built-in chains:\n"
            "first (the default) keeps them before every other rule, moving\n"
@@ -131,7 +147,9 @@ const cli::Program& Program() {
       "  1  MODEL cannot be read, or a tool failed (stderr says what, and whether the\n"
       "     previous rules were put back)\n"
       "  2  a bad command line; or a bad model, with every error on stderr, one a line,\n"
-      "     each starting with the path of the offending value"};
+      "     each starting with the path of the offending value\n"
+      "  4  the time limit (--timeout) was reached (stderr says whether the previous rules\n"
+      "     were put back)"};
   return *program;
 }
 
@@ -151,6 +169,13 @@ int Main(int argc, char** argv) {
     return cli::UsageError(program,
                            absl::StrCat("--hooks: must be first or append, not \"", hooks, "\""));
   }
+  int timeout_seconds = kDefaultTimeoutSeconds;
+  if (args.Has("--timeout") &&
+      (!absl::SimpleAtoi(args.flags.at("--timeout"), &timeout_seconds) || timeout_seconds < 1)) {
+    return cli::UsageError(program, absl::StrCat("--timeout: must be a number of seconds, 1 or "
+                                                 "more, not \"",
+                                                 args.flags.at("--timeout"), "\""));
+  }
   if (args.positional.size() != 1) {
     return cli::UsageError(program, "exactly one MODEL.json");
   }
@@ -163,12 +188,14 @@ int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a tool that exits early must not kill us while we write
   SubprocessRunner runner;
   ApplyOptions options;
+  options.deadline = runner.Now() + absl::Seconds(timeout_seconds);
   options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
   if (backend == "auto") {
-    absl::StatusOr<BackendChoice> choice = DetectBackend(model->config.chain_prefix, &runner);
+    absl::StatusOr<BackendChoice> choice =
+        DetectBackend(model->config.chain_prefix, &runner, options.deadline);
     if (!choice.ok()) {
       Log(choice.status().message());
-      return 1;
+      return ExitCode(choice.status());
     }
     options.backend = choice->backend;
     Log(choice->reason);
@@ -181,7 +208,7 @@ int Main(int argc, char** argv) {
     absl::StatusOr<KernelState> state = applier.Observe(target);
     if (!state.ok()) {
       Log(state.status().message());
-      return 1;
+      return ExitCode(state.status());
     }
     Plans plans = applier.Plan(target, *state);
     std::string text;
@@ -201,7 +228,7 @@ int Main(int argc, char** argv) {
   }
   if (!status.ok()) {
     Log(status.message());
-    return 1;
+    return ExitCode(status);
   }
   return 0;
 }

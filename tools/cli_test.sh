@@ -137,14 +137,15 @@ version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$ver
 check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
 for tool in fiptgen fiptgen-apply; do
   if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
-  else bin="$apply"; flags="--dry-run --backend --hooks"; fi
+  else bin="$apply"; flags="--dry-run --backend --hooks --timeout"; fi
   for help in --help -h; do
     run "$bin" "$help"
     check "$tool $help exits 0" test $rc -eq 0
     check "$tool $help prints nothing on stderr" test ! -s "$tmp/err"
     check "$tool $help starts with the usage line" grep -q "^Usage: $tool " "$tmp/out"
     check "$tool $help documents the exit codes" grep -q '^Exit status:' "$tmp/out"
-    for code in 0 1 2; do
+    codes="0 1 2"; [ "$tool" = fiptgen-apply ] && codes="0 1 2 4"
+    for code in $codes; do
       check "$tool $help documents exit code $code" grep -q "^  $code  " "$tmp/out"
     done
     for flag in $flags --help --version; do
@@ -172,6 +173,8 @@ check "apply: a bad --backend is named" grep -q -- '--backend: must be auto, nft
 usage_error "apply: --backend with no value" "$apply" --backend
 usage_error "apply: a bad --hooks" "$apply" --hooks top "$testdata/example/model.json"
 check "apply: a bad --hooks is named" grep -q -- '--hooks: must be first or append' "$tmp/err"
+usage_error "apply: a bad --timeout" "$apply" --timeout 0 "$testdata/example/model.json"
+check "apply: a bad --timeout is named" grep -q -- '--timeout: must be a number of seconds' "$tmp/err"
 usage_error "apply: no MODEL" "$apply"
 usage_error "apply: two MODELs" "$apply" "$testdata/example/model.json" "$testdata/tags/model.json"
 run "$apply" /nonexistent/model.json

@@ -120,13 +120,19 @@ CommandResult SubprocessRunner::Run(const Command& command) {
     CloseFd(&in_fd);
   }
   char buf[65536];
+  const bool notice = command.on_notice && command.notice_after != absl::InfiniteDuration();
+  absl::Time notice_at = notice ? absl::Now() + command.notice_after : absl::InfiniteFuture();
   while (in_fd >= 0 || out_fd >= 0 || err_fd >= 0) {
     pollfd fds[3] = {{in_fd, POLLOUT, 0}, {out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-    const int timeout = PollTimeout(command.deadline);
-    if (timeout == 0) {
+    if (PollTimeout(command.deadline) == 0) {
       result.timed_out = true;
       break;
     }
+    if (notice_at != absl::InfiniteFuture() && PollTimeout(notice_at) == 0) {
+      notice_at = absl::InfiniteFuture();
+      command.on_notice();
+    }
+    const int timeout = PollTimeout(std::min(command.deadline, notice_at));
     int ready = poll(fds, 3, timeout);
     if (ready < 0) {
       if (errno == EINTR) {

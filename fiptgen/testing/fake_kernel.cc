@@ -91,7 +91,7 @@ CommandResult FakeKernel::Run(const Command& command) {
       return result;
     }
     args.insert(args.begin(), std::string(name));
-    result = RunIptables(*backend, family, args, command.input);
+    result = RunIptables(*backend, family, args, command);
   }
   const bool changes =
       (args[0] == "restore" && std::find(args.begin(), args.end(), "--test") == args.end());
@@ -200,9 +200,25 @@ std::string FakeKernel::CheckRule(const Table& table, absl::string_view rule) co
   return "";
 }
 
+bool FakeKernel::Wait(absl::Time until, const Command& command, CommandResult* result) {
+  const absl::Time start = now_;
+  now_ = std::min(until, command.deadline);
+  if (command.on_notice && now_ - start >= command.notice_after) {
+    ++notices_;
+    command.on_notice();
+  }
+  if (until > command.deadline) {
+    result->timed_out = true;
+    result->exit_code = -1;
+    return false;
+  }
+  return true;
+}
+
 CommandResult FakeKernel::RunIptables(Backend backend, int family,
                                       const std::vector<std::string>& args,
-                                      absl::string_view input) {
+                                      const Command& command) {
+  const absl::string_view input = command.input;
   CommandResult result;
   const std::string tool =
       absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", BackendName(backend), "-", args[0]);
@@ -212,17 +228,34 @@ CommandResult FakeKernel::RunIptables(Backend backend, int family,
     return result;
   }
   bool noflush = false, test = false;
+  int wait = 0;  // seconds; 0: until the lock is free (iptables 1.8.9 waits without -w too)
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--noflush") {
       noflush = true;
     } else if (args[i] == "--test") {
       test = true;
-    } else if (args[i] == "--wait" || args[i] == "-w") {
-      int seconds = 0;
-      if (i + 1 < args.size() && absl::SimpleAtoi(args[i + 1], &seconds)) {
-        ++i;  // its value: there is no lock to wait for here
-      }
+    } else if ((args[i] == "--wait" || args[i] == "-w") && i + 1 < args.size() &&
+               absl::SimpleAtoi(args[i + 1], &wait)) {
+      ++i;
     }
+  }
+  if (backend == Backend::kLegacy && now_ < lock_until_) {
+    const absl::Time give_up = wait > 0 ? now_ + absl::Seconds(wait) : absl::InfiniteFuture();
+    if (!Wait(std::min(give_up, lock_until_), command, &result)) {
+      return result;
+    }
+    if (now_ < lock_until_) {
+      result.exit_code = 4;
+      result.err = absl::StrCat(
+          "Another app is currently holding the xtables lock. Stopped "
+          "waiting after ",
+          wait, "s.\n");
+      return result;
+    }
+  }
+  if (backend == Backend::kNft && stall_nft_ && !test) {
+    Wait(absl::InfiniteFuture(), command, &result);
+    return result;
   }
   Tables& state = tables_[{backend, family}];
   std::optional<std::pair<std::string, Table>> open;

@@ -17,8 +17,10 @@
 // and family), destroy (refused while a rule of any backend names the set); it stops at the
 // first error, keeping what came before, as ipset does. Errors read as the real tools'.
 //
-// Faults, for tests: a rule text the kernel refuses, and a crash (the applier killed) after
-// the Nth call that changes something.
+// Faults, for tests: a rule text the kernel refuses, a crash (the applier killed) after the
+// Nth call that changes something, the legacy xtables lock held by another program, and nft
+// transactions that never commit (a foreign writer restarting them). Time passes only as
+// the tools take it: a millisecond a call, and the waits.
 #ifndef FIPTGEN_TESTING_FAKE_KERNEL_H_
 #define FIPTGEN_TESTING_FAKE_KERNEL_H_
 
@@ -64,6 +66,14 @@ class FakeKernel : public CommandRunner {
     crashed_ = false;
   }
   bool crashed() const { return crashed_; }
+
+  // Another program holds the xtables lock for `d` from now: legacy restores wait for it
+  // (`--wait N`: at most N seconds, then exit 4; without a number, or 0: until it is free).
+  void HoldXtablesLock(absl::Duration d) { lock_until_ = now_ + d; }
+  // nft restores that change something never finish: they run until their deadline.
+  void StallNftCommits(bool stall) { stall_nft_ = stall; }
+  // How many times Command::on_notice was called.
+  int notices() const { return notices_; }
   // Calls that changed something (restores without --test), since the start.
   int changes() const { return changes_; }
   // Every command run, as "argv joined by spaces".
@@ -86,7 +96,10 @@ class FakeKernel : public CommandRunner {
   };
 
   CommandResult RunIptables(Backend backend, int family, const std::vector<std::string>& args,
-                            absl::string_view input);
+                            const Command& command);
+  // Lets the time a program waits pass; false when its deadline comes first (then it is
+  // killed there, and *result says so).
+  bool Wait(absl::Time until, const Command& command, CommandResult* result);
   CommandResult RunIpset(const std::vector<std::string>& args, absl::string_view input);
   std::string CheckRule(const Table& table, absl::string_view rule) const;
   bool SetInUse(absl::string_view name) const;
@@ -95,6 +108,9 @@ class FakeKernel : public CommandRunner {
   std::map<std::pair<Backend, int>, Tables> tables_;
   std::vector<std::pair<std::string, Set>> sets_;  // in creation order, as ipset save lists them
   std::string refused_;
+  absl::Time lock_until_ = absl::InfinitePast();
+  bool stall_nft_ = false;
+  int notices_ = 0;
   int crash_after_ = -1;
   bool crashed_ = false;
   int changes_ = 0;
