@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "fiptgen/rule_text.h"
 #include "fiptgen/status_macros.h"
 
@@ -293,12 +295,13 @@ Plans Applier::Plan(const Desired& target, const KernelState& state) const {
   return PlanState(target, state.observed, config_, options_.hooks);
 }
 
-absl::Status Applier::Restore(const std::vector<std::string>& argv, const std::string& plan) {
-  if (plan.empty()) {
+absl::Status Applier::Restore(const std::vector<std::string>& argv, absl::string_view input,
+                              absl::string_view plan, int first_line) {
+  if (input.empty()) {
     return absl::OkStatus();
   }
   const bool iptables = argv[0] != "ipset";
-  CommandResult r = iptables ? RunRestoreTool(argv, plan) : Run(argv, plan);
+  CommandResult r = iptables ? RunRestoreTool(argv, input) : Run(argv, input);
   if (r.timed_out) {
     return absl::DeadlineExceededError(absl::StrCat(
         absl::StrJoin(argv, " "), " did not finish within the time limit", Hint(argv)));
@@ -312,100 +315,133 @@ absl::Status Applier::Restore(const std::vector<std::string>& argv, const std::s
   }
   std::string where;
   if (int line = FailedLine(r.err); line > 0) {
-    where = absl::StrCat(" at plan ", DescribePlanLine(plan, line));
+    where = absl::StrCat(" at plan ", DescribePlanLine(plan, line + first_line - 1));
   }
   return absl::AbortedError(
       absl::StrCat(absl::StrJoin(argv, " "), " failed", where, ": ", ToolMessage(r)));
 }
 
-absl::Status Applier::Execute(const Plans& plans) {
-  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, plans.ipsets.before));
+absl::Status Applier::Execute(const Plans& plans, absl::string_view prefix, size_t* made) {
+  auto done = [&](const std::vector<std::string>& changes, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      Log(LogLevel::kInfo, absl::StrCat(prefix, changes[i]));
+    }
+    *made += end - begin;
+  };
+  // The sets the new rules name.
+  const IpsetPlan& sets = plans.ipsets;
+  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, sets.before, sets.before, 1));
+  done(sets.changes, 0, sets.before_changes);
+  // Every rule plan is checked whole before any table changes.
   for (const RestorePlan& plan : plans.rulesets) {
-    const std::string tool = RestoreTool(plan.family);
-    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush", "--test"}, plan.text));
-    FIPTGEN_RETURN_IF_ERROR(Restore({tool, "--noflush"}, plan.text));
+    FIPTGEN_RETURN_IF_ERROR(
+        Restore({RestoreTool(plan.family), "--noflush", "--test"}, plan.text, plan.text, 1));
   }
-  DestroyStaleSets(plans.ipsets.after);
+  // Then each table, one transaction each.
+  for (const RestorePlan& plan : plans.rulesets) {
+    int first_line = 1;
+    size_t counted = 0;
+    for (const RestorePlan::TableStep& step : plan.tables) {
+      first_line += static_cast<int>(
+          std::count(plan.text.begin() + counted, plan.text.begin() + step.text_begin, '\n'));
+      counted = step.text_begin;
+      absl::string_view text =
+          absl::string_view(plan.text).substr(step.text_begin, step.text_end - step.text_begin);
+      FIPTGEN_RETURN_IF_ERROR(
+          Restore({RestoreTool(plan.family), "--noflush"}, text, plan.text, first_line));
+      done(plan.changes, step.changes_begin, step.changes_end);
+    }
+  }
+  // Sets no rule names any more.
+  *made += DestroyStaleSets(sets.after, prefix);
   return absl::OkStatus();
 }
 
-void Applier::DestroyStaleSets(absl::string_view script) {
-  // Each line destroys one set; one that something we cannot see still uses (a rule of the
-  // other backend, a foreign list:set) is kept, and the others still go.
+size_t Applier::DestroyStaleSets(absl::string_view script, absl::string_view prefix) {
+  // One set a line ("destroy <set>"). One that something we cannot see still uses (a rule
+  // of the other backend, a foreign list:set) is kept, and the others still go.
+  size_t destroyed = 0;
+  auto done = [&](absl::string_view lines, int count) {
+    for (int i = 0; i < count && !lines.empty(); ++i) {
+      absl::string_view line = NextLine(&lines);
+      Log(LogLevel::kInfo,
+          absl::StrCat(prefix, "ipset: set ", absl::StripPrefix(line, "destroy "), " destroyed"));
+      ++destroyed;
+    }
+  };
   while (!script.empty()) {
     CommandResult r = Run({"ipset", "restore"}, script);
     if (r.exit_code == 0) {
-      return;
+      done(script, std::numeric_limits<int>::max());
+      return destroyed;
     }
     if (r.timed_out) {
       Log(LogLevel::kWarning, absl::StrCat("the time limit was reached before these stale sets "
                                            "were destroyed; the next run destroys them: ",
                                            absl::StrReplaceAll(script, {{"\n", "; "}})));
-      return;
+      return destroyed;
     }
     const int line = FailedLine(r.err);
     Log(LogLevel::kWarning,
         absl::StrCat("ipset: ", line > 0 ? DescribePlanLine(script, line) : std::string(script),
                      " failed, the set is kept: ", ToolMessage(r)));
     if (line <= 0) {
-      return;
+      return destroyed;
     }
+    done(script, line - 1);
     for (int i = 0; i < line && !script.empty(); ++i) {
       NextLine(&script);
     }
   }
+  return destroyed;
 }
 
 absl::Status Applier::Apply(const Desired& target) {
-  bool changed = false;
-  std::set<std::string> logged_notes;
-  for (int round = 1; round <= kMaxRounds; ++round) {
-    FIPTGEN_ASSIGN_OR_RETURN(KernelState state, Observe(target));
-    Plans plans = Plan(target, state);
-    if (plans.empty()) {
-      for (const std::string& note : plans.notes()) {
-        if (logged_notes.insert(note).second) {
-          Log(LogLevel::kInfo, note);
-        }
+  const absl::Time start = runner_->Now();
+  size_t made = 0;
+  std::set<std::string> noted;
+  bool another_round = false;
+  for (int round = 1;; ++round) {
+    absl::StatusOr<KernelState> state = Observe(target);
+    if (!state.ok()) {
+      if (made > 0 && !another_round) {
+        // Done; only the check that nothing is left to do could not run.
+        Log(LogLevel::kWarning,
+            absl::StrCat("reading the state back to check it failed: ", state.status().message()));
+        break;
       }
-      break;
+      return state.status();
     }
-    changed = true;
+    Plans plans = Plan(target, *state);
     for (const std::string& note : plans.notes()) {
-      if (logged_notes.insert(note).second) {
+      if (noted.insert(note).second) {
         Log(LogLevel::kInfo, note);
       }
     }
-    for (const std::string& change : plans.changes()) {
-      Log(LogLevel::kInfo, change);
-    }
-    absl::Status status = Execute(plans);
-    if (!status.ok()) {
-      Log(LogLevel::kError, status.message());
-      return RollBack(state, status.code());
-    }
-    if (!plans.needs_another_round()) {
+    if (plans.empty()) {
       break;
     }
+    if (round > 1 && (!another_round || round > kMaxRounds)) {
+      // Applying then saving must give a state whose plan is empty.
+      for (const std::string& change : plans.changes()) {
+        Log(LogLevel::kWarning, absl::StrCat("the kernel prints this back differently, the "
+                                             "next run will repeat it: ",
+                                             change));
+      }
+      break;
+    }
+    absl::Status status = Execute(plans, "", &made);
+    if (!status.ok()) {
+      Log(LogLevel::kError, status.message());
+      return RollBack(*state, status.code());
+    }
+    another_round = plans.needs_another_round();
   }
-  if (!changed) {
-    Log(LogLevel::kInfo, "no changes");
-    return absl::OkStatus();
-  }
-  // Applying then saving must give a state whose plan is empty.
-  absl::StatusOr<KernelState> after = Observe(target);
-  if (!after.ok()) {
-    Log(LogLevel::kWarning, absl::StrCat("applied, but reading the state back to check it "
-                                         "failed: ",
-                                         after.status().message()));
-    return absl::OkStatus();
-  }
-  for (const std::string& change : Plan(target, *after).changes()) {
-    Log(LogLevel::kWarning,
-        absl::StrCat("warning: the kernel prints this back differently, the next run will "
-                     "repeat it: ",
-                     change));
-  }
+  Log(LogLevel::kInfo,
+      made == 0 ? std::string("no changes")
+                : absl::StrCat("applied: ", made, made == 1 ? " change in " : " changes in ",
+                               absl::FormatDuration(
+                                   absl::Trunc(runner_->Now() - start, absl::Milliseconds(1)))));
   return absl::OkStatus();
 }
 
@@ -440,7 +476,8 @@ absl::Status Applier::RollBack(const KernelState& before, absl::StatusCode cause
     }
   }
   Plans back = Plan(previous, now);
-  absl::Status status = back.empty() ? absl::OkStatus() : Execute(back);
+  size_t put_back = 0;
+  absl::Status status = back.empty() ? absl::OkStatus() : Execute(back, "put back: ", &put_back);
   if (!status.ok()) {
     return outcome(absl::StatusCode::kDataLoss,
                    absl::StrCat("putting back the previous state failed too, the state is "
@@ -448,21 +485,26 @@ absl::Status Applier::RollBack(const KernelState& before, absl::StatusCode cause
                                 status.message()));
   }
   return outcome(absl::StatusCode::kAborted,
-                 back.empty() ? "nothing was changed; the previous rules are in force"
-                              : "put back the previous state; the previous rules are in force");
+                 back.empty()
+                     ? "nothing was changed; the previous rules are in force"
+                     : absl::StrCat("put back ", put_back, put_back == 1 ? " change" : " changes",
+                                    "; the previous rules are in force"));
 }
 
 absl::Status Applier::TestInPlace(const Plans& plans) {
   for (const RestorePlan& plan : plans.rulesets) {
-    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(plan.family), "--noflush", "--test"}, plan.text));
+    FIPTGEN_RETURN_IF_ERROR(
+        Restore({RestoreTool(plan.family), "--noflush", "--test"}, plan.text, plan.text, 1));
   }
   return absl::OkStatus();
 }
 
 absl::Status Applier::LoadCopy(const KernelState& state) {
-  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, OneRuleALine(state.ipset_text)));
+  const std::string sets = OneRuleALine(state.ipset_text);
+  FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, sets, sets, 1));
   for (const auto& [family, text] : state.save_text) {
-    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family)}, OneRuleALine(text)));
+    const std::string rules = OneRuleALine(text);
+    FIPTGEN_RETURN_IF_ERROR(Restore({RestoreTool(family)}, rules, rules, 1));
   }
   return absl::OkStatus();
 }

@@ -132,9 +132,14 @@ class Applier {
   CommandResult Run(std::vector<std::string> argv, absl::string_view input);
   // Runs an iptables restore tool; a wait for the xtables lock is announced and bounded.
   CommandResult RunRestoreTool(std::vector<std::string> argv, absl::string_view input);
-  absl::Status Restore(const std::vector<std::string>& argv, const std::string& plan);
-  absl::Status Execute(const Plans& plans);
-  void DestroyStaleSets(absl::string_view script);
+  // Feeds `input`, which starts at line `first_line` of `plan`, to a restore tool; a failure
+  // names the plan line the tool reported.
+  absl::Status Restore(const std::vector<std::string>& argv, absl::string_view input,
+                       absl::string_view plan, int first_line);
+  // Runs the plans one step at a time (the sets they need, every table, the stale sets),
+  // logging each change, after `prefix`, once the kernel took it; counts them in *made.
+  absl::Status Execute(const Plans& plans, absl::string_view prefix, size_t* made);
+  size_t DestroyStaleSets(absl::string_view script, absl::string_view prefix);
   absl::Status RollBack(const KernelState& before, absl::StatusCode cause);
   std::string Hint(const std::vector<std::string>& argv) const;
 

@@ -178,6 +178,36 @@ TEST_P(ApplyTest, RejectedStepPutsBackTheStateFound) {
       << failed.status;
   EXPECT_TRUE(absl::StrContains(failed.Log(), "at plan line")) << failed.Log();
   EXPECT_TRUE(State() == before) << LineDiff(before, State());
+  // Refused under --test: nothing but the set was changed, and only that was put back.
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "I put back: ipset: set felix-blocklist swapped"))
+      << failed.Log();
+  EXPECT_FALSE(absl::StrContains(failed.Log(), "raw")) << failed.Log();
+
+  // Refused only when the filter table is committed, after raw: the log says what was made,
+  // in the order it was made, never the refused change, and what was put back.
+  kernel_.RefuseRulesContaining("--dports 180", /*under_test=*/false);
+  failed = Apply(changed);
+  EXPECT_EQ(failed.status.code(), absl::StatusCode::kAborted) << failed.status;
+  EXPECT_TRUE(State() == before) << LineDiff(before, State());
+  EXPECT_EQ(std::string(failed.status.message()),
+            "put back 2 changes; the previous rules are in force");
+  std::vector<std::string> said;
+  for (const std::string& line : failed.log) {
+    if (!absl::StrContains(line, "moved back")) {
+      said.push_back(line.substr(0, line.find(" at plan") == std::string::npos
+                                        ? std::string::npos
+                                        : line.find(" at plan")));
+    }
+  }
+  EXPECT_EQ(absl::StrJoin(said, "\n"),
+            absl::StrCat("I ipset: set felix-blocklist swapped (2 members)\n"
+                         "I v4 raw: chain felix-p-fastpath-i refilled\n"
+                         "E iptables-",
+                         BackendName(backend()),
+                         "-restore --noflush failed\n"
+                         "I put back: ipset: set felix-blocklist swapped (1 members)\n"
+                         "I put back: v4 raw: chain felix-p-fastpath-i refilled"))
+      << failed.Log();
   kernel_.RefuseRulesContaining("");
   ASSERT_TRUE(Apply(changed).status.ok());
   ExpectNoChanges(changed);

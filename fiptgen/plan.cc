@@ -54,6 +54,7 @@ absl::flat_hash_map<std::string, std::string> ForeignReferences(const Table& tab
 void PlanTable(int family, absl::string_view name, const Table& want, const Table& have,
                const Table* foreign, HookMode hooks, RestorePlan* plan) {
   const std::string where = absl::StrCat("v", family, " ", name, ": ");
+  const size_t changes_begin = plan->changes.size();
   TableEdit edit;
   edit.table = name;
 
@@ -170,7 +171,14 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
       edit.append.empty()) {
     return;
   }
+  RestorePlan::TableStep step;
+  step.table = std::string(name);
+  step.text_begin = plan->text.size();
+  step.changes_begin = changes_begin;
+  step.changes_end = plan->changes.size();
   RenderTableEdit(edit, &plan->text);
+  step.text_end = plan->text.size();
+  plan->tables.push_back(std::move(step));
 }
 
 }  // namespace
@@ -398,6 +406,7 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
     }
   }
   std::sort(stale.begin(), stale.end());
+  plan.before_changes = plan.changes.size();
   for (absl::string_view name : stale) {
     destroy_after(name, /*say_so=*/true);
   }

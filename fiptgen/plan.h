@@ -32,6 +32,15 @@ struct RestorePlan {
   std::string text;
   // One line per change, in plan order: "v4 filter: chain felix-from-w1 refilled".
   std::vector<std::string> changes;
+  // Each table's part of `text` ("*filter" to "COMMIT\n") and of `changes`, in order. A
+  // table's COMMIT is one transaction: each is a step that the kernel takes whole or not at
+  // all.
+  struct TableStep {
+    std::string table;
+    size_t text_begin = 0, text_end = 0;
+    size_t changes_begin = 0, changes_end = 0;
+  };
+  std::vector<TableStep> tables;
 };
 
 // Where our hooks go in their built-in chains.
@@ -79,8 +88,10 @@ struct IpsetPlan {
   std::string before;
   // Input to run after it, when no rule uses them any more: stale sets destroyed.
   std::string after;
-  // One line per change: "ipset: set felix-v4-web swapped (3 members)".
+  // One line per change: "ipset: set felix-v4-web swapped (3 members)". Those `before`
+  // makes come first, then (from before_changes on) the sets `after` destroys.
   std::vector<std::string> changes;
+  size_t before_changes = 0;
   // What the plan leaves alone although it is not as desired, and why: "ipset: set
   // felix-old not destroyed, kept: a foreign rule in v4 filter chain FORWARD uses it".
   std::vector<std::string> notes;

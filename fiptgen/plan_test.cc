@@ -254,6 +254,24 @@ COMMIT
     RestorePlan plan = PlanRestore(WantedRuleset(), seen.ours, seen.foreign);
     EXPECT_EQ(plan.text, c.plan) << c.name;
     EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), absl::StrJoin(c.changes, "\n")) << c.name;
+    // The table steps cut the text and the changes into whole tables, in order.
+    std::string text;
+    size_t changes = 0;
+    for (const RestorePlan::TableStep& step : plan.tables) {
+      absl::string_view part =
+          absl::string_view(plan.text).substr(step.text_begin, step.text_end - step.text_begin);
+      EXPECT_TRUE(absl::StartsWith(part, absl::StrCat("*", step.table, "\n"))) << c.name;
+      EXPECT_TRUE(absl::EndsWith(part, "\nCOMMIT\n")) << c.name;
+      absl::StrAppend(&text, part);
+      EXPECT_EQ(step.changes_begin, changes) << c.name;
+      for (size_t i = step.changes_begin; i < step.changes_end; ++i) {
+        EXPECT_TRUE(absl::StrContains(plan.changes[i], absl::StrCat(" ", step.table, ": ")))
+            << c.name << ": " << plan.changes[i];
+      }
+      changes = step.changes_end;
+    }
+    EXPECT_EQ(text, plan.text) << c.name;
+    EXPECT_EQ(changes, plan.changes.size()) << c.name;
   }
 }
 

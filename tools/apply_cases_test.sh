@@ -13,6 +13,8 @@
 #      --hooks append only makes sure it is there);
 #   6. without --backend, the backend in use is found: the one holding our chains (refusing
 #      when both do), else kubelet's hint chains, else the one with more rules, else nft;
+#   7. the log tells what happened, after it happened: a change only once the kernel took
+#      it, what was put back after a failure, a timestamp on every line, --quiet, --verbose.
 # Needs root; says SKIPPED otherwise. Never touches the machine's own namespace.
 #
 #   apply_cases_test.sh FIPTGEN_APPLY PLANS_DIR [CASE...]
@@ -269,8 +271,61 @@ case_2() {
   fi
 }
 
+# 7. A run whose filter step the kernel refuses after raw was committed.
+case_7() {
+  local model="$plans/from_empty/after.json" t real
+  what="$backend case 7 (log of a run put back)"
+  new_ns
+  run_apply --backend "$backend" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  sed -e 's/4789/4790/' -e 's/^\( *\)179$/\1180/' \
+    -e 's|"198.19.0.0/16"|"198.19.0.0/16", "198.20.0.0/16"|' "$model" >"$tmp/changed.json"
+  grep -q 4790 "$tmp/changed.json" && grep -q 180 "$tmp/changed.json" && grep -q 198.20 "$tmp/changed.json" ||
+    { fail "$what: bad sed"; return; }
+  # The wrapper breaks one filter rule when it is applied for real (not under --test).
+  mkdir -p "$tmp/refuse"
+  for t in iptables ip6tables; do
+    real=$(command -v "$t-$backend-restore")
+    {
+      echo '#!/bin/sh'
+      echo "case \" \$* \" in *\" --test \"*) exec \"$real\" \"\$@\" ;; esac"
+      echo "sed 's/^\\(-A felix-p-host-base-i .*\\)-j MARK .*/\\1-j felix-NOPE/' | \"$real\" \"\$@\""
+    } >"$tmp/refuse/$t-$backend-restore"
+    chmod +x "$tmp/refuse/$t-$backend-restore"
+  done
+  local before
+  before=$(rules)
+  if in_ns env PATH="$tmp/refuse:$PATH" "$apply" --backend "$backend" "$tmp/changed.json" \
+    >"$tmp/out" 2>"$tmp/err"; then
+    fail "$what: the applier succeeded"
+  fi
+  [ "$(rules)" = "$before" ] || fail "$what: the rules were not put back"
+  grep -q 'felix-p-host-base-i refilled' "$tmp/err" &&
+    fail "$what: logs a change the kernel refused: $(grep 'host-base-i refilled' "$tmp/err")"
+  grep 'v4 raw: chain felix-p-fastpath-i refilled' "$tmp/err" | grep -vq 'put back' ||
+    fail "$what: the raw change that was made is not logged: $(cat "$tmp/err")"
+  grep -q 'put back: v4 raw: chain felix-p-fastpath-i refilled' "$tmp/err" ||
+    fail "$what: does not say what was put back: $(cat "$tmp/err")"
+  grep -q 'put back: ipset: set felix-blocklist' "$tmp/err" ||
+    fail "$what: does not say the set was put back: $(cat "$tmp/err")"
+  # What happened comes in the order it happened: the raw change, the refusal, the put back.
+  local made refused back
+  made=$(grep -n 'v4 raw: chain felix-p-fastpath-i refilled' "$tmp/err" | grep -v 'put back' | head -1 | cut -d: -f1)
+  refused=$(grep -n 'error: .*failed at plan line' "$tmp/err" | head -1 | cut -d: -f1)
+  back=$(grep -n 'put back: v4 raw' "$tmp/err" | head -1 | cut -d: -f1)
+  [ -n "$made" ] && [ -n "$refused" ] && [ -n "$back" ] && [ "$made" -lt "$refused" ] && [ "$refused" -lt "$back" ] ||
+    fail "$what: not in the order it happened ($made, $refused, $back): $(cat "$tmp/err")"
+  grep -vqE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z fiptgen-apply: ' "$tmp/err" &&
+    fail "$what: a line without its timestamp: $(grep -vE '^[0-9]{4}-' "$tmp/err" | head -3)"
+
+  what="$backend case 7 (--quiet, --verbose)"
+  run_apply --backend "$backend" --quiet "$tmp/changed.json" || fail "$what: --quiet failed: $(cat "$tmp/err")"
+  [ -s "$tmp/err" ] && fail "$what: --quiet printed: $(cat "$tmp/err")"
+  run_apply --backend "$backend" --verbose "$model" || fail "$what: --verbose failed: $(cat "$tmp/err")"
+  grep -q "ran iptables-$backend-restore --noflush" "$tmp/err" || fail "$what: --verbose does not say what it ran: $(cat "$tmp/err")"
+}
+
 for backend in nft legacy; do
-  for c in 1 2 3 4 5 6; do
+  for c in 1 2 3 4 5 6 7; do
     if wanted "$c"; then "case_$c"; fi
   done
 done

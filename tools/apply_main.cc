@@ -3,7 +3,7 @@
 // this file holds the flags, the log on stderr, and the dry run's private namespace.
 //
 //   fiptgen-apply [--dry-run] [--backend auto|nft|legacy] [--hooks first|append]
-//                 [--timeout SECONDS] MODEL.json | -
+//                 [--timeout SECONDS] [--quiet | --verbose] MODEL.json | -
 //
 // --dry-run prints the plans on stdout (nothing when there is nothing to do) and rehearses
 // them, --test included, in a private network namespace loaded with a copy of the current
@@ -39,27 +39,34 @@ namespace {
 constexpr int kDefaultTimeoutSeconds = 120;
 constexpr int kExitTimedOut = 4;
 
-void Log(absl::string_view line) { std::cerr << "fiptgen-apply: " << line << "\n"; }
+// What reaches stderr: errors and warnings always, what changed unless --quiet, what was run
+// with --verbose.
+enum class Verbosity { kQuiet, kNormal, kVerbose };
+Verbosity verbosity = Verbosity::kNormal;
+
+// One line on stderr: "2025-01-31T12:00:00.123Z fiptgen-apply: warning: ...", the time in
+// UTC, so lines from runs on many hosts sort together.
+void Log(LogLevel level, absl::string_view line) {
+  if ((level == LogLevel::kInfo && verbosity == Verbosity::kQuiet) ||
+      (level == LogLevel::kDetail && verbosity != Verbosity::kVerbose)) {
+    return;
+  }
+  const char* what = level == LogLevel::kError     ? "error: "
+                     : level == LogLevel::kWarning ? "warning: "
+                                                   : "";
+  std::cerr << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())
+            << " fiptgen-apply: " << what << line << "\n";
+}
 
 int ExitCode(const absl::Status& status) {
   return status.code() == absl::StatusCode::kDeadlineExceeded ? kExitTimedOut : cli::kExitFailure;
 }
 
-ApplyLog ToolLog() {
-  return [](LogLevel level, absl::string_view line) {
-    if (level != LogLevel::kDetail) {
-      Log(line);
-    }
-  };
-}
-
 // The rehearsal's log: what goes wrong, said to be in the private copy.
-ApplyLog RehearsalLog() {
-  return [](LogLevel level, absl::string_view line) {
-    if (level == LogLevel::kError || level == LogLevel::kWarning) {
-      Log(absl::StrCat("dry run, in the private copy: ", line));
-    }
-  };
+void RehearsalLog(LogLevel level, absl::string_view line) {
+  if (level == LogLevel::kError || level == LogLevel::kWarning) {
+    Log(level, absl::StrCat("dry run, in the private copy: ", line));
+  }
 }
 
 // Dry run: loads a copy of `state` into a new network namespace and applies `target` there.
@@ -74,21 +81,23 @@ absl::Status Rehearse(const Config& config, const ApplyOptions& options, const D
   }
   if (pid == 0) {
     if (unshare(CLONE_NEWNET) != 0) {
-      Log(absl::StrCat("cannot make a private network namespace (", std::strerror(errno), ")"));
+      Log(LogLevel::kWarning,
+          absl::StrCat("cannot make a private network namespace (", std::strerror(errno), ")"));
       _exit(3);
     }
     SubprocessRunner runner;
     ApplyOptions quiet = options;
-    quiet.log = RehearsalLog();
+    quiet.log = RehearsalLog;
     Applier rehearsal(config, quiet, &runner);
     absl::Status status = rehearsal.LoadCopy(state);
     if (!status.ok()) {
-      Log(absl::StrCat("cannot copy the current state for the rehearsal: ", status.message()));
+      Log(LogLevel::kWarning,
+          absl::StrCat("cannot copy the current state for the rehearsal: ", status.message()));
       _exit(3);
     }
     status = rehearsal.Apply(target);
     if (!status.ok()) {
-      Log(absl::StrCat("dry run, in the private copy: ", status.message()));
+      RehearsalLog(LogLevel::kError, status.message());
     }
     std::cerr.flush();
     _exit(status.ok() ? 0 : 1);
@@ -98,14 +107,15 @@ absl::Status Rehearse(const Config& config, const ApplyOptions& options, const D
   }
   int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   if (code == 0) {
-    Log("dry run: the plans apply cleanly to a copy of the current state");
+    Log(LogLevel::kInfo, "dry run: the plans apply cleanly to a copy of the current state");
     return absl::OkStatus();
   }
   if (code != 3) {
     return absl::AbortedError("dry run: the plans fail (see above)");
   }
   // No private namespace: check the rule plans in place with --test only.
-  Log("dry run: falling back to iptables-restore --test in place; rules naming sets this "
+  Log(LogLevel::kWarning,
+      "dry run: falling back to iptables-restore --test in place; rules naming sets this "
       "plan creates cannot be checked");
   return applier->TestInPlace(applier->Plan(target, state));
 }
@@ -114,13 +124,14 @@ const cli::Program& Program() {
   static const cli::Program* program = new cli::Program{
       "fiptgen-apply",
       "[--dry-run] [--backend auto|nft|legacy] [--hooks first|append] [--timeout SECONDS]\n"
-      "                     MODEL.json | -",
+      "                     [--quiet | --verbose] MODEL.json | -",
       "Brings iptables (raw and filter tables, IPv4 and IPv6) and ipsets to MODEL.json's\n"
       "state, changing only what differs: it saves the current state, plans against it and\n"
       "feeds the plans to ipset restore and iptables-restore --noflush. Chains that are not\n"
       "ours, and rules in built-in chains that are not our hooks, are never touched. One\n"
-      "line per change on stderr. If the kernel rejects a restore, it names the failing plan\n"
-      "line and puts back the state it found. \"-\" reads the model from standard input;\n"
+      "line per change on stderr, once the kernel took it, each with its time (UTC). If the\n"
+      "kernel rejects a step, it names the failing plan line, puts back the state it found\n"
+      "and says what it put back. \"-\" reads the model from standard input;\n"
       "under `bazel run`, a relative MODEL is taken from BUILD_WORKING_DIRECTORY. Needs root.",
       {
           {"--dry-run", "",
@@ -137,6 +148,8 @@ const cli::Program& Program() {
            "then is killed and what was changed is put back; changes are made\n"
            "in the first three quarters, the last quarter is kept for putting\n"
            "back. Waits (the xtables lock, a slow tool) are announced"},
+          {"--quiet", "", "log only warnings and errors"},
+          {"--verbose", "", "also log each tool run, with its exit status and how long it took"},
           {"--hooks", "first|append",
            "where our hooks (-j felix-INPUT, ...) go in the built-in chains:\n"
            "first (the default) keeps them before every other rule, moving\n"
@@ -185,6 +198,12 @@ int Main(int argc, char** argv) {
   }
   const Desired target = Generate(*model);
 
+  if (args.Has("--quiet") && args.Has("--verbose")) {
+    return cli::UsageError(program, "--quiet and --verbose: one or the other");
+  }
+  verbosity = args.Has("--quiet")     ? Verbosity::kQuiet
+              : args.Has("--verbose") ? Verbosity::kVerbose
+                                      : Verbosity::kNormal;
   signal(SIGPIPE, SIG_IGN);  // a tool that exits early must not kill us while we write
   SubprocessRunner runner;
   ApplyOptions options;
@@ -194,20 +213,20 @@ int Main(int argc, char** argv) {
     absl::StatusOr<BackendChoice> choice =
         DetectBackend(model->config.chain_prefix, &runner, options.deadline);
     if (!choice.ok()) {
-      Log(choice.status().message());
+      Log(LogLevel::kError, choice.status().message());
       return ExitCode(choice.status());
     }
     options.backend = choice->backend;
-    Log(choice->reason);
+    Log(LogLevel::kInfo, choice->reason);
   }
   options.hooks = hooks == "append" ? HookMode::kAppend : HookMode::kFirst;
-  options.log = ToolLog();
+  options.log = Log;
   Applier applier(model->config, options, &runner);
   absl::Status status;
   if (args.Has("--dry-run")) {
     absl::StatusOr<KernelState> state = applier.Observe(target);
     if (!state.ok()) {
-      Log(state.status().message());
+      Log(LogLevel::kError, state.status().message());
       return ExitCode(state.status());
     }
     Plans plans = applier.Plan(target, *state);
@@ -215,19 +234,22 @@ int Main(int argc, char** argv) {
     RenderPlans(plans, &text);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
+    for (const std::string& note : plans.notes()) {
+      Log(LogLevel::kInfo, note);
+    }
     if (plans.empty()) {
-      Log("no changes");
+      Log(LogLevel::kInfo, "no changes");
       return 0;
     }
     for (const std::string& change : plans.changes()) {
-      Log(absl::StrCat("would: ", change));
+      Log(LogLevel::kInfo, absl::StrCat("would: ", change));
     }
     status = Rehearse(model->config, options, target, *state, &applier);
   } else {
     status = applier.Apply(target);
   }
   if (!status.ok()) {
-    Log(status.message());
+    Log(LogLevel::kError, status.message());
     return ExitCode(status);
   }
   return 0;

@@ -137,7 +137,7 @@ version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$ver
 check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
 for tool in fiptgen fiptgen-apply; do
   if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
-  else bin="$apply"; flags="--dry-run --backend --hooks --timeout"; fi
+  else bin="$apply"; flags="--dry-run --backend --hooks --timeout --quiet --verbose"; fi
   for help in --help -h; do
     run "$bin" "$help"
     check "$tool $help exits 0" test $rc -eq 0
@@ -175,6 +175,7 @@ usage_error "apply: a bad --hooks" "$apply" --hooks top "$testdata/example/model
 check "apply: a bad --hooks is named" grep -q -- '--hooks: must be first or append' "$tmp/err"
 usage_error "apply: a bad --timeout" "$apply" --timeout 0 "$testdata/example/model.json"
 check "apply: a bad --timeout is named" grep -q -- '--timeout: must be a number of seconds' "$tmp/err"
+usage_error "apply: --quiet with --verbose" "$apply" --quiet --verbose "$testdata/example/model.json"
 usage_error "apply: no MODEL" "$apply"
 usage_error "apply: two MODELs" "$apply" "$testdata/example/model.json" "$testdata/tags/model.json"
 run "$apply" /nonexistent/model.json

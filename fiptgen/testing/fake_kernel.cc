@@ -178,8 +178,8 @@ bool FakeKernel::SetInUse(absl::string_view name) const {
   return false;
 }
 
-std::string FakeKernel::CheckRule(const Table& table, absl::string_view rule) const {
-  if (!refused_.empty() && absl::StrContains(rule, refused_)) {
+std::string FakeKernel::CheckRule(const Table& table, absl::string_view rule, bool test) const {
+  if (!refused_.empty() && absl::StrContains(rule, refused_) && (refused_under_test_ || !test)) {
     return "RULE_APPEND failed (Invalid argument): rule refused";
   }
   std::vector<std::string> words = Words(rule);
@@ -353,7 +353,7 @@ CommandResult FakeKernel::RunIptables(Backend backend, int family,
       after = tokens.rest();
     }
     if (verb == "-A" || verb == "-I" || verb == "-R") {
-      if (std::string error = CheckRule(table, after); !error.empty()) {
+      if (std::string error = CheckRule(table, after, test); !error.empty()) {
         return fail(error);
       }
     }

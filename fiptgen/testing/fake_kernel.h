@@ -54,8 +54,12 @@ class FakeKernel : public CommandRunner {
   std::string SaveSets() const;
 
   // Every rule added or replaced whose text contains `text` is refused, as the kernel refuses
-  // a rule it cannot load.
-  void RefuseRulesContaining(std::string text) { refused_ = std::move(text); }
+  // a rule it cannot load; with `under_test` false, only when it is applied for real (a
+  // refusal --test cannot see, as nft's at COMMIT).
+  void RefuseRulesContaining(std::string text, bool under_test = true) {
+    refused_ = std::move(text);
+    refused_under_test_ = under_test;
+  }
 
   // After the `n`th call that changes something (a restore without --test) has done its
   // work, the caller is taken as killed: every later call fails and changes nothing, until
@@ -101,13 +105,14 @@ class FakeKernel : public CommandRunner {
   // killed there, and *result says so).
   bool Wait(absl::Time until, const Command& command, CommandResult* result);
   CommandResult RunIpset(const std::vector<std::string>& args, absl::string_view input);
-  std::string CheckRule(const Table& table, absl::string_view rule) const;
+  std::string CheckRule(const Table& table, absl::string_view rule, bool test) const;
   bool SetInUse(absl::string_view name) const;
 
   absl::Time now_;
   std::map<std::pair<Backend, int>, Tables> tables_;
   std::vector<std::pair<std::string, Set>> sets_;  // in creation order, as ipset save lists them
   std::string refused_;
+  bool refused_under_test_ = true;
   absl::Time lock_until_ = absl::InfinitePast();
   bool stall_nft_ = false;
   int notices_ = 0;
