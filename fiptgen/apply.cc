@@ -141,8 +141,8 @@ absl::StatusOr<BackendChoice> DetectBackend(absl::string_view chain_prefix, Comm
   if (!nft.ours.empty() && !legacy.ours.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "our chains are in both the nft and the legacy backend (", nft.ours, "; ", legacy.ours,
-        "): two rulesets are in force. Take ours out of the one not in use, or say which to "
-        "use with --backend"));
+        "): two rulesets are in force. Take ours out of the one not in use (fiptgen-apply "
+        "--remove --backend nft|legacy), or say which to use with --backend"));
   }
   if (!nft.ours.empty()) {
     return pick(Backend::kNft, absl::StrCat("our chains are there (", nft.ours, ")"));

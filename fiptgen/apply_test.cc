@@ -239,6 +239,24 @@ TEST_P(ApplyTest, HooksAreKeptFirst) {
   ExpectNoChanges(kModel);
 }
 
+// Removal is applying nothing: every hook, chain and set of ours goes, foreign ones stay.
+TEST_P(ApplyTest, ApplyingNothingRemovesEverythingOfOurs) {
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  ASSERT_EQ(kernel_.LoadSets("create KUBE-X hash:ip family inet\n"), "");
+  const std::string foreign = ForeignRules();
+  ApplyOptions options;
+  options.backend = backend();
+  Applier applier(config_, options, &kernel_);
+  ASSERT_TRUE(applier.Apply(Desired()).ok());
+  EXPECT_FALSE(absl::StrContains(State(), "felix-")) << State();
+  EXPECT_TRUE(absl::StrContains(kernel_.SaveSets(), "create KUBE-X "));
+  EXPECT_EQ(ForeignRules(), foreign);
+  absl::StatusOr<KernelState> state = applier.Observe(Desired());
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(applier.Plan(Desired(), *state).empty());
+}
+
 // The dry run's private copy is loaded from save text, in which a foreign comment holding a
 // newline spans lines; the copy holds that rule as one rule.
 TEST_P(ApplyTest, CopyTakesARuleOverSeveralLinesAsOne) {

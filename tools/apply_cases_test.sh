@@ -14,7 +14,9 @@
 #   6. without --backend, the backend in use is found: the one holding our chains (refusing
 #      when both do), else kubelet's hint chains, else the one with more rules, else nft;
 #   7. the log tells what happened, after it happened: a change only once the kernel took
-#      it, what was put back after a failure, a timestamp on every line, --quiet, --verbose.
+#      it, what was put back after a failure, a timestamp on every line, --quiet, --verbose;
+# and what was built with them: --check (0 in sync, 3 drift with the plan, 1 on error, nothing
+# changed) and --remove (everything of ours out, by the model's prefixes or the defaults).
 # Needs root; says SKIPPED otherwise. Never touches the machine's own namespace.
 #
 #   apply_cases_test.sh FIPTGEN_APPLY PLANS_DIR [CASE...]
@@ -324,8 +326,64 @@ case_7() {
   grep -q "ran iptables-$backend-restore --noflush" "$tmp/err" || fail "$what: --verbose does not say what it ran: $(cat "$tmp/err")"
 }
 
+# --check changes nothing and says in sync / drift / error by its exit status.
+case_check() {
+  local model="$plans/from_empty/after.json" before rc
+  what="$backend --check"
+  new_ns
+  run_apply --backend "$backend" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  run_apply --backend "$backend" --check "$model"
+  rc=$?
+  [ "$rc" = 0 ] && [ ! -s "$tmp/out" ] || fail "$what: in sync: exit $rc: $(cat "$tmp/out" "$tmp/err")"
+  in_ns "iptables-$backend" -D felix-from-w1 2
+  in_ns "ip6tables-$backend" -I INPUT 1 -j ACCEPT
+  before=$(rules)
+  run_apply --backend "$backend" --check "$model"
+  rc=$?
+  [ "$rc" = 3 ] || fail "$what: drift: exit $rc, not 3: $(cat "$tmp/err")"
+  grep -qx ':felix-from-w1 - \[0:0\]' "$tmp/out" && grep -qx -- '-I INPUT 1 -j felix-INPUT' "$tmp/out" ||
+    fail "$what: the plan that fixes the drift is not on stdout: $(cat "$tmp/out")"
+  grep -q 'drift: v4 filter: chain felix-from-w1 refilled' "$tmp/err" || fail "$what: the drift is not named: $(cat "$tmp/err")"
+  [ "$(rules)" = "$before" ] || fail "$what: --check changed something"
+  mkdir -p "$tmp/nosave"
+  printf '#!/bin/sh\necho "cannot read" >&2\nexit 1\n' >"$tmp/nosave/iptables-$backend-save"
+  chmod +x "$tmp/nosave/iptables-$backend-save"
+  in_ns env PATH="$tmp/nosave:$PATH" "$apply" --backend "$backend" --check "$model" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  [ "$rc" = 1 ] || fail "$what: error: exit $rc, not 1: $(cat "$tmp/err")"
+}
+
+# --remove takes hooks, chains and sets of ours out, by the model's prefixes, or the defaults
+# without one; foreign rules and sets stay.
+case_remove() {
+  local model="$plans/from_empty/after.json" foreign_before sets_before
+  what="$backend --remove"
+  new_ns
+  run_apply --backend "$backend" "$model" || { fail "$what: setup: $(cat "$tmp/err")"; return; }
+  add_foreign
+  in_ns ipset create KUBE-X hash:ip
+  sed -e 's/"chain_prefix": "felix-"/"chain_prefix": "fx-"/' \
+    -e 's/"ipset_prefix": "felix-"/"ipset_prefix": "fx-"/' "$model" >"$tmp/fx.json"
+  grep -q '"fx-"' "$tmp/fx.json" || { fail "$what: bad sed"; return; }
+  run_apply --backend "$backend" "$tmp/fx.json" || { fail "$what: setup fx: $(cat "$tmp/err")"; return; }
+  foreign_before=$(rules | grep -v -e felix- -e fx-)
+  sets_before=$(sets | grep -v -e felix- -e fx-)
+  run_apply --backend "$backend" --remove --dry-run || fail "$what: the dry run failed: $(cat "$tmp/err")"
+  grep -qx -- '-X felix-INPUT' "$tmp/out" || fail "$what: the dry run does not plan it: $(cat "$tmp/out")"
+  converges --backend "$backend" --remove || return
+  rules | grep -q 'felix-' && fail "$what: rules of ours are left: $(rules | grep felix- | head -3)"
+  sets | grep -q 'felix-' && fail "$what: sets of ours are left: $(sets | grep felix-)"
+  rules | grep -q -- '-j fx-INPUT' || fail "$what: took the fx- chains, which the defaults do not name"
+  run_apply --backend "$backend" --check --remove || fail "$what: --check --remove after removal: $(cat "$tmp/err")"
+  converges --backend "$backend" --remove "$tmp/fx.json" || return
+  rules | grep -q 'fx-' && fail "$what: fx- rules are left"
+  sets | grep -q 'fx-' && fail "$what: fx- sets are left"
+  [ "$(rules | grep -v -e felix- -e fx-)" = "$foreign_before" ] || fail "$what: foreign rules changed"
+  [ "$(sets | grep -v -e felix- -e fx-)" = "$sets_before" ] || fail "$what: foreign sets changed"
+}
+
 for backend in nft legacy; do
-  for c in 1 2 3 4 5 6 7; do
+  for c in 1 2 3 4 5 6 7 check remove; do
     if wanted "$c"; then "case_$c"; fi
   done
 done

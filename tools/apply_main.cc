@@ -2,15 +2,17 @@
 // The work is //fiptgen:apply's (fiptgen/apply.h: save, plan, restore, verify, roll back);
 // this file holds the flags, the log on stderr, and the dry run's private namespace.
 //
-//   fiptgen-apply [--dry-run] [--backend auto|nft|legacy] [--hooks first|append]
-//                 [--timeout SECONDS] [--quiet | --verbose] MODEL.json | -
+//   fiptgen-apply [--dry-run | --check] [--remove] [--backend auto|nft|legacy]
+//                 [--hooks first|append] [--timeout SECONDS] [--quiet | --verbose] MODEL.json | -
 //
 // --dry-run prints the plans on stdout (nothing when there is nothing to do) and rehearses
 // them, --test included, in a private network namespace loaded with a copy of the current
 // state, so sets the plan creates exist there; nothing in the real namespace changes.
+// --check prints them too and changes nothing at all. --remove plans for a model with nothing
+// in it: everything of ours goes.
 //
 // Exit 0 on success, 1 when the model cannot be read or a tool fails, 2 on a bad command line
-// or a bad model, 4 when the time limit was reached.
+// or a bad model, 3 when --check finds drift, 4 when the time limit was reached.
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -37,6 +39,7 @@ namespace fiptgen {
 namespace {
 
 constexpr int kDefaultTimeoutSeconds = 120;
+constexpr int kExitDrift = 3;  // --check: the kernel differs from the model
 constexpr int kExitTimedOut = 4;
 
 // What reaches stderr: errors and warnings always, what changed unless --quiet, what was run
@@ -123,8 +126,9 @@ absl::Status Rehearse(const Config& config, const ApplyOptions& options, const D
 const cli::Program& Program() {
   static const cli::Program* program = new cli::Program{
       "fiptgen-apply",
-      "[--dry-run] [--backend auto|nft|legacy] [--hooks first|append] [--timeout SECONDS]\n"
-      "                     [--quiet | --verbose] MODEL.json | -",
+      "[--dry-run | --check] [--backend auto|nft|legacy] [--hooks first|append]\n"
+      "                     [--timeout SECONDS] [--quiet | --verbose] MODEL.json | -\n"
+      "       fiptgen-apply --remove [--dry-run | --check] [--backend ...] [MODEL.json | -]",
       "Brings iptables (raw and filter tables, IPv4 and IPv6) and ipsets to MODEL.json's\n"
       "state, changing only what differs: it saves the current state, plans against it and\n"
       "feeds the plans to ipset restore and iptables-restore --noflush. Chains that are not\n"
@@ -137,6 +141,14 @@ const cli::Program& Program() {
           {"--dry-run", "",
            "print the plans on stdout and rehearse them in a private copy of\n"
            "the network namespace; the host's rules and sets are not changed"},
+          {"--check", "",
+           "change nothing: exit 0 when the kernel is in sync with MODEL, 3 when\n"
+           "it drifted (the plan that would fix it on stdout, each change on\n"
+           "stderr), 1 (or 4) when it cannot tell; for monitoring and CI"},
+          {"--remove", "",
+           "take everything of ours out: hooks, chains and sets whose names\n"
+           "start with MODEL's prefixes (the defaults, felix-, without MODEL);\n"
+           "with --dry-run or --check, the plan that would"},
           {"--backend", "auto|nft|legacy",
            "the iptables backend whose -save and -restore tools to run;\n"
            "auto (the default) finds the one in use: the one holding our\n"
@@ -156,11 +168,13 @@ const cli::Program& Program() {
            "them back to the top when a rule got in front; append only\n"
            "makes sure each is there, appending a missing one"},
       },
-      "  0  applied, or nothing to do (--dry-run: the plans apply cleanly to a copy)\n"
+      "  0  applied, or nothing to do (--dry-run: the plans apply cleanly to a copy;\n"
+      "     --check: in sync)\n"
       "  1  MODEL cannot be read, or a tool failed (stderr says what, and whether the\n"
       "     previous rules were put back)\n"
       "  2  a bad command line; or a bad model, with every error on stderr, one a line,\n"
       "     each starting with the path of the offending value\n"
+      "  3  --check: the kernel differs from the model (the plan on stdout)\n"
       "  4  the time limit (--timeout) was reached (stderr says whether the previous rules\n"
       "     were put back)"};
   return *program;
@@ -189,21 +203,32 @@ int Main(int argc, char** argv) {
                                                  "more, not \"",
                                                  args.flags.at("--timeout"), "\""));
   }
-  if (args.positional.size() != 1) {
-    return cli::UsageError(program, "exactly one MODEL.json");
-  }
-  absl::StatusOr<Model> model = cli::LoadModelFile(cli::CommandLinePath(args.positional[0]));
-  if (!model.ok()) {
-    return cli::ReportError(model.status());
-  }
-  const Desired target = Generate(*model);
-
   if (args.Has("--quiet") && args.Has("--verbose")) {
     return cli::UsageError(program, "--quiet and --verbose: one or the other");
   }
+  if (args.Has("--dry-run") && args.Has("--check")) {
+    return cli::UsageError(program, "--dry-run and --check: one or the other");
+  }
+  const bool remove = args.Has("--remove");
+  if (remove ? args.positional.size() > 1 : args.positional.size() != 1) {
+    return cli::UsageError(program,
+                           remove ? "--remove: at most one MODEL.json" : "exactly one MODEL.json");
+  }
+  // With --remove the model gives only the prefixes of what is ours; without one, the
+  // defaults.
+  Model model;
+  if (!args.positional.empty()) {
+    absl::StatusOr<Model> loaded = cli::LoadModelFile(cli::CommandLinePath(args.positional[0]));
+    if (!loaded.ok()) {
+      return cli::ReportError(loaded.status());
+    }
+    model = *std::move(loaded);
+  }
+  const Desired target = remove ? Desired() : Generate(model);
   verbosity = args.Has("--quiet")     ? Verbosity::kQuiet
               : args.Has("--verbose") ? Verbosity::kVerbose
                                       : Verbosity::kNormal;
+
   signal(SIGPIPE, SIG_IGN);  // a tool that exits early must not kill us while we write
   SubprocessRunner runner;
   ApplyOptions options;
@@ -211,7 +236,7 @@ int Main(int argc, char** argv) {
   options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
   if (backend == "auto") {
     absl::StatusOr<BackendChoice> choice =
-        DetectBackend(model->config.chain_prefix, &runner, options.deadline);
+        DetectBackend(model.config.chain_prefix, &runner, options.deadline);
     if (!choice.ok()) {
       Log(LogLevel::kError, choice.status().message());
       return ExitCode(choice.status());
@@ -221,38 +246,47 @@ int Main(int argc, char** argv) {
   }
   options.hooks = hooks == "append" ? HookMode::kAppend : HookMode::kFirst;
   options.log = Log;
-  Applier applier(model->config, options, &runner);
-  absl::Status status;
-  if (args.Has("--dry-run")) {
-    absl::StatusOr<KernelState> state = applier.Observe(target);
-    if (!state.ok()) {
-      Log(LogLevel::kError, state.status().message());
-      return ExitCode(state.status());
+  Applier applier(model.config, options, &runner);
+  if (!args.Has("--dry-run") && !args.Has("--check")) {
+    absl::Status status = applier.Apply(target);
+    if (!status.ok()) {
+      Log(LogLevel::kError, status.message());
+      return ExitCode(status);
     }
-    Plans plans = applier.Plan(target, *state);
-    std::string text;
-    RenderPlans(plans, &text);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    for (const std::string& note : plans.notes()) {
-      Log(LogLevel::kInfo, note);
-    }
-    if (plans.empty()) {
-      Log(LogLevel::kInfo, "no changes");
-      return 0;
-    }
-    for (const std::string& change : plans.changes()) {
-      Log(LogLevel::kInfo, absl::StrCat("would: ", change));
-    }
-    status = Rehearse(model->config, options, target, *state, &applier);
-  } else {
-    status = applier.Apply(target);
+    return cli::kExitOk;
   }
+
+  // --dry-run and --check: the plans on stdout, what they would change on stderr.
+  absl::StatusOr<KernelState> state = applier.Observe(target);
+  if (!state.ok()) {
+    Log(LogLevel::kError, state.status().message());
+    return ExitCode(state.status());
+  }
+  Plans plans = applier.Plan(target, *state);
+  std::string text;
+  RenderPlans(plans, &text);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  for (const std::string& note : plans.notes()) {
+    Log(LogLevel::kInfo, note);
+  }
+  if (plans.empty()) {
+    Log(LogLevel::kInfo, args.Has("--check") ? "in sync" : "no changes");
+    return cli::kExitOk;
+  }
+  const char* would = args.Has("--check") ? "drift: " : "would: ";
+  for (const std::string& change : plans.changes()) {
+    Log(LogLevel::kInfo, absl::StrCat(would, change));
+  }
+  if (args.Has("--check")) {
+    return kExitDrift;
+  }
+  absl::Status status = Rehearse(model.config, options, target, *state, &applier);
   if (!status.ok()) {
     Log(LogLevel::kError, status.message());
     return ExitCode(status);
   }
-  return 0;
+  return cli::kExitOk;
 }
 
 }  // namespace

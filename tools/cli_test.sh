@@ -137,14 +137,14 @@ version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$ver
 check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
 for tool in fiptgen fiptgen-apply; do
   if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
-  else bin="$apply"; flags="--dry-run --backend --hooks --timeout --quiet --verbose"; fi
+  else bin="$apply"; flags="--dry-run --check --remove --backend --hooks --timeout --quiet --verbose"; fi
   for help in --help -h; do
     run "$bin" "$help"
     check "$tool $help exits 0" test $rc -eq 0
     check "$tool $help prints nothing on stderr" test ! -s "$tmp/err"
     check "$tool $help starts with the usage line" grep -q "^Usage: $tool " "$tmp/out"
     check "$tool $help documents the exit codes" grep -q '^Exit status:' "$tmp/out"
-    codes="0 1 2"; [ "$tool" = fiptgen-apply ] && codes="0 1 2 4"
+    codes="0 1 2"; [ "$tool" = fiptgen-apply ] && codes="0 1 2 3 4"
     for code in $codes; do
       check "$tool $help documents exit code $code" grep -q "^  $code  " "$tmp/out"
     done
@@ -176,6 +176,10 @@ check "apply: a bad --hooks is named" grep -q -- '--hooks: must be first or appe
 usage_error "apply: a bad --timeout" "$apply" --timeout 0 "$testdata/example/model.json"
 check "apply: a bad --timeout is named" grep -q -- '--timeout: must be a number of seconds' "$tmp/err"
 usage_error "apply: --quiet with --verbose" "$apply" --quiet --verbose "$testdata/example/model.json"
+usage_error "apply: --dry-run with --check" "$apply" --dry-run --check "$testdata/example/model.json"
+usage_error "apply: --remove with two MODELs" "$apply" --remove "$testdata/example/model.json" "$testdata/tags/model.json"
+run "$apply" --remove --dry-run "$testdata"
+check "apply: --remove reads its MODEL too" grep -q 'is a directory, not a model file' "$tmp/err"
 usage_error "apply: no MODEL" "$apply"
 usage_error "apply: two MODELs" "$apply" "$testdata/example/model.json" "$testdata/tags/model.json"
 run "$apply" /nonexistent/model.json
