@@ -224,10 +224,21 @@ kill_mid_run() {
   fi
 }
 
+# Runs the applier with --timeout 4: it must give up with exit 4, in time.
+stops_at_the_limit() {
+  local start rc elapsed
+  start=$(date +%s%N)
+  run_apply --timeout 4 "$@"
+  rc=$?
+  elapsed=$((($(date +%s%N) - start) / 1000000))
+  [ "$rc" = 4 ] || fail "$what: exit $rc, not 4: $(cat "$tmp/err")"
+  [ "$elapsed" -lt 6000 ] || fail "$what: took $elapsed ms with --timeout 4"
+}
+
 # 2. Time is bounded. legacy: another program holds the xtables lock; nft: another program
 # changes the ruleset every few milliseconds, so nft transactions start over forever.
 case_2() {
-  local model="$plans/from_empty/after.json" start elapsed rc
+  local model="$plans/from_empty/after.json"
   if [ "$backend" = legacy ]; then
     what="$backend case 2 (xtables lock held)"
     new_ns
@@ -235,12 +246,7 @@ case_2() {
     start_group flock -x "$XTABLES_LOCKFILE" sleep 30
     local holder=$group
     sleep 0.2
-    start=$(date +%s%N)
-    run_apply --backend legacy --timeout 4 "$model"
-    rc=$?
-    elapsed=$((($(date +%s%N) - start) / 1000000))
-    [ "$rc" = 4 ] || fail "$what: exit $rc, not 4: $(cat "$tmp/err")"
-    [ "$elapsed" -lt 6000 ] || fail "$what: took $elapsed ms with --timeout 4"
+    stops_at_the_limit --backend legacy "$model"
     grep -q 'waiting for the xtables lock' "$tmp/err" || fail "$what: the wait was not announced: $(cat "$tmp/err")"
     grep -q 'the previous rules are in force' "$tmp/err" || fail "$what: no word on the state left: $(cat "$tmp/err")"
     holds_ours legacy && fail "$what: half a ruleset was left"
@@ -257,12 +263,7 @@ case_2() {
     start_group sh -c "yes '$(printf '*filter\n-A INPUT -s 192.0.2.9 -j ACCEPT\nCOMMIT\n*filter\n-D INPUT -s 192.0.2.9 -j ACCEPT\nCOMMIT')' | ip netns exec $ns iptables-nft-restore --noflush"
     local writer=$group
     sleep 0.3
-    start=$(date +%s%N)
-    run_apply --backend nft --timeout 4 "$tmp/big.json"
-    rc=$?
-    elapsed=$((($(date +%s%N) - start) / 1000000))
-    [ "$rc" = 4 ] || fail "$what: exit $rc, not 4: $(cat "$tmp/err")"
-    [ "$elapsed" -lt 6000 ] || fail "$what: took $elapsed ms with --timeout 4"
+    stops_at_the_limit --backend nft "$tmp/big.json"
     grep -q 'did not finish' "$tmp/err" || fail "$what: no clear message: $(cat "$tmp/err")"
     what="$backend case 2 (killed while nft starts over)"
     start_apply --backend nft "$tmp/big.json"
