@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -38,6 +40,27 @@ int PollTimeout(absl::Time deadline) {
   }
   return static_cast<int>(std::min<int64_t>(
       absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 1 << 30));
+}
+
+// write(), with SIGPIPE held back: a program that stops reading makes it fail with EPIPE
+// instead of killing the caller, whatever the caller does with SIGPIPE.
+ssize_t WriteNoSigpipe(int fd, absl::string_view data) {
+  sigset_t pipe_signal, pending, old;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  ssize_t n = write(fd, data.data(), data.size());
+  const int error = errno;
+  if (n < 0 && error == EPIPE && !was_pending) {
+    const timespec now = {0, 0};
+    while (sigtimedwait(&pipe_signal, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = error;
+  return n;
 }
 
 // In the child, between fork and exec: only async-signal-safe calls.
@@ -144,7 +167,7 @@ CommandResult SubprocessRunner::Run(const Command& command) {
       continue;  // the deadline is looked at again above
     }
     if (in_fd >= 0 && fds[0].revents != 0) {
-      ssize_t w = write(in_fd, input.data(), input.size());
+      ssize_t w = WriteNoSigpipe(in_fd, input);
       if (w > 0) {
         input.remove_prefix(static_cast<size_t>(w));
       }
