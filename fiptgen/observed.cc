@@ -10,22 +10,34 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "fiptgen/net.h"
 #include "fiptgen/rule_text.h"
 
 namespace fiptgen {
 namespace {
 
-// Calls fn(line_number, line) for each line of `text` (1-based, without its newline); stops
-// at the first error fn returns.
+// Calls fn(line_number, line) for each line of save text (1-based, without its newline);
+// stops at the first error fn returns. A rule whose quoted argument holds newlines is one
+// line (NextSaveLine), each of those newlines written as the two characters \n: it stays one
+// rule, can never pass for a rule or hook of its own, and never equals a rule we write
+// (AppendQuotedArg escapes every backslash it writes).
 template <typename Fn>
 absl::Status ForEachLine(absl::string_view text, Fn fn) {
-  for (int number = 1; !text.empty(); ++number) {
-    absl::string_view line = NextLine(&text);
+  std::string joined;
+  for (int number = 1; !text.empty();) {
+    absl::string_view line = NextSaveLine(&text);
+    int lines = 1;
+    if (line.find('\n') != absl::string_view::npos) {
+      lines += static_cast<int>(std::count(line.begin(), line.end(), '\n'));
+      joined = absl::StrReplaceAll(line, {{"\n", "\\n"}});
+      line = joined;
+    }
     absl::Status status = fn(number, line);
     if (!status.ok()) {
       return status;
     }
+    number += lines;
   }
   return absl::OkStatus();
 }
@@ -166,8 +178,9 @@ class SaveParser {
       RuleToken jump, target, more;
       if (hook.Next(&jump) && jump.raw == "-j" && hook.Next(&target) && !hook.Next(&more) &&
           target.raw == target.value && absl::StartsWith(target.value, prefix_)) {
+        const int before = static_cast<int>(result_.foreign.back().chains[slot.index].rule_count());
         result_.ours.tables.back().hooks.push_back(
-            Hook{std::string(chain.raw), std::string(target.value)});
+            Hook{std::string(chain.raw), std::string(target.value), before});
         return absl::OkStatus();
       }
     }

@@ -23,7 +23,8 @@ namespace fiptgen {
 struct ObservedRuleset {
   // One Table per table in the save text, in its order: our chains (in save order, which
   // is by name) with their rules as printed minus the "-A <chain> " head, and our hooks
-  // (Hook{"INPUT", "felix-INPUT"} for "-A INPUT -j felix-INPUT"), in the order printed.
+  // (Hook{"INPUT", "felix-INPUT"} for "-A INPUT -j felix-INPUT"), in the order printed, each
+  // with the number of foreign rules before it in its chain (Hook::foreign_rules_before).
   Ruleset ours;
   // The same tables again holding everything that is not ours: the built-in chains with
   // their other rules (hooks taken out) and foreign chains (DOCKER, KUBE-SERVICES, …) with
@@ -45,7 +46,10 @@ struct ObservedState {
 ObservedState RememberedState(const Desired& applied);
 
 // Parses one family's save text. Errors name the line: "iptables-save:12: rule for
-// undeclared chain \"felix-X\"" ("ip6tables-save:…" for family 6).
+// undeclared chain \"felix-X\"" ("ip6tables-save:…" for family 6). A rule printed over
+// several lines (a foreign comment holding newlines, which iptables-save prints raw) is read
+// as one rule, each such newline kept as the two characters \n: a crafted comment can
+// never fake a hook or a rule, ours or not.
 absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,
                                                   absl::string_view chain_prefix);
 
@@ -54,7 +58,8 @@ absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int fa
 // initval, …) are dropped: sets compare by name, type, family and members. Members are put
 // in the order and form the generator uses (by address, "/32" and "/128" left off), so an
 // unchanged set compares equal to its desired IpSetSpec; a member that is not an address
-// of the set's family is kept verbatim, after the others. Errors name the line:
+// of the set's family is kept verbatim, after the others. Newlines inside quotes are read as
+// in ParseIptablesSave. Errors name the line:
 // "ipset save:3: add to unknown set \"x\"".
 absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
                                                       absl::string_view ipset_prefix);

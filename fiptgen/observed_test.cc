@@ -11,13 +11,18 @@ namespace fiptgen {
 namespace {
 
 // A table as one line per item, for comparing whole tables word for word:
-// "hook INPUT felix-INPUT", "chain felix-INPUT", "  -j ACCEPT".
+// "hook INPUT felix-INPUT", "hook FORWARD felix-FORWARD after 1", "chain felix-INPUT",
+// "  -j ACCEPT".
 std::string Describe(const std::vector<Table>& tables) {
   std::string out;
   for (const Table& t : tables) {
     absl::StrAppend(&out, "*", t.name, "\n");
     for (const Hook& h : t.hooks) {
-      absl::StrAppend(&out, "hook ", h.builtin, " ", h.target, "\n");
+      absl::StrAppend(&out, "hook ", h.builtin, " ", h.target);
+      if (h.foreign_rules_before > 0) {
+        absl::StrAppend(&out, " after ", h.foreign_rules_before);
+      }
+      out.push_back('\n');
     }
     for (const Chain& c : t.chains) {
       absl::StrAppend(&out, "chain ", c.name(), "\n");
@@ -71,7 +76,7 @@ TEST(ParseIptablesSaveTest, KeepsOursAndSetsTheRestApart) {
             "  -j MARK --set-xmark 0x0/0x1000000\n"
             "*filter\n"
             "hook INPUT felix-INPUT\n"
-            "hook FORWARD felix-FORWARD\n"
+            "hook FORWARD felix-FORWARD after 1\n"
             "chain felix-FORWARD\n"
             "  -m comment --comment \"two  spaces -j kept\" -j ACCEPT\n"
             "chain felix-INPUT\n"
@@ -94,6 +99,42 @@ TEST(ParseIptablesSaveTest, KeepsOursAndSetsTheRestApart) {
             "chain DOCKER-USER\n"
             "  -j RETURN\n");
   EXPECT_EQ(seen->ours.tables[1].chains[1].rule_count(), 2u);
+}
+
+// iptables accepts a comment holding newlines and iptables-save prints it raw. Such a rule
+// is one foreign rule: the lines inside its comment fake nothing, neither the hook that is
+// missing nor a rule of ours; and an error after it names the right line.
+TEST(ParseIptablesSaveTest, NewlinesInAForeignCommentFakeNothing) {
+  constexpr char kSave[] = R"(*filter
+:INPUT ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+-A INPUT -m comment --comment "x
+-A INPUT -j felix-INPUT
+-A felix-FORWARD -j DROP
+-A INPUT -m comment --comment y" -j ACCEPT
+-A INPUT -m comment --comment "line one
+line two" -j ACCEPT
+-A felix-INPUT -j DROP
+COMMIT
+)";
+  absl::StatusOr<ObservedRuleset> seen = ParseIptablesSave(kSave, 4, "felix-");
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(Describe(seen->ours.tables),
+            "*filter\n"
+            "chain felix-FORWARD\n"
+            "chain felix-INPUT\n"
+            "  -j DROP\n");
+  EXPECT_EQ(Describe(seen->foreign),
+            "*filter\n"
+            "chain INPUT\n"
+            "  -m comment --comment \"x\\n-A INPUT -j felix-INPUT\\n-A felix-FORWARD -j DROP\\n"
+            "-A INPUT -m comment --comment y\" -j ACCEPT\n"
+            "  -m comment --comment \"line one\\nline two\" -j ACCEPT\n");
+  absl::StatusOr<ObservedRuleset> bad =
+      ParseIptablesSave(absl::StrCat(kSave, "-A felix-NONE -j DROP\n"), 4, "felix-");
+  EXPECT_EQ(std::string(bad.status().message()),
+            "iptables-save:13: \"-A felix-NONE -j DROP\" outside a table");
 }
 
 TEST(ParseIptablesSaveTest, LegacyOrderCountersAndOtherPrefix) {
@@ -191,6 +232,19 @@ TEST(ParseIpsetSaveTest, KeepsOurSetsInCanonicalOrder) {
   // An unchanged set compares equal to what the generator wants.
   IpSetSpec want{"felix-v4-web", "hash:ip", 4, {"198.18.1.2", "198.18.1.10"}};
   EXPECT_EQ((*sets)[0], want);
+}
+
+TEST(ParseIpsetSaveTest, NewlinesInAForeignCommentFakeNothing) {
+  absl::StatusOr<std::vector<IpSetSpec>> sets = ParseIpsetSave(
+      "create foo hash:ip family inet comment\n"
+      "add foo 1.2.3.4 comment \"a\n"
+      "add felix-x 9.9.9.9\"\n"
+      "create felix-x hash:ip family inet\n"
+      "add felix-x 1.1.1.1\n",
+      "felix-");
+  ASSERT_TRUE(sets.ok()) << sets.status();
+  ASSERT_EQ(sets->size(), 1u);
+  EXPECT_EQ((*sets)[0].members, std::vector<std::string>{"1.1.1.1"});
 }
 
 TEST(ParseIpsetSaveTest, Errors) {

@@ -87,8 +87,9 @@ bool IsBuiltinChain(absl::string_view name) {
 }
 
 void PlanTable(int family, absl::string_view name, const Table& want, const Table& have,
-               const Table* foreign, RestorePlan* plan) {
+               const Table* foreign, HookMode hooks, RestorePlan* plan) {
   const std::string where = absl::StrCat("v", family, " ", name, ": ");
+  const size_t changes_begin = plan->changes.size();
   TableEdit edit;
   edit.table = name;
 
@@ -115,34 +116,67 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
     }
   }
 
-  // Hooks are matched as a multiset: each wanted hook uses up one that is there.
+  // Hooks are matched as a multiset: each wanted hook uses up one that is there. With
+  // HookMode::kFirst, a built-in chain where a foreign rule got in front of a hook of ours
+  // that stays has all our hooks deleted and inserted again, on top.
+  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> wanted_hooks;
+  for (const Hook& h : want.hooks) {
+    wanted_hooks.insert({h.builtin, h.target});
+  }
+  absl::flat_hash_set<absl::string_view> misplaced;
+  if (hooks == HookMode::kFirst) {
+    for (const Hook& h : have.hooks) {
+      if (h.foreign_rules_before > 0 && wanted_hooks.contains({h.builtin, h.target})) {
+        misplaced.insert(h.builtin);
+      }
+    }
+  }
   absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, int> have_hooks;
   for (const Hook& h : have.hooks) {
     ++have_hooks[{h.builtin, h.target}];
   }
   for (const Hook& h : want.hooks) {
     int& count = have_hooks[{h.builtin, h.target}];
-    if (count > 0) {
+    const bool there = count > 0;
+    if (there) {
       --count;
-      continue;
     }
-    edit.hook.push_back(&h);
-    plan->changes.push_back(absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " inserted"));
+    if (misplaced.contains(h.builtin)) {
+      edit.hook.push_back(&h);
+      plan->changes.push_back(absl::StrCat(where, "hook ", h.builtin, " -> ", h.target,
+                                           there ? " moved back to the top (a foreign rule "
+                                                   "got in front of it)"
+                                                 : " inserted"));
+    } else if (!there && hooks == HookMode::kAppend) {
+      edit.append.push_back(&h);
+      plan->changes.push_back(
+          absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " appended"));
+    } else if (!there) {
+      edit.hook.push_back(&h);
+      plan->changes.push_back(
+          absl::StrCat(where, "hook ", h.builtin, " -> ", h.target, " inserted"));
+    }
   }
-  // What goes is taken in name order, so the kernel's order and the generator's give the
-  // same plan.
+  // What goes (hooks no longer wanted, duplicates, and those being moved) is taken in name
+  // order, so the kernel's order and the generator's give the same plan.
+  std::vector<const Hook*> deleted;
   for (const Hook& h : have.hooks) {
     int& count = have_hooks[{h.builtin, h.target}];
-    if (count == 0) {
-      continue;
+    const bool unwanted = count > 0;
+    if (unwanted) {
+      --count;
+      deleted.push_back(&h);
     }
-    --count;
-    edit.unhook.push_back(&h);
+    if (unwanted || misplaced.contains(h.builtin)) {
+      edit.unhook.push_back(&h);
+    }
   }
-  std::sort(edit.unhook.begin(), edit.unhook.end(), [](const Hook* a, const Hook* b) {
+  auto by_name = [](const Hook* a, const Hook* b) {
     return std::tie(a->builtin, a->target) < std::tie(b->builtin, b->target);
-  });
-  for (const Hook* h : edit.unhook) {
+  };
+  std::sort(edit.unhook.begin(), edit.unhook.end(), by_name);
+  std::sort(deleted.begin(), deleted.end(), by_name);
+  for (const Hook* h : deleted) {
     plan->changes.push_back(
         absl::StrCat(where, "hook ", h->builtin, " -> ", h->target, " deleted"));
   }
@@ -175,23 +209,30 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
   }
 
   if (edit.fill.empty() && edit.flush.empty() && edit.hook.empty() && edit.unhook.empty() &&
-      edit.edit.empty()) {
+      edit.edit.empty() && edit.append.empty()) {
     return;
   }
+  RestorePlan::TableStep step;
+  step.table = std::string(name);
+  step.text_begin = plan->text.size();
+  step.changes_begin = changes_begin;
+  step.changes_end = plan->changes.size();
   RenderTableEdit(edit, &plan->text);
+  step.text_end = plan->text.size();
+  plan->tables.push_back(std::move(step));
 }
 
 }  // namespace
 
 RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
-                        const std::vector<Table>& foreign) {
+                        const std::vector<Table>& foreign, HookMode hooks) {
   RestorePlan plan;
   plan.family = desired.family;
   static const Table kEmpty;
   for (const Table& want : desired.tables) {
     const Table* have = FindTable(observed.tables, want.name);
     PlanTable(desired.family, want.name, want, have ? *have : kEmpty, FindTable(foreign, want.name),
-              &plan);
+              hooks, &plan);
   }
   // Managed tables that are no longer wanted at all lose all our chains and hooks.
   for (absl::string_view name : kManagedTables) {
@@ -199,56 +240,203 @@ RestorePlan PlanRestore(const Ruleset& desired, const Ruleset& observed,
     if (have == nullptr || FindTable(desired.tables, name) != nullptr) {
       continue;
     }
-    PlanTable(desired.family, name, kEmpty, *have, FindTable(foreign, name), &plan);
+    PlanTable(desired.family, name, kEmpty, *have, FindTable(foreign, name), hooks, &plan);
   }
   return plan;
 }
 
+namespace {
+
+bool IsManaged(absl::string_view table) {
+  return std::find(std::begin(kManagedTables), std::end(kManagedTables), table) !=
+         std::end(kManagedTables);
+}
+
+// Adds each set a rule of `table` matches ("--match-set <set>") to *users, with `who` and
+// the first chain naming it: "<who>v4 filter chain FORWARD<what>".
+void AddSetUsers(const Table& table, int family, std::map<std::string, std::string>* users,
+                 absl::string_view who = "", absl::string_view what = "") {
+  for (const Chain& c : table.chains) {
+    if (c.body().find("--match-set") == std::string::npos) {
+      continue;
+    }
+    c.ForEachRule([&](absl::string_view rule) {
+      if (rule.find("--match-set") == absl::string_view::npos) {
+        return;
+      }
+      bool set_next = false;
+      RuleTokenizer words(rule);
+      for (RuleToken t; words.Next(&t);) {
+        if (set_next && !users->count(std::string(t.value))) {
+          users->emplace(std::string(t.value), absl::StrCat(who, "v", family, " ", table.name,
+                                                            " chain ", c.name(), what));
+        }
+        set_next = t.value == "--match-set";
+      }
+    });
+  }
+}
+
+bool SameKind(const IpSetSpec& a, const IpSetSpec& b) {
+  return a.type == b.type && a.family == b.family;
+}
+
+// "add" and "del" lines under `name` that take the members `have` to `want`; the counts.
+std::pair<size_t, size_t> AppendMemberDelta(absl::string_view name,
+                                            const std::vector<std::string>& have,
+                                            const std::vector<std::string>& want,
+                                            std::string* out) {
+  absl::flat_hash_set<absl::string_view> had(have.begin(), have.end());
+  absl::flat_hash_set<absl::string_view> wanted(want.begin(), want.end());
+  size_t added = 0, removed = 0;
+  for (const std::string& m : want) {
+    if (!had.contains(m)) {
+      absl::StrAppend(out, "add ", name, " ", m, "\n");
+      ++added;
+    }
+  }
+  for (const std::string& m : have) {
+    if (!wanted.contains(m)) {
+      absl::StrAppend(out, "del ", name, " ", m, "\n");
+      ++removed;
+    }
+  }
+  return {added, removed};
+}
+
+std::string Kind(const IpSetSpec& s) { return absl::StrCat(s.type, " family ", s.family); }
+
+}  // namespace
+
+SetUsers FindSetUsers(const ObservedState& observed) {
+  SetUsers users;
+  for (const ObservedRuleset& rs : observed.rulesets) {
+    const int family = rs.ours.family;
+    for (const Table& t : rs.ours.tables) {
+      AddSetUsers(t, family, &users.now);
+      if (!IsManaged(t.name)) {
+        AddSetUsers(t, family, &users.kept, "our rule in ", ", a table fiptgen does not manage,");
+      }
+    }
+    for (const Table& t : rs.foreign) {
+      AddSetUsers(t, family, &users.now);
+      AddSetUsers(t, family, &users.kept, "a foreign rule in ");
+    }
+  }
+  return users;
+}
+
 IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
                      const Config& config) {
+  SetUsers users;
+  for (const IpSetSpec& s : desired) {
+    users.now.emplace(s.name, "");
+  }
+  return PlanIpsets(desired, observed, config, users);
+}
+
+IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<IpSetSpec>& observed,
+                     const Config& config, const SetUsers& users) {
   IpsetPlan plan;
   const Namer namer(config);
   absl::flat_hash_map<absl::string_view, const IpSetSpec*> have;
   for (const IpSetSpec& s : observed) {
     have.emplace(s.name, &s);
   }
+  auto find = [&have](absl::string_view name) -> const IpSetSpec* {
+    auto it = have.find(name);
+    return it == have.end() ? nullptr : it->second;
+  };
+  auto in_use = [&users](absl::string_view name) { return users.now.count(std::string(name)) > 0; };
   absl::flat_hash_set<absl::string_view> keep;  // observed sets this plan does not destroy
   std::vector<IpSetSpec> created;
   std::string rebuilt;
+  // Destroys `name` after the rules changed, unless rules the plan leaves in place name it.
+  auto destroy_after = [&](absl::string_view name, bool say_so) {
+    if (auto user = users.kept.find(std::string(name)); user != users.kept.end()) {
+      plan.notes.push_back(
+          absl::StrCat("ipset: set ", name, " not destroyed, kept: ", user->second, " uses it"));
+      return;
+    }
+    absl::StrAppend(&plan.after, "destroy ", name, "\n");
+    if (say_so) {
+      plan.changes.push_back(absl::StrCat("ipset: set ", name, " destroyed"));
+    }
+  };
   for (const IpSetSpec& want : desired) {
     keep.insert(want.name);
-    auto it = have.find(want.name);
-    if (it == have.end()) {
-      created.push_back(want);
-      plan.changes.push_back(
-          absl::StrCat("ipset: set ", want.name, " created (", want.members.size(), " members)"));
+    IpSetSpec temp = want;
+    temp.name = namer.TemporarySet(want.name);
+    const IpSetSpec* old = find(want.name);
+    const IpSetSpec* leftover = find(temp.name);  // of an interrupted run
+    const bool leftover_used = leftover != nullptr && in_use(temp.name);
+
+    // The set lives under its own name this round when that name is free, holds the right
+    // type, or holds a set no rule names (which can be rebuilt in place at once).
+    if (old == nullptr || SameKind(*old, want) || !in_use(want.name)) {
+      if (old == nullptr) {
+        created.push_back(want);
+        plan.changes.push_back(
+            absl::StrCat("ipset: set ", want.name, " created (", want.members.size(), " members)"));
+      } else if (!SameKind(*old, want)) {
+        absl::StrAppend(&rebuilt, "destroy ", want.name, "\n");
+        RenderIpsetRestore({want}, &rebuilt);
+        plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " recreated (", Kind(*old),
+                                            " -> ", Kind(want), "; no rule used it)"));
+      } else if (!(*old == want) && !leftover_used) {
+        // Rebuilt under the temporary name and swapped in; a leftover goes first.
+        if (leftover != nullptr) {
+          keep.insert(leftover->name);
+          absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
+        }
+        RenderIpsetRestore({temp}, &rebuilt);
+        absl::StrAppend(&rebuilt, "swap ", temp.name, " ", want.name, "\n");
+        absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
+        plan.changes.push_back(
+            absl::StrCat("ipset: set ", want.name, " swapped (", want.members.size(), " members)"));
+      } else if (!(*old == want)) {
+        // The temporary name is a set rules still use: the members change in place.
+        auto [added, removed] = AppendMemberDelta(want.name, old->members, want.members, &rebuilt);
+        plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " updated in place (", added,
+                                            " added, ", removed, " removed; ", temp.name,
+                                            " is in use)"));
+      }
+      // A leftover temporary set not rebuilt here is stale: the rules name the real set
+      // after this round, and it is destroyed after them.
       continue;
     }
-    const IpSetSpec& old = *it->second;
-    if (old == want) {
+
+    // The set holds another type and rules name it: this round's rules name the temporary
+    // set, and the old one goes after them.
+    if (leftover == nullptr || !leftover_used || SameKind(*leftover, want)) {
+      keep.insert(temp.name);
+      if (leftover_used) {
+        // Left by an interrupted run, with the new type, and in use: the live set.
+        AppendMemberDelta(temp.name, leftover->members, want.members, &rebuilt);
+        plan.changes.push_back(absl::StrCat("ipset: set ", want.name, ": the rules use ", temp.name,
+                                            ", left by an interrupted run (", Kind(*old), " -> ",
+                                            Kind(want), "); a second round renames it back"));
+      } else {
+        if (leftover != nullptr) {
+          absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
+        }
+        RenderIpsetRestore({temp}, &rebuilt);
+        plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " rebuilt as ", temp.name,
+                                            " (", Kind(*old), " -> ", Kind(want),
+                                            " cannot be swapped; a second round renames it back)"));
+      }
+      destroy_after(want.name, /*say_so=*/false);
+      plan.renamed.emplace_back(want.name, std::move(temp.name));
+      plan.another_round = true;
       continue;
     }
-    // Rebuild under the temporary name; a leftover of an earlier, failed run goes first.
-    std::vector<IpSetSpec> temp = {want};
-    temp[0].name = namer.TemporarySet(want.name);
-    if (auto leftover = have.find(temp[0].name); leftover != have.end()) {
-      keep.insert(leftover->first);
-      absl::StrAppend(&rebuilt, "destroy ", temp[0].name, "\n");
-    }
-    RenderIpsetRestore(temp, &rebuilt);
-    if (old.type == want.type && old.family == want.family) {
-      absl::StrAppend(&rebuilt, "swap ", temp[0].name, " ", want.name, "\n");
-      absl::StrAppend(&rebuilt, "destroy ", temp[0].name, "\n");
-      plan.changes.push_back(
-          absl::StrCat("ipset: set ", want.name, " swapped (", want.members.size(), " members)"));
-      continue;
-    }
-    absl::StrAppend(&plan.after, "destroy ", want.name, "\n");
-    plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " rebuilt as ", temp[0].name,
-                                        " (", old.type, " family ", old.family, " -> ", want.type,
-                                        " family ", want.family,
-                                        " cannot be swapped; a second round renames it back)"));
-    plan.renamed.emplace_back(want.name, std::move(temp[0].name));
+    // Both names hold the old type and rules use both (the model changed again in the middle
+    // of an interrupted type change): this round points every rule at the real name, as it
+    // is, which frees the temporary one; the next round rebuilds.
+    plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " keeps ", Kind(*old),
+                                        " for one round: it and ", temp.name,
+                                        " are both in use; the next round rebuilds it"));
+    plan.another_round = true;
   }
   RenderIpsetRestore(created, &plan.before);
   plan.before.append(rebuilt);
@@ -259,9 +447,9 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
     }
   }
   std::sort(stale.begin(), stale.end());
+  plan.before_changes = plan.changes.size();
   for (absl::string_view name : stale) {
-    absl::StrAppend(&plan.after, "destroy ", name, "\n");
-    plan.changes.push_back(absl::StrCat("ipset: set ", name, " destroyed"));
+    destroy_after(name, /*say_so=*/true);
   }
   return plan;
 }
@@ -282,9 +470,10 @@ std::vector<std::string> Plans::changes() const {
   return all;
 }
 
-Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config) {
+Plans PlanState(const Desired& desired, const ObservedState& observed, const Config& config,
+                HookMode hooks) {
   Plans plans;
-  plans.ipsets = PlanIpsets(desired.ipsets, observed.ipsets, config);
+  plans.ipsets = PlanIpsets(desired.ipsets, observed.ipsets, config, FindSetUsers(observed));
   for (int family : {4, 6}) {
     const Ruleset* want = desired.ForFamily(family);
     const ObservedRuleset* have = observed.ForFamily(family);
@@ -306,7 +495,7 @@ Plans PlanState(const Desired& desired, const ObservedState& observed, const Con
     if (have == nullptr) {
       have = &kNothing;
     }
-    plans.rulesets.push_back(PlanRestore(*want, have->ours, have->foreign));
+    plans.rulesets.push_back(PlanRestore(*want, have->ours, have->foreign, hooks));
   }
   return plans;
 }

@@ -1,11 +1,14 @@
 #include "fiptgen/plan.h"
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
@@ -17,7 +20,7 @@ namespace {
 
 // Rulesets are written as iptables-save text: the parser is the observed path anyway, and
 // the text reads as what the kernel would show.
-ObservedRuleset Save(const char* text, int family = 4) {
+ObservedRuleset Save(absl::string_view text, int family = 4) {
   absl::StatusOr<ObservedRuleset> seen = ParseIptablesSave(text, family, "felix-");
   EXPECT_TRUE(seen.ok()) << seen.status() << "\nin:\n" << text;
   return seen.ok() ? *std::move(seen) : ObservedRuleset{};
@@ -224,8 +227,8 @@ COMMIT
 :felix-from-w1 - [0:0]
 :felix-to-w1 - [0:0]
 -A INPUT -j felix-INPUT
--A FORWARD -j DOCKER-USER
 -A FORWARD -j felix-FORWARD
+-A FORWARD -j DOCKER-USER
 -A OUTPUT -j felix-OUTPUT
 -A DOCKER-USER -j RETURN
 -A felix-FORWARD -j ACCEPT
@@ -313,7 +316,72 @@ COMMIT
     RestorePlan plan = PlanRestore(WantedRuleset(), seen.ours, seen.foreign);
     EXPECT_EQ(plan.text, c.plan) << c.name;
     EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), absl::StrJoin(c.changes, "\n")) << c.name;
+    // The table steps cut the text and the changes into whole tables, in order.
+    std::string text;
+    size_t changes = 0;
+    for (const RestorePlan::TableStep& step : plan.tables) {
+      absl::string_view part =
+          absl::string_view(plan.text).substr(step.text_begin, step.text_end - step.text_begin);
+      EXPECT_TRUE(absl::StartsWith(part, absl::StrCat("*", step.table, "\n"))) << c.name;
+      EXPECT_TRUE(absl::EndsWith(part, "\nCOMMIT\n")) << c.name;
+      absl::StrAppend(&text, part);
+      EXPECT_EQ(step.changes_begin, changes) << c.name;
+      for (size_t i = step.changes_begin; i < step.changes_end; ++i) {
+        EXPECT_TRUE(absl::StrContains(plan.changes[i], absl::StrCat(" ", step.table, ": ")))
+            << c.name << ": " << plan.changes[i];
+      }
+      changes = step.changes_end;
+    }
+    EXPECT_EQ(text, plan.text) << c.name;
+    EXPECT_EQ(changes, plan.changes.size()) << c.name;
   }
+}
+
+// Our hooks are kept first: a foreign rule in front of one moves it back to the top, in the
+// same transaction (HookMode::kFirst); --hooks append only makes sure each is there.
+TEST(PlanRestoreTest, HooksFirstOrAppended) {
+  constexpr char kForeignInFront[] = R"(*raw
+:PREROUTING ACCEPT [0:0]
+:felix-PREROUTING - [0:0]
+-A PREROUTING -j felix-PREROUTING
+-A felix-PREROUTING -j MARK --set-xmark 0x0/0x1000000
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-FORWARD - [0:0]
+:felix-INPUT - [0:0]
+:felix-OLD - [0:0]
+:felix-from-w1 - [0:0]
+-A INPUT -s 192.0.2.1/32 -j ACCEPT
+-A INPUT -j felix-INPUT
+-A INPUT -j felix-OLD
+-A felix-FORWARD -j ACCEPT
+-A felix-INPUT -m conntrack --ctstate INVALID -j DROP
+-A felix-INPUT -j felix-from-w1
+-A felix-from-w1 -j DROP
+COMMIT
+)";
+  ObservedRuleset seen = Save(kForeignInFront);
+  RestorePlan first = PlanRestore(WantedRuleset(), seen.ours, seen.foreign, HookMode::kFirst);
+  EXPECT_EQ(first.text,
+            "*filter\n:felix-OLD - [0:0]\n"
+            "-D INPUT -j felix-INPUT\n-D INPUT -j felix-OLD\n"
+            "-I INPUT 1 -j felix-INPUT\n-I FORWARD 1 -j felix-FORWARD\n"
+            "-X felix-OLD\nCOMMIT\n");
+  EXPECT_EQ(absl::StrJoin(first.changes, "\n"),
+            "v4 filter: hook INPUT -> felix-INPUT moved back to the top (a foreign rule got in "
+            "front of it)\n"
+            "v4 filter: hook FORWARD -> felix-FORWARD inserted\n"
+            "v4 filter: hook INPUT -> felix-OLD deleted\n"
+            "v4 filter: chain felix-OLD deleted");
+  RestorePlan append = PlanRestore(WantedRuleset(), seen.ours, seen.foreign, HookMode::kAppend);
+  EXPECT_EQ(append.text,
+            "*filter\n:felix-OLD - [0:0]\n-D INPUT -j felix-OLD\n"
+            "-A FORWARD -j felix-FORWARD\n-X felix-OLD\nCOMMIT\n");
+  // Only foreign rules count: our own hooks before another of ours are in place.
+  ObservedRuleset placed = Save(kDesiredSaved);
+  EXPECT_EQ(PlanRestore(WantedRuleset(), placed.ours, placed.foreign).text, "");
 }
 
 TEST(PlanRestoreTest, FamilyNoLongerWantedLosesEverythingOfOurs) {
@@ -410,6 +478,133 @@ TEST(PlanIpsetsTest, Cases) {
   }
 }
 
+// What an interrupted type change leaves, planned with which rules use which set.
+TEST(PlanIpsetsTest, SetsRulesUseAreNeverDestroyedFirst) {
+  const Config config;
+  const IpSetSpec want = Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"});
+  struct Case {
+    const char* name;
+    std::vector<IpSetSpec> observed;
+    std::vector<std::string> used;  // sets the rules name now
+    const char* before;
+    const char* after;
+    std::vector<std::pair<std::string, std::string>> renamed;
+    bool another_round;
+  };
+  const Case cases[] = {
+      {"killed after the rules moved to the temporary set: the old set, unused, is recreated "
+       "under its name at once and the temporary one goes after the rules move back",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       {"felix-tmp-v4-web"},
+       "destroy felix-v4-web\ncreate felix-v4-web hash:net family inet\n"
+       "add felix-v4-web 198.18.0.0/16\n",
+       "destroy felix-tmp-v4-web\n",
+       {},
+       false},
+      {"killed between the tables: both in use, the temporary one has the new type and is the "
+       "live set, brought to the members in place",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16", "198.19.0.0/16"})},
+       {"felix-v4-web", "felix-tmp-v4-web"},
+       "del felix-tmp-v4-web 198.19.0.0/16\n",
+       "destroy felix-v4-web\n",
+       {{"felix-v4-web", "felix-tmp-v4-web"}},
+       true},
+      {"killed before the rules moved: the unused temporary set is rebuilt",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:net", 4, {"198.18.0.0/16"})},
+       {"felix-v4-web"},
+       "destroy felix-tmp-v4-web\ncreate felix-tmp-v4-web hash:net family inet\n"
+       "add felix-tmp-v4-web 198.18.0.0/16\n",
+       "destroy felix-v4-web\n",
+       {{"felix-v4-web", "felix-tmp-v4-web"}},
+       true},
+      {"both in use and neither of the new type: one round on the old set frees the other",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       {"felix-v4-web", "felix-tmp-v4-web"},
+       "",
+       "destroy felix-tmp-v4-web\n",
+       {},
+       true},
+  };
+  for (const Case& c : cases) {
+    SetUsers users;
+    for (const std::string& set : c.used) {
+      users.now.emplace(set, "v4 filter chain felix-p-web-i");
+    }
+    IpsetPlan plan = PlanIpsets({want}, c.observed, config, users);
+    EXPECT_EQ(plan.before, c.before) << c.name;
+    EXPECT_EQ(plan.after, c.after) << c.name;
+    EXPECT_EQ(plan.renamed, c.renamed) << c.name;
+    EXPECT_EQ(plan.another_round, c.another_round) << c.name;
+  }
+  // A member change whose temporary name rules use: changed in place, not swapped.
+  SetUsers users;
+  users.now.emplace("felix-v4-web", "");
+  users.now.emplace("felix-tmp-v4-web", "");
+  IpsetPlan plan = PlanIpsets({want},
+                              {Set("felix-v4-web", "hash:net", 4, {"198.17.0.0/16"}),
+                               Set("felix-tmp-v4-web", "hash:ip", 4, {})},
+                              config, users);
+  EXPECT_EQ(plan.before, "add felix-v4-web 198.18.0.0/16\ndel felix-v4-web 198.17.0.0/16\n");
+  EXPECT_EQ(plan.after, "destroy felix-tmp-v4-web\n");
+}
+
+TEST(FindSetUsersTest, OursForeignAndKept) {
+  ObservedState seen;
+  seen.rulesets.push_back(Save(R"(*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:felix-p-web-i - [0:0]
+-A FORWARD -m set --match-set felix-a src -j DROP
+-A felix-p-web-i -m set --match-set felix-b src -m set ! --match-set felix-c dst -j DROP
+-A felix-p-web-i -m comment --comment "--match-set felix-d" -j DROP
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:felix-x - [0:0]
+-A felix-x -m set --match-set felix-e src -j MARK --set-xmark 0x1/0x1
+COMMIT
+)"));
+  SetUsers users = FindSetUsers(seen);
+  EXPECT_EQ(users.now,
+            (std::map<std::string, std::string>{{"felix-a", "v4 filter chain FORWARD"},
+                                                {"felix-b", "v4 filter chain felix-p-web-i"},
+                                                {"felix-c", "v4 filter chain felix-p-web-i"},
+                                                {"felix-e", "v4 mangle chain felix-x"}}));
+  // Our rules in filter are replaced by the plan; the foreign rule and ours in mangle stay.
+  EXPECT_EQ(users.kept, (std::map<std::string, std::string>{
+                            {"felix-a", "a foreign rule in v4 filter chain FORWARD"},
+                            {"felix-e",
+                             "our rule in v4 mangle chain felix-x, a table fiptgen does not "
+                             "manage,"}}));
+}
+
+// A set no longer wanted that a foreign rule uses is kept, with a note, and the other stale
+// sets still go; the same for the old set of a type change.
+TEST(PlanIpsetsTest, SetsForeignRulesUseAreKept) {
+  SetUsers users;
+  users.now = {{"felix-b", "v4 filter chain FORWARD"}, {"felix-v4-web", "v4 filter chain X"}};
+  users.kept = {{"felix-b", "a foreign rule in v4 filter chain FORWARD"},
+                {"felix-v4-web", "a foreign rule in v4 filter chain X"}};
+  IpsetPlan plan =
+      PlanIpsets({Set("felix-v4-web", "hash:net", 4, {})},
+                 {Set("felix-a", "hash:ip", 4, {}), Set("felix-b", "hash:ip", 4, {}),
+                  Set("felix-c", "hash:ip", 4, {}), Set("felix-v4-web", "hash:ip", 4, {})},
+                 Config(), users);
+  EXPECT_EQ(plan.after, "destroy felix-a\ndestroy felix-c\n");
+  EXPECT_EQ(absl::StrJoin(plan.notes, "\n"),
+            "ipset: set felix-v4-web not destroyed, kept: a foreign rule in v4 filter chain X "
+            "uses it\n"
+            "ipset: set felix-b not destroyed, kept: a foreign rule in v4 filter chain FORWARD "
+            "uses it");
+  EXPECT_EQ(
+      plan.renamed,
+      (std::vector<std::pair<std::string, std::string>>{{"felix-v4-web", "felix-tmp-v4-web"}}));
+}
+
 TEST(PlanIpsetsTest, AgainstNoSetsIsTheFullScript) {
   std::vector<IpSetSpec> sets = {Set("felix-a", "hash:net", 4, {"10.0.0.0/8"}),
                                  Set("felix-v6-b", "hash:ip", 6, {"fd5a::1"})};
@@ -425,10 +620,13 @@ TEST(PlanStateTest, FamiliesSetsAndRenames) {
   desired.rulesets.push_back(WantedRuleset());
   desired.rulesets[0].tables[1].chains[2].AddRule("-m set --match-set felix-v4-web src -j DROP");
   desired.ipsets = {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})};
-  // The kernel holds the set with another type, and our chains in v6, a family no longer
-  // wanted.
+  // The kernel holds the set with another type, which a rule uses, and our chains in v6, a
+  // family no longer wanted.
   ObservedState seen;
-  seen.rulesets.push_back(Save(kDesiredSaved, 4));
+  seen.rulesets.push_back(Save(absl::StrReplaceAll(
+      kDesiredSaved, {{"-A felix-from-w1 -j DROP\n",
+                       "-A felix-from-w1 -j DROP\n"
+                       "-A felix-from-w1 -m set --match-set felix-v4-web src -j DROP\n"}})));
   seen.rulesets.push_back(
       Save("*filter\n:INPUT ACCEPT [0:0]\n:felix-INPUT - [0:0]\n"
            "-A INPUT -j felix-INPUT\nCOMMIT\n",
@@ -443,7 +641,7 @@ TEST(PlanStateTest, FamiliesSetsAndRenames) {
             "add felix-tmp-v4-web 198.18.0.0/16\n"
             "== iptables-restore --noflush ==\n"
             "*filter\n"
-            "-A felix-from-w1 -m set --match-set felix-tmp-v4-web src -j DROP\n"
+            "-R felix-from-w1 2 -m set --match-set felix-tmp-v4-web src -j DROP\n"
             "COMMIT\n"
             "== ip6tables-restore --noflush ==\n"
             "*filter\n:felix-INPUT - [0:0]\n-D INPUT -j felix-INPUT\n-X felix-INPUT\nCOMMIT\n"
@@ -502,14 +700,15 @@ TEST(PlanStateTest, SetTypeChangeLeavesLogPrefixAlone) {
       {"action": "log", "log_prefix": "x --match-set felix-v4-web y", "src_tag": "web"}]}}})");
   ASSERT_TRUE(model.ok()) << model.status();
   Desired desired = Generate(*model);
-  ObservedState seen;
+  // The rules use the set, which the kernel holds with another type.
+  ObservedState seen = RememberedState(desired);
   seen.ipsets = {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16"})};
   Plans plans = PlanState(desired, seen, model->config);
   ASSERT_EQ(plans.ipsets.renamed.size(), 1u);
   ASSERT_EQ(plans.rulesets.size(), 1u);
   EXPECT_TRUE(absl::StrContains(
       plans.rulesets[0].text,
-      "-A felix-p-web-i -m set --match-set felix-tmp-v4-web src -j LOG --log-prefix "
+      "-R felix-p-web-i 1 -m set --match-set felix-tmp-v4-web src -j LOG --log-prefix "
       "\"x --match-set felix-v4-web y\" --log-level 5\n"))
       << plans.rulesets[0].text;
 }

@@ -41,6 +41,9 @@ void RenderTableEdit(const TableEdit& edit, std::string* out) {
   for (const Hook* h : edit.hook) {
     absl::StrAppend(out, "-I ", h->builtin, " 1 -j ", h->target, "\n");
   }
+  for (const Hook* h : edit.append) {
+    absl::StrAppend(out, "-A ", h->builtin, " -j ", h->target, "\n");
+  }
   for (const Chain* c : edit.fill) {
     // Plain appends: Debian's abseil StrAppend zero-fills before it copies.
     c->ForEachRule([&](absl::string_view rule) {

@@ -42,11 +42,11 @@ void RenderChainEdit(const ChainEdit& edit, std::string* out);
 
 // One table's section of a restore script, in the order iptables-restore needs it:
 // "*<table>", declarations (":<chain> - [0:0]", which in --noflush mode creates or flushes),
-// hook deletions ("-D <builtin> -j <chain>"), hook insertions ("-I <builtin> 1 -j <chain>"),
-// the rules of the filled chains ("-A <chain> <rule>"), the rule-level edits of chains that
-// keep their other rules (RenderChainEdit), chain deletions ("-X <chain>"), "COMMIT".
-// RenderRestore writes one per table with every chain and hook; a plan (plan.h) one with
-// only what differs.
+// hook deletions ("-D <builtin> -j <chain>"), hook insertions ("-I <builtin> 1 -j <chain>")
+// and appends ("-A <builtin> -j <chain>"), the rules of the filled chains ("-A <chain> <rule>"),
+// the rule-level edits of chains that keep their other rules (RenderChainEdit), chain
+// deletions ("-X <chain>"), "COMMIT". RenderRestore writes one per table with every chain and
+// hook; a plan (plan.h) one with only what differs.
 struct TableEdit {
   absl::string_view table;
   std::vector<const Chain*> fill;         // declared and filled
@@ -55,6 +55,7 @@ struct TableEdit {
   std::vector<const Hook*> hook;          // inserted
   std::vector<absl::string_view> remove;  // deleted, after everything else
   std::vector<ChainEdit> edit;            // edited rule by rule, after the fills
+  std::vector<const Hook*> append;        // appended, after the insertions (plan.h's HookMode)
 };
 void RenderTableEdit(const TableEdit& edit, std::string* out);
 

@@ -59,6 +59,9 @@ TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
        {"filter", {}, {}, {}, {}, {}, {edited}},
        "*filter\n-D felix-B 2\n-I felix-B 2 -j felix-A\n-R felix-B 3 -m comment --comment "
        "\"x y\" -j RETURN\n-A felix-B -j DROP\nCOMMIT\n"},
+      {"a hook appended",
+       {"filter", {}, {}, {}, {}, {}, {}, {&in}},
+       "*filter\n-A INPUT -j felix-A\nCOMMIT\n"},
       {"everything",
        {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}, {edited}},
        "*filter\n:felix-A - [0:0]\n:felix-X - [0:0]\n-D OUTPUT -j felix-OLD\n"

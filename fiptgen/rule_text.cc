@@ -142,4 +142,38 @@ bool RuleTokenizer::NextQuoted(const char* start, const char* quote, RuleToken* 
   return true;
 }
 
+namespace {
+
+// Whether `text` ends inside a quoted argument. Most lines have no quote, or only balanced
+// quotes and no backslash; only the others are tokenized.
+bool EndsInsideQuotes(absl::string_view text) {
+  size_t quotes = 0;
+  bool backslash = false;
+  for (char c : text) {
+    quotes += c == '"';
+    backslash = backslash || c == '\\';
+  }
+  if (quotes == 0 || (!backslash && quotes % 2 == 0)) {
+    return false;
+  }
+  RuleTokenizer words(text);
+  bool open = false;
+  for (RuleToken t; words.Next(&t);) {
+    open = words.unterminated();
+  }
+  return open;
+}
+
+}  // namespace
+
+absl::string_view NextSaveLine(absl::string_view* text) {
+  const char* const start = text->data();
+  absl::string_view line = NextLine(text);
+  while (!text->empty() && EndsInsideQuotes(line)) {
+    absl::string_view more = NextLine(text);
+    line = absl::string_view(start, static_cast<size_t>(more.data() + more.size() - start));
+  }
+  return line;
+}
+
 }  // namespace fiptgen

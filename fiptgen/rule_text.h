@@ -20,10 +20,10 @@
 //     // rule.substr(t.offset(rule), t.raw.size()) == t.raw
 //   }
 //
-// Lines: NextLine takes one line off a text, for every loop over the lines of restore,
-// save and plan text. iptables-save prints a newline inside a quoted argument (a foreign
-// comment) as it is, so such a rule spans lines: tokenizing a line whose last word is
-// unterminated() says the rule goes on after the newline.
+// Lines: NextLine takes one line off a text, for every loop over the lines of restore and
+// plan text. iptables-save and ipset save print a newline inside a quoted argument (a
+// foreign comment) as it is, so such a rule spans lines: NextSaveLine takes one rule, the
+// lines its open quote runs over included, for every loop over save text.
 #ifndef FIPTGEN_RULE_TEXT_H_
 #define FIPTGEN_RULE_TEXT_H_
 
@@ -94,6 +94,14 @@ inline absl::string_view NextLine(absl::string_view* text) {
   text->remove_prefix(end == absl::string_view::npos ? text->size() : end + 1);
   return line;
 }
+
+// Takes the first line of save text off *text, like NextLine, and with it the lines that
+// follow while a quoted argument is left open: a quoted newline is part of the rule. The
+// result keeps those newlines. A quote never closed runs to the end of the text.
+//
+//   "-A INPUT -m comment --comment \"x\n-A INPUT -j felix-INPUT\" -j ACCEPT\n-A INPUT ..."
+//   NextSaveLine -> "-A INPUT -m comment --comment \"x\n-A INPUT -j felix-INPUT\" -j ACCEPT"
+absl::string_view NextSaveLine(absl::string_view* text);
 
 }  // namespace fiptgen
 

@@ -182,5 +182,34 @@ TEST(NextLineTest, Lines) {
   }
 }
 
+TEST(NextSaveLineTest, QuotedNewlinesStayInTheRule) {
+  struct Case {
+    const char* text;
+    std::vector<std::string> lines;
+  } cases[] = {
+      {"a\nb\n", {"a", "b"}},
+      {"-A X -m comment --comment \"ok\" -j ACCEPT\n-A X\n",
+       {"-A X -m comment --comment \"ok\" -j ACCEPT", "-A X"}},
+      // What iptables-save prints for a comment holding newlines.
+      {"-A INPUT -m comment --comment \"x\n-A INPUT -j felix-INPUT\n-A INPUT y\" -j ACCEPT\n"
+       "COMMIT\n",
+       {"-A INPUT -m comment --comment \"x\n-A INPUT -j felix-INPUT\n-A INPUT y\" -j ACCEPT",
+        "COMMIT"}},
+      // An escaped quote does not close; one left open runs to the end.
+      {"-A X --comment \"a \\\"\nb\"\nc\n", {"-A X --comment \"a \\\"\nb\"", "c"}},
+      {"-A X --comment \"a\nb\nc", {"-A X --comment \"a\nb\nc"}},
+      // ipset save, for a member's comment.
+      {"add foo 1.2.3.4 comment \"a\nadd x y\"\nadd foo 5.6.7.8\n",
+       {"add foo 1.2.3.4 comment \"a\nadd x y\"", "add foo 5.6.7.8"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> lines;
+    for (absl::string_view text = c.text; !text.empty();) {
+      lines.emplace_back(NextSaveLine(&text));
+    }
+    EXPECT_EQ(lines, c.lines) << "text: " << absl::CEscape(c.text);
+  }
+}
+
 }  // namespace
 }  // namespace fiptgen

@@ -85,6 +85,9 @@ class Chain {
 struct Hook {
   std::string builtin;
   std::string target;
+  // Observed state only: how many rules that are not ours come before it in its built-in
+  // chain (0 in desired state, and when not known). Hooks are kept first (plan.h).
+  int foreign_rules_before = 0;
   friend bool operator==(const Hook& a, const Hook& b) {
     return a.builtin == b.builtin && a.target == b.target;
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kernel tests of fiptgen-apply (README "The applier"), each in its own throwaway network namespace
-# (named fgapply-<pid>-<n>, always deleted), on both backends:
+# (apply_test_lib.sh makes them and always deletes them), on both backends:
 #   - every plan case under testdata/plans: apply before.json (plus Docker/kube-proxy-like
 #     foreign rules for foreign_* cases); the dry-run plan of after.json must be plan.txt
 #     (so planning from memory and from the kernel agree); apply after.json; the next plan
@@ -22,27 +22,12 @@ if [ "${1:-}" = "--capture-foreign" ]; then
   capture=1
   shift
 fi
-prefix="fgapply-$$-"
-source "$(dirname "$0")/netns_test_lib.sh"
 apply=$(realpath "$1")
 plans=$(realpath "$2")
-
-in_ns() { ip netns exec "$ns" "$@"; }
-
-# The rules and user chains of a namespace, all tables, without comments and counters.
-rules() {
-  local t
-  for t in iptables ip6tables; do
-    echo "## $t"
-    in_ns "$t-$backend-save" | grep -Ev '^(#|:[A-Z]+ [A-Z]+ )' | grep -v '^\*' | grep -v '^COMMIT'
-  done
-}
-foreign_rules() { rules | grep -v 'felix-'; }
-# Sets compare by content: a rebuilt set has new sizing options and initval.
-sets() { in_ns ipset save | sed 's/ hashsize .*//' | sort; }
+. "$(dirname "$0")/apply_test_lib.sh"
 
 # Foreign state like Docker's and kube-proxy's, added with the ordinary tools.
-add_foreign() {
+add_docker_and_kube() {
   local ipt="iptables-$backend" ip6t="ip6tables-$backend" t
   in_ns ipset create KUBE-CLUSTER-IP hash:ip,port family inet
   in_ns ipset add KUBE-CLUSTER-IP 10.96.0.10,udp:53
@@ -68,7 +53,7 @@ add_foreign() {
   in_ns "$ipt" -t raw -A PREROUTING -d 172.17.0.2/32 ! -i docker0 -j DROP
 }
 
-# Runs the applier in the namespace; stdout to $tmp/out, stderr to $tmp/err; returns its status.
+# The library's run_apply, always with --backend.
 run_apply() {
   in_ns "$apply" --backend "$backend" "$@" >"$tmp/out" 2>"$tmp/err"
 }
@@ -79,7 +64,7 @@ must_apply() {
     fail "$what: applying $1 failed: $(cat "$tmp/err")"
     return 1
   fi
-  if grep -q warning "$tmp/err"; then fail "$what: $(grep warning "$tmp/err")"; fi
+  if grep -q 'prints this back differently' "$tmp/err"; then fail "$what: $(grep differently "$tmp/err")"; fi
   return 0
 }
 
@@ -94,7 +79,7 @@ if [ "$capture" = 1 ]; then
   for dir in "$plans"/foreign_*/; do
     new_ns
     in_ns "$apply" --backend nft "$dir/before.json" 2>/dev/null || { echo "cannot apply $dir"; exit 1; }
-    add_foreign
+    add_docker_and_kube
     {
       echo "== iptables-save =="
       in_ns iptables-nft-save | grep -v '^#'
@@ -115,7 +100,7 @@ for backend in nft legacy; do
     what="$backend $name"
     new_ns
     if [ -f "$dir/before.json" ]; then must_apply "$dir/before.json" || continue; fi
-    case "$name" in foreign_*) add_foreign ;; esac
+    case "$name" in foreign_*) add_docker_and_kube ;; esac
     foreign_before=$(foreign_rules)
     run_apply --dry-run "$dir/after.json"
     sed '/^== changes ==$/,$d' "$dir/plan.txt" >"$tmp/want"
@@ -127,7 +112,7 @@ for backend in nft legacy; do
     expect_empty_plan "$dir/after.json"
     [ "$(foreign_rules)" = "$foreign_before" ] || fail "$what: foreign rules changed"
     run_apply "$dir/after.json"
-    grep -qx 'fiptgen-apply: no changes' "$tmp/err" || fail "$what: second apply changed: $(cat "$tmp/err")"
+    grep -q 'fiptgen-apply: no changes$' "$tmp/err" || fail "$what: second apply changed: $(cat "$tmp/err")"
   done
 
   model="$plans/from_empty/after.json"
@@ -165,7 +150,7 @@ for backend in nft legacy; do
   what="$backend foreign rules added between applies"
   new_ns
   must_apply "$model"
-  add_foreign
+  add_docker_and_kube
   foreign_before=$(foreign_rules)
   sets_before=$(sets | grep -v ' felix-')
   must_apply "$plans/foreign_rules_changed/after.json"
@@ -177,7 +162,7 @@ for backend in nft legacy; do
   what="$backend rejected plan"
   new_ns
   must_apply "$model"
-  add_foreign
+  add_docker_and_kube
   rules_before=$(rules)
   sets_before=$(sets)
   # A change in raw (fastpath's port) and in filter (host-base's port, a new tag member); the
@@ -208,5 +193,5 @@ for backend in nft legacy; do
   rm -rf "$tmp/wrap"
 done
 
-echo "$count namespaces used; $failures failures"
+echo "$ns_count namespaces used; $failures failures"
 [ "$failures" = 0 ]

@@ -137,14 +137,15 @@ version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$ver
 check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
 for tool in fiptgen fiptgen-apply; do
   if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
-  else bin="$apply"; flags="--dry-run --backend"; fi
+  else bin="$apply"; flags="--dry-run --check --remove --backend --hooks --timeout --quiet --verbose"; fi
   for help in --help -h; do
     run "$bin" "$help"
     check "$tool $help exits 0" test $rc -eq 0
     check "$tool $help prints nothing on stderr" test ! -s "$tmp/err"
     check "$tool $help starts with the usage line" grep -q "^Usage: $tool " "$tmp/out"
     check "$tool $help documents the exit codes" grep -q '^Exit status:' "$tmp/out"
-    for code in 0 1 2; do
+    codes="0 1 2"; [ "$tool" = fiptgen-apply ] && codes="0 1 2 3 4"
+    for code in $codes; do
       check "$tool $help documents exit code $code" grep -q "^  $code  " "$tmp/out"
     done
     for flag in $flags --help --version; do
@@ -168,8 +169,17 @@ usage_error "apply: an unknown flag" "$apply" --bogus "$testdata/example/model.j
 usage_error "apply: absl's --dry_run spelling" "$apply" --dry_run "$testdata/example/model.json"
 usage_error "apply: --dry-run with a value" "$apply" --dry-run=yes "$testdata/example/model.json"
 usage_error "apply: a bad --backend" "$apply" --backend iptables "$testdata/example/model.json"
-check "apply: a bad --backend is named" grep -q -- '--backend: must be nft or legacy' "$tmp/err"
+check "apply: a bad --backend is named" grep -q -- '--backend: must be auto, nft or legacy' "$tmp/err"
 usage_error "apply: --backend with no value" "$apply" --backend
+usage_error "apply: a bad --hooks" "$apply" --hooks top "$testdata/example/model.json"
+check "apply: a bad --hooks is named" grep -q -- '--hooks: must be first or append' "$tmp/err"
+usage_error "apply: a bad --timeout" "$apply" --timeout 0 "$testdata/example/model.json"
+check "apply: a bad --timeout is named" grep -q -- '--timeout: must be a number of seconds' "$tmp/err"
+usage_error "apply: --quiet with --verbose" "$apply" --quiet --verbose "$testdata/example/model.json"
+usage_error "apply: --dry-run with --check" "$apply" --dry-run --check "$testdata/example/model.json"
+usage_error "apply: --remove with two MODELs" "$apply" --remove "$testdata/example/model.json" "$testdata/tags/model.json"
+run "$apply" --remove --dry-run "$testdata"
+check "apply: --remove reads its MODEL too" grep -q 'is a directory, not a model file' "$tmp/err"
 usage_error "apply: no MODEL" "$apply"
 usage_error "apply: two MODELs" "$apply" "$testdata/example/model.json" "$testdata/tags/model.json"
 run "$apply" /nonexistent/model.json

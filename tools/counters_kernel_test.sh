@@ -2,7 +2,7 @@
 # Kernel test of rule-level edits (docs/decisions.md, "Plans"): the rules that a change leaves
 # alone keep their packet and byte counters, on both backends (nft, legacy).
 #
-# In throwaway network namespaces (fgcount-<pid>-<n>, always deleted): a host namespace whose
+# In throwaway network namespaces (apply_test_lib.sh's, always deleted): a host namespace whose
 # eth0 is one end of a veth pair, a peer namespace at the other end. fiptgen-apply loads a
 # model whose host endpoint eth0 has a profile of UDP rules; the peer sends 1 packet to port
 # 1001, 2 to 1002, ... 6 to 1006, and the host 2 packets to itself over lo (which our dispatch
@@ -14,9 +14,8 @@
 #   counters_kernel_test.sh FIPTGEN_APPLY
 set -u
 
-prefix="fgcount-$$-"
-source "$(dirname "$0")/netns_test_lib.sh"
 apply=$(realpath "$1")
+. "$(dirname "$0")/apply_test_lib.sh"
 
 # The models: a profile of UDP rules (allow is a MARK rule and a RETURN on the mark; deny one
 # DROP rule) on host endpoint eth0; after it, 1002 is gone, 1010 is new, 1006 moved up, and
@@ -137,5 +136,5 @@ for backend in nft legacy; do
   fi
 done
 
-echo "$count namespaces used; $failures failures"
+echo "$ns_count namespaces used; $failures failures"
 [ "$failures" = 0 ]
