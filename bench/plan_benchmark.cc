@@ -132,7 +132,7 @@ void BM_IncrementalUpsertEndpoint(benchmark::State& state, ScaleSize size) {
 FIPTGEN_SCALE_BENCHMARK(BM_IncrementalUpsertEndpoint);
 
 // The ipset side of the endpoint change: the tag sets holding its old and new addresses
-// are rebuilt and swapped. bytes = desired ipset text; items = members.
+// lose and gain a member (del/add lines). bytes = desired ipset text; items = members.
 void BM_PlanIpsetsEndpointChanged(benchmark::State& state, ScaleSize size) {
   const ScaleFixture& f = GetScaleFixture(size);
   size_t members = 0;

@@ -178,8 +178,12 @@ TEST_P(ApplyTest, RejectedStepPutsBackTheStateFound) {
       << failed.status;
   EXPECT_TRUE(absl::StrContains(failed.Log(), "at plan line")) << failed.Log();
   EXPECT_TRUE(State() == before) << LineDiff(before, State());
-  // Refused under --test: nothing but the set was changed, and only that was put back.
-  EXPECT_TRUE(absl::StrContains(failed.Log(), "I put back: ipset: set felix-blocklist swapped"))
+  // Refused under --test: nothing but the set was changed (one member added, by delta), and
+  // only that was put back (the member deleted again).
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "I ipset: set felix-blocklist updated: 1 added"))
+      << failed.Log();
+  EXPECT_TRUE(
+      absl::StrContains(failed.Log(), "I put back: ipset: set felix-blocklist updated: 1 removed"))
       << failed.Log();
   EXPECT_FALSE(absl::StrContains(failed.Log(), "raw")) << failed.Log();
 
@@ -200,12 +204,12 @@ TEST_P(ApplyTest, RejectedStepPutsBackTheStateFound) {
     }
   }
   EXPECT_EQ(absl::StrJoin(said, "\n"),
-            absl::StrCat("I ipset: set felix-blocklist swapped (2 members)\n"
+            absl::StrCat("I ipset: set felix-blocklist updated: 1 added\n"
                          "I v4 raw: chain felix-p-fastpath-i edited: 1 replaced\n"
                          "E iptables-",
                          BackendName(backend()),
                          "-restore --noflush failed\n"
-                         "I put back: ipset: set felix-blocklist swapped (1 members)\n"
+                         "I put back: ipset: set felix-blocklist updated: 1 removed\n"
                          "I put back: v4 raw: chain felix-p-fastpath-i edited: 1 replaced"))
       << failed.Log();
   kernel_.RefuseRulesContaining("");

@@ -88,11 +88,15 @@ SetUsers FindSetUsers(const ObservedState& observed);
 
 struct IpsetPlan {
   // `ipset restore` input to run before the iptables update: new sets created and filled,
-  // changed sets rebuilt under their temporary name and swapped in.
+  // changed members deleted and added ("del <set> <member>", "add <set> <member>"), and the
+  // sets whose difference is larger than they are rebuilt under their temporary name and
+  // swapped in.
   std::string before;
   // Input to run after it, when no rule uses them any more: stale sets destroyed.
   std::string after;
-  // One line per change: "ipset: set felix-v4-web swapped (3 members)". Those `before`
+  // One line per change: "ipset: set felix-v4-web updated: 1 added, 1 removed",
+  // "ipset: set felix-v4-web swapped (3 members; the difference is larger: 5 removed)". Those
+  // `before`
   // makes come first, then (from before_changes on) the sets `after` destroys.
   std::vector<std::string> changes;
   size_t before_changes = 0;
@@ -112,6 +116,13 @@ struct IpsetPlan {
 // Plans the ipsets. `observed` holds our sets only (ParseIpsetSave, or the sets applied
 // last); the temporary names come from config.ipset_prefix (Namer::TemporarySet). Against
 // no sets, `before` is exactly RenderIpsetRestore(desired).
+//
+// A set whose members alone changed gets the difference: "del" lines, then "add" lines, so
+// one member costs one line whatever the set's size. It is rebuilt under its temporary name
+// and swapped in instead (atomically) when the difference has more lines than the set has
+// members, or when the set would outgrow the maxelem it was created with (IpsetCapacity of
+// what it holds). The lines have no -exist: a set that is not as planned against fails the
+// restore at that line.
 //
 // `users` says which sets rules name. A set that rules the plan leaves in place name
 // (SetUsers::kept) is never destroyed: it is kept, with a note. A set a rule names now is

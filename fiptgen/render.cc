@@ -79,16 +79,23 @@ void RenderChainEdit(const ChainEdit& edit, std::string* out) {
   }
 }
 
+// What ipset gives a set created without maxelem.
+constexpr size_t kIpsetDefaultMaxelem = 65536;
+
+size_t IpsetCapacity(size_t members) {
+  size_t max = kIpsetDefaultMaxelem;
+  while (max < members) {
+    max *= 2;
+  }
+  return max;
+}
+
 void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
   for (const IpSetSpec& s : sets) {
     absl::StrAppend(out, "create ", s.name, " ", s.type, " family ",
                     s.family == 4 ? "inet" : "inet6");
-    if (s.members.size() > 65536) {
-      size_t max = 65536;
-      while (max < s.members.size()) {
-        max *= 2;
-      }
-      absl::StrAppend(out, " maxelem ", max);
+    if (s.members.size() > kIpsetDefaultMaxelem) {
+      absl::StrAppend(out, " maxelem ", IpsetCapacity(s.members.size()));
     }
     out->push_back('\n');
     for (const std::string& m : s.members) {
