@@ -16,9 +16,11 @@
 // it, min and median over the cycles, by --mode:
 //   observe  Applier::Apply(desired): what `fiptgen-apply` does (save both families and the
 //            sets, plan against them, apply, save again to verify);
-//   steps    the generator's plans run as the applier runs its steps (ipset restore, each
-//            family checked with --test, each table committed, ipset restore), straight
-//            through the runner, with no reading of the kernel.
+//   known    Applier::ApplyPlans(plans): the generator's plans applied from the known state,
+//            the agent's path (no save tool runs);
+//   steps    the same steps run straight through the runner, without the library (ipset
+//            restore, each family checked with --test, each table committed, ipset restore):
+//            how the known-state figure was measured before ApplyPlans existed.
 // --reads also times each save tool on the loaded state, best of --cycles runs.
 #include <sched.h>
 #include <sys/stat.h>
@@ -50,9 +52,10 @@
 
 ABSL_FLAG(std::string, size, "small", "Model size: small, large or huge");
 ABSL_FLAG(std::string, backend, "nft", "nft or legacy");
-ABSL_FLAG(std::string, mode, "steps", "observe or steps");
+ABSL_FLAG(std::string, mode, "known", "known, observe or steps");
 ABSL_FLAG(int, cycles, 3, "How many times each change is made (and each save timed)");
 ABSL_FLAG(bool, reads, false, "Also time each save tool on the loaded state");
+ABSL_FLAG(bool, detail, false, "Print every program run while applying, with its time");
 ABSL_FLAG(std::string, netns, "",
           "The throwaway network namespace this runs in (ip netns add); set by one_change.sh");
 
@@ -91,6 +94,10 @@ std::pair<std::string, absl::Duration> MustRun(CommandRunner* runner, std::vecto
   const absl::Duration took = absl::Now() - start;
   if (r.exit_code != 0) {
     Die(absl::StrCat(absl::StrJoin(command.argv, " "), " failed: ", r.err));
+  }
+  if (absl::GetFlag(FLAGS_detail)) {
+    Progress(absl::StrFormat("  %.1f ms %s (%d bytes in)", Ms(took),
+                             absl::StrJoin(command.argv, " "), input.size()));
   }
   return {std::move(r.out), took};
 }
@@ -147,8 +154,8 @@ int Main() {
   const int cycles = absl::GetFlag(FLAGS_cycles);
   std::optional<ScaleSize> size = ParseScaleSize(absl::GetFlag(FLAGS_size));
   if (!size || (backend != "nft" && backend != "legacy") ||
-      (mode != "observe" && mode != "steps") || cycles < 1) {
-    Die("bad flags: --size small|large|huge --backend nft|legacy --mode observe|steps "
+      (mode != "known" && mode != "observe" && mode != "steps") || cycles < 1) {
+    Die("bad flags: --size small|large|huge --backend nft|legacy --mode known|observe|steps "
         "--cycles N>=1");
   }
   if (!InNamespace(absl::GetFlag(FLAGS_netns))) {
@@ -216,6 +223,13 @@ int Main() {
   moved.ipv6_nets = {*ParseIpNet("fd5a:f1e1:0:4::78/128", 6)};
 
   ApplyOptions options;
+  if (absl::GetFlag(FLAGS_detail)) {
+    options.log = [](LogLevel level, absl::string_view line) {
+      if (level == LogLevel::kDetail) {
+        Progress(absl::StrCat("  ", line));
+      }
+    };
+  }
   options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
   Applier applier(config, options, &runner);
 
@@ -237,6 +251,13 @@ int Main() {
         const Desired target = gen->desired();
         const absl::Time start = absl::Now();
         absl::Status status = applier.Apply(target);
+        took = absl::Now() - start;
+        if (!status.ok()) {
+          Die(status.message());
+        }
+      } else if (mode == "known") {
+        const absl::Time start = absl::Now();
+        absl::Status status = applier.ApplyPlans(*plans);
         took = absl::Now() - start;
         if (!status.ok()) {
           Die(status.message());

@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "fiptgen/names.h"
 #include "fiptgen/rule_text.h"
 #include "fiptgen/status_macros.h"
 
@@ -62,6 +64,64 @@ std::string OneRuleALine(absl::string_view text) {
     out.push_back('\n');
   }
   return out;
+}
+
+// The part of `seen` a change from `from` to `to` is about: our chains either names, in the
+// tables either has (with all the hooks of those tables), and our sets either names, with
+// their temporary names. Our other chains join the foreign ones of their table: a plan
+// leaves them as they are and still sees what they jump to and which sets they name.
+ObservedState Narrow(const ObservedState& seen, const Desired& from, const Desired& to,
+                     const Config& config) {
+  std::set<std::pair<int, std::string>> tables;
+  std::set<std::tuple<int, std::string, std::string>> chains;
+  std::set<std::string> sets;
+  const Namer namer(config);
+  for (const Desired* part : {&from, &to}) {
+    for (const Ruleset& rs : part->rulesets) {
+      for (const Table& t : rs.tables) {
+        tables.emplace(rs.family, t.name);
+        for (const Chain& c : t.chains) {
+          chains.emplace(rs.family, t.name, c.name());
+        }
+      }
+    }
+    for (const IpSetSpec& set : part->ipsets) {
+      sets.insert(set.name);
+      sets.insert(namer.TemporarySet(set.name));
+    }
+  }
+  ObservedState narrow;
+  for (const ObservedRuleset& rs : seen.rulesets) {
+    const int family = rs.ours.family;
+    ObservedRuleset& out = narrow.rulesets.emplace_back();
+    out.ours.family = family;
+    out.foreign = rs.foreign;
+    for (const Table& t : rs.ours.tables) {
+      auto foreign = std::find_if(out.foreign.begin(), out.foreign.end(),
+                                  [&t](const Table& f) { return f.name == t.name; });
+      if (foreign == out.foreign.end()) {
+        foreign = out.foreign.insert(out.foreign.end(), Table{t.name, {}, {}});
+      }
+      const bool in_part = tables.count({family, t.name}) > 0;
+      Table kept{t.name, in_part ? t.hooks : std::vector<Hook>{}, {}};
+      for (const Chain& c : t.chains) {
+        if (in_part && chains.count({family, t.name, c.name()}) > 0) {
+          kept.chains.push_back(c);
+        } else {
+          foreign->chains.push_back(c);
+        }
+      }
+      if (in_part) {
+        out.ours.tables.push_back(std::move(kept));
+      }
+    }
+  }
+  for (const IpSetSpec& set : seen.ipsets) {
+    if (sets.count(set.name) > 0) {
+      narrow.ipsets.push_back(set);
+    }
+  }
+  return narrow;
 }
 
 }  // namespace
@@ -433,19 +493,80 @@ absl::Status Applier::Apply(const Desired& target) {
     absl::Status status = Execute(plans, "", &made);
     if (!status.ok()) {
       Log(LogLevel::kError, status.message());
-      return RollBack(*state, status.code());
+      Desired previous;
+      for (const ObservedRuleset& rs : state->observed.rulesets) {
+        previous.rulesets.push_back(rs.ours);
+      }
+      previous.ipsets = state->observed.ipsets;
+      return RollBack(previous, nullptr, status.code());
     }
     another_round = plans.needs_another_round();
   }
+  LogApplied(made, start);
+  return absl::OkStatus();
+}
+
+absl::Status Applier::ApplyPlans(const Plans& plans) {
+  const absl::Time start = runner_->Now();
+  if (plans.empty()) {
+    LogApplied(0, start);
+    return absl::OkStatus();
+  }
+  if (plans.from.rulesets.empty() && plans.from.ipsets.empty() && plans.to.rulesets.empty() &&
+      plans.to.ipsets.empty()) {
+    return absl::InvalidArgumentError(
+        "these plans do not say what they change from (Plans::from and Plans::to are empty), "
+        "so a failed step could not be put back: plan with an IncrementalGenerator, or set "
+        "them");
+  }
+  std::set<std::string> noted;
+  size_t made = 0;
+  const Plans* round = &plans;
+  Plans next;
+  for (int number = 1;; ++number) {
+    for (const std::string& note : round->notes()) {
+      if (noted.insert(note).second) {
+        Log(LogLevel::kInfo, note);
+      }
+    }
+    absl::Status status = Execute(*round, "", &made);
+    if (!status.ok()) {
+      Log(LogLevel::kError, status.message());
+      return RollBack(plans.from, &plans, status.code());
+    }
+    if (!round->needs_another_round() || number == kMaxRounds) {
+      break;
+    }
+    // A set changed type: the rules now name its temporary set. What is left is planned
+    // against the kernel, over the part of the state the change is about.
+    FIPTGEN_ASSIGN_OR_RETURN(KernelState state, ObservePart(plans.to, &plans));
+    next = Plan(plans.to, state);
+    if (next.empty()) {
+      break;
+    }
+    round = &next;
+  }
+  LogApplied(made, start);
+  return absl::OkStatus();
+}
+
+void Applier::LogApplied(size_t made, absl::Time start) {
   Log(LogLevel::kInfo,
       made == 0 ? std::string("no changes")
                 : absl::StrCat("applied: ", made, made == 1 ? " change in " : " changes in ",
                                absl::FormatDuration(
                                    absl::Trunc(runner_->Now() - start, absl::Milliseconds(1)))));
-  return absl::OkStatus();
 }
 
-absl::Status Applier::RollBack(const KernelState& before, absl::StatusCode cause) {
+absl::StatusOr<KernelState> Applier::ObservePart(const Desired& target, const Plans* part) {
+  absl::StatusOr<KernelState> state = Observe(target);
+  if (state.ok() && part != nullptr) {
+    state->observed = Narrow(state->observed, part->from, part->to, config_);
+  }
+  return state;
+}
+
+absl::Status Applier::RollBack(const Desired& previous, const Plans* part, absl::StatusCode cause) {
   // Putting back may take the time kept for it; a failure that was the time limit stays one.
   putting_back_ = true;
   auto outcome = [cause](absl::StatusCode code, absl::string_view message) {
@@ -454,12 +575,7 @@ absl::Status Applier::RollBack(const KernelState& before, absl::StatusCode cause
                             ? absl::StrCat("the time limit was reached; ", message)
                             : std::string(message));
   };
-  Desired previous;
-  for (const ObservedRuleset& rs : before.observed.rulesets) {
-    previous.rulesets.push_back(rs.ours);
-  }
-  previous.ipsets = before.observed.ipsets;
-  absl::StatusOr<KernelState> observed = Observe(previous);
+  absl::StatusOr<KernelState> observed = ObservePart(previous, part);
   if (!observed.ok()) {
     return outcome(absl::StatusCode::kDataLoss,
                    absl::StrCat("reading the state to put it back failed, it may be mixed: ",

@@ -111,6 +111,24 @@ class Applier {
   // time. Unavailable when the state cannot be read.
   absl::Status Apply(const Desired& target);
 
+  // Applies plans made without reading the kernel, against a state the caller knows it holds
+  // (what it applied last), which is what an agent does between full applies:
+  //
+  //   absl::StatusOr<Plans> plans = generator.UpsertEndpoint(endpoint);  // incremental.h
+  //   absl::Status status = applier.ApplyPlans(*plans);
+  //
+  // Reads nothing first: it runs the plans' steps as Apply does (the sets, every rule plan
+  // checked with --test, each table, the stale sets), logging each change once the kernel
+  // took it. A step the kernel refuses, because a rule cannot load or because the kernel is
+  // not in the state planned against (a member that is already there, a rule position past
+  // the end), makes it read the kernel and put back Plans::from over the part of the state
+  // the plans change, as Apply puts back what it found: Aborted, DataLoss when putting back
+  // failed too, DeadlineExceeded at the time limit. Plans that need another round (a set
+  // changed type) are finished the same way: the kernel is read and Plans::to planned
+  // against it over that part. InvalidArgument, changing nothing, when the plans do not say
+  // what they change from (Plans::from and Plans::to are empty).
+  absl::Status ApplyPlans(const Plans& plans);
+
   // Reads the state: both families' save text (a family `target` does not enable may fail to
   // read) and the sets.
   absl::StatusOr<KernelState> Observe(const Desired& target);
@@ -140,7 +158,13 @@ class Applier {
   // logging each change, after `prefix`, once the kernel took it; counts them in *made.
   absl::Status Execute(const Plans& plans, absl::string_view prefix, size_t* made);
   size_t DestroyStaleSets(absl::string_view script, absl::string_view prefix);
-  absl::Status RollBack(const KernelState& before, absl::StatusCode cause);
+  // Puts back `previous` after a failed step, planned against the kernel read again; with
+  // `part`, over the part of the state it holds only (Plans::from and Plans::to).
+  absl::Status RollBack(const Desired& previous, const Plans* part, absl::StatusCode cause);
+  // Reads the kernel for a plan of `target`; with `part`, narrowed to what it holds.
+  absl::StatusOr<KernelState> ObservePart(const Desired& target, const Plans* part);
+  // "applied: 3 changes in 12ms", or "no changes".
+  void LogApplied(size_t made, absl::Time start);
   std::string Hint(const std::vector<std::string>& argv) const;
 
   const Config& config_;

@@ -12,7 +12,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "fiptgen/generate.h"
+#include "fiptgen/incremental.h"
 #include "fiptgen/load.h"
+#include "fiptgen/net.h"
 #include "fiptgen/testing/fake_kernel.h"
 #include "gtest/gtest.h"
 
@@ -109,6 +111,48 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
     Applier applier(config_, options, &kernel_);
     outcome.status = applier.Apply(Generate(*model));
     return outcome;
+  }
+
+  // Applies plans made from memory (Applier::ApplyPlans); the log as Apply's. Counts the save
+  // tools it ran in *saves.
+  Outcome ApplyPlans(const Plans& plans, int* saves = nullptr) {
+    Outcome outcome;
+    ApplyOptions options;
+    options.backend = backend();
+    options.log = [&outcome](LogLevel level, absl::string_view line) {
+      const char* letter[] = {"E", "W", "I", "D"};
+      if (level != LogLevel::kDetail) {
+        outcome.log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
+      }
+    };
+    const size_t first_call = kernel_.calls().size();
+    Applier applier(config_, options, &kernel_);
+    outcome.status = applier.ApplyPlans(plans);
+    if (saves != nullptr) {
+      *saves = 0;
+      for (size_t i = first_call; i < kernel_.calls().size(); ++i) {
+        *saves += absl::StrContains(kernel_.calls()[i], "save") ? 1 : 0;
+      }
+    }
+    return outcome;
+  }
+
+  // An agent's generator of kModel, whose state the kernel holds (applied with Apply).
+  IncrementalGenerator AppliedGenerator() {
+    EXPECT_TRUE(Apply(kModel).status.ok());
+    absl::StatusOr<IncrementalGenerator> gen = IncrementalGenerator::Create(*LoadModel(kModel));
+    EXPECT_TRUE(gen.ok()) << gen.status();
+    return *std::move(gen);
+  }
+
+  // A second workload like w1 (so in its tag set), on `address`.
+  static Endpoint SecondWorkload(absl::string_view address) {
+    Endpoint e = LoadModel(kModel)->endpoints[0];
+    e.id = "w2";
+    e.interface = "tapw2";
+    e.ipv4_nets = {*ParseIpNet(address, 4)};
+    e.ipv6_nets = {};
+    return e;
   }
 
   // The whole state, to compare before and after.
@@ -409,6 +453,118 @@ TEST_P(ApplyTest, TimeIsBoundedAndWaitsAreAnnounced) {
     ASSERT_TRUE(Apply(kModel, kernel_.Now() + absl::Seconds(40)).status.ok());
   }
   ExpectNoChanges(kModel);
+}
+
+// An agent's change applied from memory: no save tool runs, each change is logged, and a full
+// apply afterwards finds the kernel as planned.
+TEST_P(ApplyTest, PlansFromMemoryApplyWithoutReadingTheKernel) {
+  IncrementalGenerator gen = AppliedGenerator();
+  const std::string foreign_free = State();
+  int saves = -1;
+  for (const char* address : {"198.18.1.2/32", "198.18.1.3/32"}) {
+    absl::StatusOr<Plans> plans = gen.UpsertEndpoint(SecondWorkload(address));
+    ASSERT_TRUE(plans.ok()) << plans.status();
+    Outcome outcome = ApplyPlans(*plans, &saves);
+    ASSERT_TRUE(outcome.status.ok()) << outcome.status << "\n" << outcome.Log();
+    EXPECT_EQ(saves, 0) << absl::StrJoin(kernel_.calls(), "\n");
+    EXPECT_TRUE(absl::StrContains(outcome.Log(), "I ipset: set felix-v4-web updated: 1 added"))
+        << outcome.Log();
+    EXPECT_TRUE(absl::StrContains(outcome.Log(), "I applied: ")) << outcome.Log();
+  }
+  Desired desired = gen.desired();
+  ApplyOptions options;
+  options.backend = backend();
+  Applier applier(gen.model().config, options, &kernel_);
+  absl::StatusOr<KernelState> state = applier.Observe(desired);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(applier.Plan(desired, *state).empty());
+  // Removing it again takes the kernel back to where it was, from memory too.
+  absl::StatusOr<Plans> removed = gen.RemoveEndpoint("w2");
+  ASSERT_TRUE(removed.ok());
+  ASSERT_TRUE(ApplyPlans(*removed, &saves).status.ok());
+  EXPECT_EQ(saves, 0);
+  EXPECT_TRUE(State() == foreign_free) << LineDiff(foreign_free, State());
+  // Nothing to do is nothing run.
+  const size_t calls = kernel_.calls().size();
+  EXPECT_EQ(ApplyPlans(Plans()).Log(), "I no changes");
+  EXPECT_EQ(kernel_.calls().size(), calls);
+}
+
+// A step refused after the set delta and the raw table went in: the kernel is read and the
+// part of the state the plans change is put back, the set's delta reversed.
+TEST_P(ApplyTest, PlansFromMemoryPutBackTheKnownStateOnFailure) {
+  IncrementalGenerator gen = AppliedGenerator();
+  ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  const std::string before = State();
+  absl::StatusOr<Plans> plans = gen.UpsertEndpoint(SecondWorkload("198.18.1.2/32"));
+  ASSERT_TRUE(plans.ok());
+  kernel_.RefuseRulesContaining("-g felix-to-w2", /*under_test=*/false);
+  int saves = 0;
+  Outcome failed = ApplyPlans(*plans, &saves);
+  EXPECT_EQ(failed.status.code(), absl::StatusCode::kAborted) << failed.status;
+  EXPECT_TRUE(State() == before) << LineDiff(before, State());
+  EXPECT_GT(saves, 0);
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "I ipset: set felix-v4-web updated: 1 added"))
+      << failed.Log();
+  EXPECT_TRUE(
+      absl::StrContains(failed.Log(), "I put back: ipset: set felix-v4-web updated: 1 removed"))
+      << failed.Log();
+  EXPECT_TRUE(absl::StrContains(failed.status.message(), "the previous rules are in force"))
+      << failed.status;
+  // The foreign rules were never part of it.
+  EXPECT_TRUE(absl::StrContains(State(), "-A INPUT -s 192.0.2.1/32 -j ACCEPT"));
+}
+
+// The kernel is not in the state planned against (someone added the member by hand): the
+// delta's add fails loudly, nothing after it runs, and the known state is put back over the
+// part the plans change.
+TEST_P(ApplyTest, PlansFromMemoryFailLoudlyWhenTheKernelDrifted) {
+  IncrementalGenerator gen = AppliedGenerator();
+  const std::string known = State();
+  ASSERT_EQ(kernel_.LoadSets("add felix-v4-web 198.18.1.2\n"), "");
+  absl::StatusOr<Plans> plans = gen.UpsertEndpoint(SecondWorkload("198.18.1.2/32"));
+  ASSERT_TRUE(plans.ok());
+  ASSERT_TRUE(absl::StrContains(plans->ipsets.before, "add felix-v4-web 198.18.1.2\n"));
+  Outcome failed = ApplyPlans(*plans);
+  EXPECT_EQ(failed.status.code(), absl::StatusCode::kAborted) << failed.status;
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "it's already added")) << failed.Log();
+  EXPECT_FALSE(absl::StrContains(failed.Log(), "I v4 filter")) << failed.Log();
+  EXPECT_TRUE(State() == known) << LineDiff(known, State());
+}
+
+// A set that changes type takes a second round, planned against the kernel over the part
+// of the state the change is about; afterwards the kernel is as planned.
+TEST_P(ApplyTest, PlansFromMemoryFinishASetTypeChange) {
+  IncrementalGenerator gen = AppliedGenerator();
+  absl::StatusOr<Plans> plans = gen.UpsertEndpoint(SecondWorkload("198.18.1.16/28"));
+  ASSERT_TRUE(plans.ok());
+  ASSERT_TRUE(plans->needs_another_round());
+  Outcome outcome = ApplyPlans(*plans);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status << "\n" << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(kernel_.SaveSets(), "create felix-v4-web hash:net family inet"));
+  EXPECT_FALSE(absl::StrContains(kernel_.SaveSets(), "felix-tmp-"));
+  EXPECT_FALSE(absl::StrContains(kernel_.Save(backend(), 4), "felix-tmp-"));
+  Desired desired = gen.desired();
+  ApplyOptions options;
+  options.backend = backend();
+  Applier applier(gen.model().config, options, &kernel_);
+  absl::StatusOr<KernelState> state = applier.Observe(desired);
+  ASSERT_TRUE(state.ok()) << state.status();
+  Plans left = applier.Plan(desired, *state);
+  EXPECT_TRUE(left.empty()) << absl::StrJoin(left.changes(), "\n");
+}
+
+// Plans that do not say what they change from cannot be put back: refused, nothing run.
+TEST_P(ApplyTest, PlansFromMemoryNeedWhatTheyChangeFrom) {
+  IncrementalGenerator gen = AppliedGenerator();
+  absl::StatusOr<Plans> plans = gen.UpsertEndpoint(SecondWorkload("198.18.1.2/32"));
+  ASSERT_TRUE(plans.ok());
+  Plans bare = *plans;
+  bare.from = Desired();
+  bare.to = Desired();
+  const size_t calls = kernel_.calls().size();
+  EXPECT_EQ(ApplyPlans(bare).status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(kernel_.calls().size(), calls);
 }
 
 // The applier killed right after each step that changes something, in each kind of run: the

@@ -145,6 +145,14 @@ void RenameSets(const std::vector<std::pair<std::string, std::string>>& renamed,
 struct Plans {
   IpsetPlan ipsets;
   std::vector<RestorePlan> rulesets;
+  // What the plans change, as it was (`from`) and as it is to be (`to`), for plans made
+  // without reading the kernel: IncrementalGenerator puts there just the chains that change
+  // (in their tables, each table with all its hooks) and the sets that change; an agent that
+  // plans from memory, PlanState(target, RememberedState(known), config), may put `known`
+  // and `target` whole. Applier::ApplyPlans needs them: it puts `from` back when a step
+  // fails, and finishes a set-type change towards `to` (whose rules name the real sets).
+  // PlanState leaves them empty.
+  Desired from, to;
 
   bool empty() const;
   // Applying these plans leaves more to do: plan again against the new state.
