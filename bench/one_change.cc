@@ -56,6 +56,9 @@ ABSL_FLAG(std::string, mode, "known", "known, observe or steps");
 ABSL_FLAG(int, cycles, 3, "How many times each change is made (and each save timed)");
 ABSL_FLAG(bool, reads, false, "Also time each save tool on the loaded state");
 ABSL_FLAG(bool, detail, false, "Print every program run while applying, with its time");
+ABSL_FLAG(bool, check_first, true,
+          "ApplyOptions::check_first: every rule plan checked with --test before any table "
+          "changes (--mode known and observe)");
 ABSL_FLAG(std::string, netns, "",
           "The throwaway network namespace this runs in (ip netns add); set by one_change.sh");
 
@@ -231,6 +234,7 @@ int Main() {
     };
   }
   options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
+  options.check_first = absl::GetFlag(FLAGS_check_first);
   Applier applier(config, options, &runner);
 
   const char* kChanges[] = {"added", "changed", "removed"};
@@ -271,8 +275,8 @@ int Main() {
     }
   }
 
-  std::printf("%s, %s, mode %s, %d cycles\n", absl::GetFlag(FLAGS_size).c_str(), backend.c_str(),
-              mode.c_str(), cycles);
+  std::printf("%s, %s, mode %s%s, %d cycles\n", absl::GetFlag(FLAGS_size).c_str(), backend.c_str(),
+              mode.c_str(), options.check_first ? "" : " (no --test first)", cycles);
   std::printf("  %-8s %10s %10s %10s %10s %10s   %s\n", "change", "plan B", "sets", "v4", "v6",
               "sets after", "apply ms (min / median)");
   for (const char* change : kChanges) {

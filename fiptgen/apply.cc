@@ -392,10 +392,12 @@ absl::Status Applier::Execute(const Plans& plans, absl::string_view prefix, size
   const IpsetPlan& sets = plans.ipsets;
   FIPTGEN_RETURN_IF_ERROR(Restore({"ipset", "restore"}, sets.before, sets.before, 1));
   done(sets.changes, 0, sets.before_changes);
-  // Every rule plan is checked whole before any table changes.
+  // Every rule plan is checked whole before any table changes (ApplyOptions::check_first).
   for (const RestorePlan& plan : plans.rulesets) {
-    FIPTGEN_RETURN_IF_ERROR(
-        Restore({RestoreTool(plan.family), "--noflush", "--test"}, plan.text, plan.text, 1));
+    if (options_.check_first) {
+      FIPTGEN_RETURN_IF_ERROR(
+          Restore({RestoreTool(plan.family), "--noflush", "--test"}, plan.text, plan.text, 1));
+    }
   }
   // Then each table, one transaction each.
   for (const RestorePlan& plan : plans.rulesets) {

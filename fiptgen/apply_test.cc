@@ -115,10 +115,11 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
 
   // Applies plans made from memory (Applier::ApplyPlans); the log as Apply's. Counts the save
   // tools it ran in *saves.
-  Outcome ApplyPlans(const Plans& plans, int* saves = nullptr) {
+  Outcome ApplyPlans(const Plans& plans, int* saves = nullptr, bool check_first = true) {
     Outcome outcome;
     ApplyOptions options;
     options.backend = backend();
+    options.check_first = check_first;
     options.log = [&outcome](LogLevel level, absl::string_view line) {
       const char* letter[] = {"E", "W", "I", "D"};
       if (level != LogLevel::kDetail) {
@@ -145,13 +146,16 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
     return *std::move(gen);
   }
 
-  // A second workload like w1 (so in its tag set), on `address`.
-  static Endpoint SecondWorkload(absl::string_view address) {
+  // A second workload like w1 (so in its tag set), on `address` (and `v6`, when given).
+  static Endpoint SecondWorkload(absl::string_view address, absl::string_view v6 = "") {
     Endpoint e = LoadModel(kModel)->endpoints[0];
     e.id = "w2";
     e.interface = "tapw2";
     e.ipv4_nets = {*ParseIpNet(address, 4)};
-    e.ipv6_nets = {};
+    e.ipv6_nets.clear();
+    if (!v6.empty()) {
+      e.ipv6_nets.push_back(*ParseIpNet(v6, 6));
+    }
     return e;
   }
 
@@ -513,6 +517,34 @@ TEST_P(ApplyTest, PlansFromMemoryPutBackTheKnownStateOnFailure) {
       << failed.status;
   // The foreign rules were never part of it.
   EXPECT_TRUE(absl::StrContains(State(), "-A INPUT -s 192.0.2.1/32 -j ACCEPT"));
+}
+
+// Without the --test pass, a table the kernel refuses after another family's went in is put
+// back like any failed step; nothing is checked beforehand.
+TEST_P(ApplyTest, WithoutCheckingFirstARefusedTableIsPutBack) {
+  IncrementalGenerator gen = AppliedGenerator();
+  const std::string before = State();
+  absl::StatusOr<Plans> plans =
+      gen.UpsertEndpoint(SecondWorkload("198.18.1.2/32", "fd5a:f1e1::1:2/128"));
+  ASSERT_TRUE(plans.ok());
+  // Refused in v6 only, under --test too: with the check it never reaches v4.
+  kernel_.RefuseRulesContaining("fd5a:f1e1::1:2/128");
+  const size_t first_call = kernel_.calls().size();
+  Outcome failed = ApplyPlans(*plans, nullptr, /*check_first=*/false);
+  EXPECT_EQ(failed.status.code(), absl::StatusCode::kAborted) << failed.status;
+  EXPECT_TRUE(State() == before) << LineDiff(before, State());
+  std::vector<std::string> calls(kernel_.calls().begin() + first_call, kernel_.calls().end());
+  EXPECT_FALSE(absl::StrContains(absl::StrJoin(calls, "\n"), "--test"))
+      << absl::StrJoin(calls, "\n");
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "I v4 filter: chain felix-from-w2 created"))
+      << failed.Log();
+  EXPECT_TRUE(absl::StrContains(failed.Log(), "I put back: v4 filter: chain felix-from-w2 deleted"))
+      << failed.Log();
+  // With it, the refusal comes before any table changed.
+  Outcome checked = ApplyPlans(*plans);
+  EXPECT_EQ(checked.status.code(), absl::StatusCode::kAborted) << checked.status;
+  EXPECT_FALSE(absl::StrContains(checked.Log(), "I v4 filter")) << checked.Log();
+  EXPECT_TRUE(State() == before) << LineDiff(before, State());
 }
 
 // The kernel is not in the state planned against (someone added the member by hand): the
