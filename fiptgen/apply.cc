@@ -9,7 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -249,6 +251,10 @@ std::string Applier::SaveTool(int family) const {
                       "-save");
 }
 
+std::string Applier::ListTool(int family) const {
+  return absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", BackendName(options_.backend));
+}
+
 std::string Applier::RestoreTool(int family) const {
   return absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", BackendName(options_.backend),
                       "-restore");
@@ -322,22 +328,48 @@ CommandResult Applier::RunRestoreTool(std::vector<std::string> argv, absl::strin
 absl::StatusOr<KernelState> Applier::Observe(const Desired& target) {
   KernelState state;
   for (int family : kFamilies) {
-    CommandResult r = Run({SaveTool(family)}, "");
-    if (r.timed_out) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(SaveTool(family), " did not finish within the time limit"));
-    }
-    if (r.exit_code != 0) {
-      if (target.ForFamily(family) != nullptr) {
-        return absl::UnavailableError(absl::StrCat(SaveTool(family), " failed: ", ToolMessage(r)));
+    // On nft, only the tables we write, each listed on its own: `iptables-nft-save` dumps the
+    // whole ruleset even with -t, and `-t raw -S` costs a hundredth of it. Legacy keeps the
+    // whole save: `-t` would create a table that is not loaded, and the other tables cost
+    // only what they hold.
+    std::vector<std::vector<std::string>> reads;
+    if (options_.backend == Backend::kNft) {
+      for (absl::string_view table : kManagedTables) {
+        reads.push_back({ListTool(family), "-t", std::string(table), "-S"});
       }
-      Log(LogLevel::kDetail, absl::StrCat(SaveTool(family), " failed, skipping IPv", family));
+    } else {
+      reads.push_back({SaveTool(family)});
+    }
+    std::string text;
+    bool read = true;
+    for (const std::vector<std::string>& argv : reads) {
+      CommandResult r = Run(argv, "");
+      const std::string what = absl::StrJoin(argv, " ");
+      if (r.timed_out) {
+        return absl::DeadlineExceededError(
+            absl::StrCat(what, " did not finish within the time limit"));
+      }
+      if (r.exit_code != 0) {
+        if (target.ForFamily(family) != nullptr) {
+          return absl::UnavailableError(absl::StrCat(what, " failed: ", ToolMessage(r)));
+        }
+        Log(LogLevel::kDetail, absl::StrCat(what, " failed, skipping IPv", family));
+        read = false;
+        break;
+      }
+      if (argv.size() == 1) {
+        text = std::move(r.out);
+      } else {
+        AppendListingAsSave(argv[2], r.out, &text);
+      }
+    }
+    if (!read) {
       continue;
     }
     FIPTGEN_ASSIGN_OR_RETURN(ObservedRuleset seen,
-                             ParseIptablesSave(r.out, family, config_.chain_prefix));
+                             ParseIptablesSave(text, family, config_.chain_prefix));
     state.observed.rulesets.push_back(std::move(seen));
-    state.save_text.emplace(family, std::move(r.out));
+    state.save_text.emplace(family, std::move(text));
   }
   CommandResult r = Run({"ipset", "save"}, "");
   if (r.timed_out) {
@@ -348,7 +380,54 @@ absl::StatusOr<KernelState> Applier::Observe(const Desired& target) {
   }
   FIPTGEN_ASSIGN_OR_RETURN(state.observed.ipsets, ParseIpsetSave(r.out, config_.ipset_prefix));
   state.ipset_text = std::move(r.out);
+  FIPTGEN_RETURN_IF_ERROR(FindUnseenSetUsers(target, &state.observed));
   return state;
+}
+
+absl::Status Applier::FindUnseenSetUsers(const Desired& target, ObservedState* observed) {
+  // A wanted set held with another type that no rule read names is destroyed and made
+  // again at once, in the plan's first step (PlanIpsets). Something not read may still use
+  // it (a rule in a table or backend not read, a list:set), and the kernel would refuse: the
+  // kernel's reference count tells, for those sets only.
+  absl::flat_hash_map<absl::string_view, const IpSetSpec*> held;
+  for (const IpSetSpec& s : observed->ipsets) {
+    held.emplace(s.name, &s);
+  }
+  std::vector<absl::string_view> check;
+  for (const IpSetSpec& want : target.ipsets) {
+    auto have = held.find(want.name);
+    if (have != held.end() &&
+        (have->second->type != want.type || have->second->family != want.family)) {
+      check.push_back(want.name);
+    }
+  }
+  if (check.empty()) {
+    return absl::OkStatus();
+  }
+  const SetUsers users = FindSetUsers(*observed);
+  for (absl::string_view name : check) {
+    if (users.now.count(std::string(name)) > 0) {
+      continue;
+    }
+    CommandResult r = Run({"ipset", "list", "-terse", std::string(name)}, "");
+    if (r.timed_out) {
+      return absl::DeadlineExceededError("ipset list did not finish within the time limit");
+    }
+    int references = 0;
+    for (absl::string_view line : absl::StrSplit(r.out, '\n')) {
+      if (absl::ConsumePrefix(&line, "References: ")) {
+        (void)absl::SimpleAtoi(line, &references);
+      }
+    }
+    if (r.exit_code != 0 || references > 0) {
+      observed->unseen_set_users.emplace(
+          std::string(name), r.exit_code != 0
+                                 ? absl::StrCat("ipset list failed: ", ToolMessage(r))
+                                 : absl::StrCat("the kernel counts ", references,
+                                                references == 1 ? " reference" : " references"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 Plans Applier::Plan(const Desired& target, const KernelState& state) const {

@@ -89,7 +89,9 @@ struct ApplyOptions {
 
 // What the kernel holds: the save tools' text as printed, and parsed.
 struct KernelState {
-  std::map<int, std::string> save_text;  // by family; a family that could not be read is absent
+  // By family, as iptables-save prints it (on nft: the raw and filter tables only); a family
+  // that could not be read is absent.
+  std::map<int, std::string> save_text;
   std::string ipset_text;
   ObservedState observed;
 };
@@ -136,8 +138,12 @@ class Applier {
   // what they change from (Plans::from and Plans::to are empty).
   absl::Status ApplyPlans(const Plans& plans);
 
-  // Reads the state: both families' save text (a family `target` does not enable may fail to
-  // read) and the sets.
+  // Reads the state: both families' rules (a family `target` does not enable may fail to
+  // read) and the sets. On nft only the tables fiptgen writes are read, raw and filter, each
+  // with `iptables-nft -t <table> -S` (KernelState::save_text holds them as save text); on
+  // legacy the whole `iptables-legacy-save`. A wanted set held with another type that no rule
+  // read names is checked with `ipset list -terse`: its kernel references tell whether
+  // something not read uses it (ObservedState::unseen_set_users).
   absl::StatusOr<KernelState> Observe(const Desired& target);
   Plans Plan(const Desired& target, const KernelState& state) const;
 
@@ -150,6 +156,7 @@ class Applier {
   absl::Status LoadCopy(const KernelState& state);
 
   std::string SaveTool(int family) const;     // "iptables-nft-save"
+  std::string ListTool(int family) const;     // "ip6tables-nft"
   std::string RestoreTool(int family) const;  // "ip6tables-legacy-restore"
 
  private:
@@ -168,6 +175,7 @@ class Applier {
   // Puts back `previous` after a failed step, planned against the kernel read again; with
   // `part`, over the part of the state it holds only (Plans::from and Plans::to).
   absl::Status RollBack(const Desired& previous, const Plans* part, absl::StatusCode cause);
+  absl::Status FindUnseenSetUsers(const Desired& target, ObservedState* observed);
   // Reads the kernel for a plan of `target`; with `part`, narrowed to what it holds.
   absl::StatusOr<KernelState> ObservePart(const Desired& target, const Plans* part);
   // "applied: 3 changes in 12ms", or "no changes".

@@ -113,8 +113,8 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
     return outcome;
   }
 
-  // Applies plans made from memory (Applier::ApplyPlans); the log as Apply's. Counts the save
-  // tools it ran in *saves.
+  // Applies plans made from memory (Applier::ApplyPlans); the log as Apply's. Counts the
+  // programs it ran that read the kernel (save tools, listings) in *saves.
   Outcome ApplyPlans(const Plans& plans, int* saves = nullptr, bool check_first = true) {
     Outcome outcome;
     ApplyOptions options;
@@ -132,7 +132,11 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
     if (saves != nullptr) {
       *saves = 0;
       for (size_t i = first_call; i < kernel_.calls().size(); ++i) {
-        *saves += absl::StrContains(kernel_.calls()[i], "save") ? 1 : 0;
+        const std::string& call = kernel_.calls()[i];
+        *saves += absl::StrContains(call, "save") || absl::EndsWith(call, " -S") ||
+                          absl::StartsWith(call, "ipset list")
+                      ? 1
+                      : 0;
       }
     }
     return outcome;
@@ -456,6 +460,91 @@ TEST_P(ApplyTest, TimeIsBoundedAndWaitsAreAnnounced) {
     kernel_.StallNftCommits(false);
     ASSERT_TRUE(Apply(kModel, kernel_.Now() + absl::Seconds(40)).status.ok());
   }
+  ExpectNoChanges(kModel);
+}
+
+// On nft the state is read from the tables fiptgen writes only, each listed on its own; it is
+// the state the whole save shows there, hooks and foreign rules included. Legacy reads the
+// whole save.
+TEST_P(ApplyTest, ObserveReadsTheTablesWeWrite) {
+  ASSERT_EQ(kernel_.Load(backend(), 4, kForeignV4), "");
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  // A foreign rule before our hook, and one in a table fiptgen does not write.
+  ASSERT_EQ(kernel_.Load(backend(), 4, "*filter\n-I INPUT 1 -s 192.0.2.9/32 -j ACCEPT\nCOMMIT\n"),
+            "");
+  ASSERT_EQ(
+      kernel_.Load(backend(), 4, "*mangle\n-A PREROUTING -j MARK --set-xmark 0x1/0x1\nCOMMIT\n"),
+      "");
+  ApplyOptions options;
+  options.backend = backend();
+  Applier applier(config_, options, &kernel_);
+  const size_t first_call = kernel_.calls().size();
+  const Desired desired = Generate(*LoadModel(kModel));
+  absl::StatusOr<KernelState> state = applier.Observe(desired);
+  ASSERT_TRUE(state.ok()) << state.status();
+  const std::string calls =
+      absl::StrJoin(kernel_.calls().begin() + first_call, kernel_.calls().end(), "\n");
+  if (backend() == Backend::kNft) {
+    EXPECT_EQ(calls,
+              "iptables-nft -t raw -S\niptables-nft -t filter -S\nip6tables-nft -t raw -S\n"
+              "ip6tables-nft -t filter -S\nipset save");
+  } else {
+    EXPECT_EQ(calls, "iptables-legacy-save\nip6tables-legacy-save\nipset save");
+  }
+  for (int family : {4, 6}) {
+    SCOPED_TRACE(absl::StrCat("IPv", family));
+    absl::StatusOr<ObservedRuleset> whole =
+        ParseIptablesSave(kernel_.Save(backend(), family), family, config_.chain_prefix);
+    ASSERT_TRUE(whole.ok());
+    const ObservedRuleset* read = state->observed.ForFamily(family);
+    ASSERT_NE(read, nullptr);
+    for (absl::string_view table : {"raw", "filter"}) {
+      auto find = [table](const std::vector<Table>& tables) -> const Table* {
+        for (const Table& t : tables) {
+          if (t.name == table) {
+            return &t;
+          }
+        }
+        return nullptr;
+      };
+      const Table *want = find(whole->ours.tables), *got = find(read->ours.tables);
+      ASSERT_TRUE(want != nullptr && got != nullptr) << table;
+      EXPECT_EQ(got->hooks, want->hooks) << table;
+      EXPECT_EQ(got->chains, want->chains) << table;
+      const Table *want_foreign = find(whole->foreign), *got_foreign = find(read->foreign);
+      ASSERT_TRUE(want_foreign != nullptr && got_foreign != nullptr) << table;
+      EXPECT_EQ(got_foreign->chains, want_foreign->chains) << table;
+    }
+    EXPECT_EQ(read->ours.tables.size(),
+              backend() == Backend::kNft ? 2u : whole->ours.tables.size());
+  }
+  // The foreign rule before the hook is seen: the plan moves the hook back up.
+  Plans plans = applier.Plan(desired, *state);
+  EXPECT_EQ(absl::StrJoin(plans.changes(), "\n"),
+            "v4 filter: hook INPUT -> felix-INPUT moved back to the top (a foreign rule got in "
+            "front of it)");
+}
+
+// A wanted set held with another type that no rule read names is made again at once, unless
+// something not read uses it (the kernel counts its references): then it is left alone
+// under its name, kept with a note, and the rules use the temporary set.
+TEST_P(ApplyTest, SetsSomethingUnreadUsesAreNotDestroyed) {
+  ASSERT_EQ(kernel_.LoadSets("create felix-v4-web hash:net family inet\n"), "");
+  kernel_.HoldSet("felix-v4-web", 1);
+  Outcome outcome = Apply(kModel);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status << "\n" << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(outcome.Log(),
+                                "I ipset: set felix-v4-web not destroyed, kept: something not read "
+                                "(a rule in another table or backend, or a list:set; the kernel "
+                                "counts 1 reference) uses it"))
+      << outcome.Log();
+  EXPECT_TRUE(absl::StrContains(kernel_.Save(backend(), 4), "--match-set felix-tmp-v4-web src"));
+  EXPECT_TRUE(absl::StrContains(kernel_.SaveSets(), "create felix-v4-web hash:net"));
+  // Once nothing else holds it, the next run moves the rules back to it.
+  kernel_.HoldSet("felix-v4-web", 0);
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  EXPECT_TRUE(absl::StrContains(kernel_.SaveSets(), "create felix-v4-web hash:ip"));
+  EXPECT_FALSE(absl::StrContains(kernel_.SaveSets(), "felix-tmp-"));
   ExpectNoChanges(kModel);
 }
 

@@ -22,9 +22,6 @@
 namespace fiptgen {
 namespace {
 
-// The tables fiptgen writes. Our chains in any other table are not managed.
-constexpr absl::string_view kManagedTables[] = {"raw", "filter"};
-
 const Table* FindTable(const std::vector<Table>& tables, absl::string_view name) {
   for (const Table& t : tables) {
     if (t.name == name) {
@@ -346,6 +343,12 @@ SetUsers FindSetUsers(const ObservedState& observed) {
       AddSetUsers(t, family, &users.now);
       AddSetUsers(t, family, &users.kept, "a foreign rule in ");
     }
+  }
+  for (const auto& [set, why] : observed.unseen_set_users) {
+    const std::string who = absl::StrCat(
+        "something not read (a rule in another table or backend, or a list:set; ", why, ")");
+    users.now.emplace(set, who);
+    users.kept.emplace(set, who);
   }
   return users;
 }

@@ -26,6 +26,9 @@
 
 namespace fiptgen {
 
+// The tables fiptgen writes. Our chains in any other table are not managed.
+inline constexpr absl::string_view kManagedTables[] = {"raw", "filter"};
+
 struct RestorePlan {
   int family = 4;
   // iptables-restore --noflush input; "" when nothing differs.
@@ -81,7 +84,9 @@ struct SetUsers {
   std::map<std::string, std::string> now;
   // The sets named by rules a plan leaves as they are, with who names them: "a foreign rule
   // in v4 filter chain FORWARD", or ours in a table fiptgen does not manage ("our rule in
-  // v4 mangle chain felix-x, a table fiptgen does not manage").
+  // v4 mangle chain felix-x, a table fiptgen does not manage"), or what the state says it
+  // did not read (ObservedState::unseen_set_users: "something not read (…)"), which counts
+  // in `now` too.
   std::map<std::string, std::string> kept;
 };
 SetUsers FindSetUsers(const ObservedState& observed);

@@ -9,13 +9,15 @@
 //   ASSERT_TRUE(applier.Apply(desired).ok());
 //   kernel.Save(Backend::kNft, 4);  // what iptables-nft-save prints now
 //
+// iptables-<backend> -t <table> -S: the table's chains and rules, as iptables-nft lists them.
 // iptables-restore: "*table", ":chain policy [c]" (a user chain is created or flushed),
 // -A, -I chain [n], -D chain rule|n, -R chain n, -F, -N, -X (the chain must be empty and
 // unreferenced), COMMIT (each table is one transaction: all of it or none), --noflush,
 // --test, --wait N. A rule's jump target must be a chain of the table or a known target,
 // and a set it matches must exist. ipset restore: create, add, del, flush, swap (same type
 // and family), destroy (refused while a rule of any backend names the set); it stops at the
-// first error, keeping what came before, as ipset does. Errors read as the real tools'.
+// first error, keeping what came before, as ipset does. ipset list -terse <set>: its header,
+// with the references rules hold. Errors read as the real tools'.
 //
 // Faults, for tests: a rule text the kernel refuses, a crash (the applier killed) after the
 // Nth call that changes something, the legacy xtables lock held by another program, and nft
@@ -52,6 +54,19 @@ class FakeKernel : public CommandRunner {
   // What the save tools print now.
   std::string Save(Backend backend, int family) const;
   std::string SaveSets() const;
+
+  // `n` references to set `name` that no table of either backend shows, as a list:set or a
+  // rule of a kernel this fake does not model would hold: destroy is refused and
+  // `ipset list -terse` counts them.
+  void HoldSet(absl::string_view name, int n) {
+    for (auto& [set_name, set] : sets_) {
+      if (set_name == name) {
+        set.unseen_references = n;
+      }
+    }
+  }
+  // How many times a table was listed (`iptables-nft -t <table> -S`).
+  int lists() const { return lists_; }
 
   // Every rule added or replaced whose text contains `text` is refused, as the kernel refuses
   // a rule it cannot load; with `under_test` false, only when it is applied for real (a
@@ -97,6 +112,7 @@ class FakeKernel : public CommandRunner {
     std::string type;
     int family = 4;
     std::set<std::string> members;
+    int unseen_references = 0;  // HoldSet
   };
 
   CommandResult RunIptables(Backend backend, int family, const std::vector<std::string>& args,
@@ -106,6 +122,10 @@ class FakeKernel : public CommandRunner {
   bool Wait(absl::Time until, const Command& command, CommandResult* result);
   CommandResult RunIpset(const std::vector<std::string>& args, absl::string_view input);
   std::string CheckRule(const Table& table, absl::string_view rule, bool test) const;
+  // `iptables-<backend> -t <table> -S`.
+  CommandResult RunList(Backend backend, int family, const std::vector<std::string>& args) const;
+  // Rules of every backend that name set `name` ("--match-set <name>").
+  int References(absl::string_view name) const;
   bool SetInUse(absl::string_view name) const;
 
   absl::Time now_;
@@ -119,6 +139,7 @@ class FakeKernel : public CommandRunner {
   int crash_after_ = -1;
   bool crashed_ = false;
   int changes_ = 0;
+  mutable int lists_ = 0;
   std::vector<std::string> calls_;
 };
 
