@@ -114,8 +114,11 @@ class Applier {
   Applier(const Config& config, ApplyOptions options, CommandRunner* runner);
 
   // Brings the kernel to `target`: usually one round of plans, two when a set changed type.
-  // Logs each change. OK when applied (or nothing differed). When a step fails, it puts back
-  // what it found and returns Aborted; DataLoss when putting back failed too (the state is
+  // Logs each change. Then it reads back what the last round wrote, to check that nothing is
+  // left to do (a rule the kernel prints back differently is warned about): on nft, when it
+  // wrote a few chains, just those chains (`iptables-nft -t filter -S <chain>`) and the sets;
+  // else the whole state again. OK when applied (or nothing differed). When a step fails, it puts
+  // back what it found and returns Aborted; DataLoss when putting back failed too (the state is
   // mixed); DeadlineExceeded, whatever was put back (the message says), when it ran out of
   // time. Unavailable when the state cannot be read.
   absl::Status Apply(const Desired& target);
@@ -176,6 +179,9 @@ class Applier {
   // `part`, over the part of the state it holds only (Plans::from and Plans::to).
   absl::Status RollBack(const Desired& previous, const Plans* part, absl::StatusCode cause);
   absl::Status FindUnseenSetUsers(const Desired& target, ObservedState* observed);
+  // Reads back the chains `plans` wrote and the sets, and warns about what a plan of `target`
+  // would still change; false, having read nothing or part, when it cannot tell that way.
+  bool CheckWritten(const Desired& target, const Plans& plans);
   // Reads the kernel for a plan of `target`; with `part`, narrowed to what it holds.
   absl::StatusOr<KernelState> ObservePart(const Desired& target, const Plans* part);
   // "applied: 3 changes in 12ms", or "no changes".

@@ -525,6 +525,38 @@ TEST_P(ApplyTest, ObserveReadsTheTablesWeWrite) {
             "front of it)");
 }
 
+// After applying, what was written is read back to check that nothing is left to do: on nft
+// just the chains written (and the sets), on legacy the whole state. A rule the kernel
+// prints back differently is warned about either way.
+TEST_P(ApplyTest, ReadsBackWhatItWrote) {
+  ASSERT_TRUE(Apply(kModel).status.ok());
+  const std::string changed = Changed({{"179", "180"}});
+  size_t first_call = kernel_.calls().size();
+  Outcome outcome = Apply(changed);
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status << "\n" << outcome.Log();
+  std::vector<std::string> calls(kernel_.calls().begin() + first_call, kernel_.calls().end());
+  std::vector<std::string> after_restores;
+  for (size_t i = calls.size(); i > 0 && !absl::StrContains(calls[i - 1], "restore"); --i) {
+    after_restores.insert(after_restores.begin(), calls[i - 1]);
+  }
+  EXPECT_EQ(absl::StrJoin(after_restores, "\n"),
+            backend() == Backend::kNft
+                ? "iptables-nft -t filter -S felix-p-host-base-i\n"
+                  "ip6tables-nft -t filter -S felix-p-host-base-i\nipset save"
+                : "iptables-legacy-save\nip6tables-legacy-save\nipset save")
+      << absl::StrJoin(calls, "\n");
+  ExpectNoChanges(changed);
+
+  kernel_.PrintBack("--dports 181", "--dports 0181");
+  const std::string printed_back = Changed({{"179", "181"}});
+  outcome = Apply(printed_back);
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_TRUE(absl::StrContains(outcome.Log(),
+                                "W the kernel prints this back differently, the next run will "
+                                "repeat it: v4 filter: chain felix-p-host-base-i edited"))
+      << outcome.Log();
+}
+
 // A wanted set held with another type that no rule read names is made again at once, unless
 // something not read uses it (the kernel counts its references): then it is left alone
 // under its name, kept with a note, and the rules use the temporary set.

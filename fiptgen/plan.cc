@@ -211,6 +211,24 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
   }
   RestorePlan::TableStep step;
   step.table = std::string(name);
+  absl::flat_hash_set<absl::string_view> written;
+  auto write = [&](absl::string_view chain) {
+    if (written.insert(chain).second) {
+      step.written.emplace_back(chain);
+    }
+  };
+  for (const Chain* c : edit.fill) {
+    write(c->name());
+  }
+  for (const ChainEdit& e : edit.edit) {
+    write(e.chain);
+  }
+  for (const std::vector<const Hook*>* hooks : {&edit.unhook, &edit.hook, &edit.append}) {
+    for (const Hook* h : *hooks) {
+      write(h->builtin);
+    }
+  }
+  std::sort(step.written.begin(), step.written.end());
   step.text_begin = plan->text.size();
   step.changes_begin = changes_begin;
   step.changes_end = plan->changes.size();

@@ -43,6 +43,10 @@ struct RestorePlan {
     std::string table;
     size_t text_begin = 0, text_end = 0;
     size_t changes_begin = 0, changes_end = 0;
+    // The chains whose rules the step writes: ours that it creates, refills or edits (not
+    // those it only flushes or deletes), and the built-in chains whose hooks it changes; by
+    // name, each once. What an applier reads back to check the step (Applier::Apply).
+    std::vector<std::string> written;
   };
   std::vector<TableStep> tables;
 };

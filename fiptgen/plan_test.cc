@@ -1,6 +1,8 @@
 #include "fiptgen/plan.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
@@ -331,6 +334,28 @@ COMMIT
             << c.name << ": " << plan.changes[i];
       }
       changes = step.changes_end;
+      // `written` names every chain a rule line of the step writes, and no chain it deletes.
+      std::set<std::string> ruled, declared, deleted;
+      for (absl::string_view line : absl::StrSplit(part, '\n', absl::SkipEmpty())) {
+        std::vector<std::string> words = absl::StrSplit(line, ' ');
+        if (words[0] == "-A" || words[0] == "-I" || words[0] == "-R" || words[0] == "-D") {
+          ruled.insert(words[1]);
+        } else if (words[0] == "-X") {
+          deleted.insert(words[1]);
+        } else if (absl::StartsWith(words[0], ":")) {
+          declared.insert(words[0].substr(1));
+        }
+      }
+      const std::set<std::string> written(step.written.begin(), step.written.end());
+      EXPECT_EQ(written.size(), step.written.size()) << c.name;
+      EXPECT_TRUE(std::is_sorted(step.written.begin(), step.written.end())) << c.name;
+      for (const std::string& chain : ruled) {
+        EXPECT_TRUE(written.count(chain)) << c.name << ": " << chain << " not in written";
+      }
+      for (const std::string& chain : written) {
+        EXPECT_TRUE(ruled.count(chain) || (declared.count(chain) && !deleted.count(chain)))
+            << c.name << ": " << chain;
+      }
     }
     EXPECT_EQ(text, plan.text) << c.name;
     EXPECT_EQ(changes, plan.changes.size()) << c.name;

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "fiptgen/rule_text.h"
 
@@ -168,10 +169,11 @@ std::string FakeKernel::SaveSets() const {
 CommandResult FakeKernel::RunList(Backend backend, int family,
                                   const std::vector<std::string>& args) const {
   CommandResult result;
-  if (args.size() != 3 || args[0] != "-t" || args[2] != "-S" || Builtins(args[1]).empty()) {
+  if (args.size() < 3 || args.size() > 4 || args[0] != "-t" || args[2] != "-S" ||
+      Builtins(args[1]).empty()) {
     result.exit_code = 2;
-    result.err = absl::StrCat(
-        "iptables: only -t <table> -S is understood here: ", absl::StrJoin(args, " "), "\n");
+    result.err = absl::StrCat("iptables: only -t <table> -S [<chain>] is understood here: ",
+                              absl::StrJoin(args, " "), "\n");
     return result;
   }
   // A table that does not exist lists as its built-in chains, empty, as iptables-nft lists it.
@@ -191,6 +193,15 @@ CommandResult FakeKernel::RunList(Backend backend, int family,
     if (c.policy == "-") {
       order.push_back(chain);
     }
+  }
+  if (args.size() == 4) {  // one chain
+    if (!table->chains.count(args[3])) {
+      result.exit_code = 1;
+      result.err = absl::StrCat("iptables v1.8.9 (nf_tables): chain `", args[3], "' in table `",
+                                args[1], "' is incompatible, use 'nft' tool.\n");
+      return result;
+    }
+    order = {args[3]};
   }
   for (const std::string& chain : order) {
     const std::string& policy = table->chains.at(chain).policy;
@@ -405,19 +416,23 @@ CommandResult FakeKernel::RunIptables(Backend backend, int family,
         return fail(error);
       }
     }
+    std::string stored(after);
+    if (!print_back_from_.empty() && !test) {
+      stored = absl::StrReplaceAll(stored, {{print_back_from_, print_back_to_}});
+    }
     if (verb == "-A") {
-      rules.emplace_back(after);
+      rules.push_back(stored);
     } else if (verb == "-I") {
       index = index == 0 ? 1 : index;
       if (index < 1 || index > static_cast<int>(rules.size()) + 1) {
         return fail("Index of insertion too big.");
       }
-      rules.insert(rules.begin() + (index - 1), std::string(after));
+      rules.insert(rules.begin() + (index - 1), stored);
     } else if (verb == "-R") {
       if (index < 1 || index > static_cast<int>(rules.size())) {
         return fail("Index of replacement too big.");
       }
-      rules[index - 1] = std::string(after);
+      rules[index - 1] = stored;
     } else if (verb == "-D") {
       if (index > 0) {
         if (index > static_cast<int>(rules.size())) {

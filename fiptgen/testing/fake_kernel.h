@@ -9,7 +9,8 @@
 //   ASSERT_TRUE(applier.Apply(desired).ok());
 //   kernel.Save(Backend::kNft, 4);  // what iptables-nft-save prints now
 //
-// iptables-<backend> -t <table> -S: the table's chains and rules, as iptables-nft lists them.
+// iptables-<backend> -t <table> -S [<chain>]: the table's (or the chain's) rules, as
+// iptables-nft lists them.
 // iptables-restore: "*table", ":chain policy [c]" (a user chain is created or flushed),
 // -A, -I chain [n], -D chain rule|n, -R chain n, -F, -N, -X (the chain must be empty and
 // unreferenced), COMMIT (each table is one transaction: all of it or none), --noflush,
@@ -76,6 +77,13 @@ class FakeKernel : public CommandRunner {
     refused_under_test_ = under_test;
   }
 
+  // Rules added or replaced from now on are kept with `from` replaced by `to`, as a kernel
+  // that prints a rule back in another form than it was given.
+  void PrintBack(std::string from, std::string to) {
+    print_back_from_ = std::move(from);
+    print_back_to_ = std::move(to);
+  }
+
   // After the `n`th call that changes something (a restore without --test) has done its
   // work, the caller is taken as killed: every later call fails and changes nothing, until
   // Revive().
@@ -133,6 +141,7 @@ class FakeKernel : public CommandRunner {
   std::vector<std::pair<std::string, Set>> sets_;  // in creation order, as ipset save lists them
   std::string refused_;
   bool refused_under_test_ = true;
+  std::string print_back_from_, print_back_to_;
   absl::Time lock_until_ = absl::InfinitePast();
   bool stall_nft_ = false;
   int notices_ = 0;
