@@ -12,6 +12,7 @@ declare -A layer=(
   [generate]=generator
   [render]=text [graph]=text [observed]=text [plan]=text
   [incremental]=agent
+  [simulate]=behaviour [flows]=behaviour [trace_text]=behaviour
 )
 # What each layer may include besides itself.
 declare -A may_include=(
@@ -22,6 +23,7 @@ declare -A may_include=(
   [generator]="base model generator_internals"
   [text]="base model"
   [agent]="base model loader generator_internals generator text"
+  [behaviour]="base model text"
 )
 
 bad=0
