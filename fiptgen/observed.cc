@@ -223,7 +223,7 @@ const ObservedRuleset* ObservedState::ForFamily(int family) const {
 ObservedState RememberedState(const Desired& applied) {
   ObservedState state;
   for (const Ruleset& rs : applied.rulesets) {
-    state.rulesets.push_back(ObservedRuleset{rs, {}});
+    state.rulesets.push_back(ObservedRuleset{rs, {}, {}});
   }
   state.ipsets = applied.ipsets;
   return state;

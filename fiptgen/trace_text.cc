@@ -166,6 +166,17 @@ void AppendTraceText(const PacketSimulator& sim, const Packet& packet, const Tra
     AppendChainPath(sim, trace, hook, out);
     out->push_back('\n');
   }
+  if (!trace.hooks.empty()) {
+    const TraceStep& st = trace.steps[trace.hooks.back().decisive_step];
+    absl::StrAppend(out, "rule     ", sim.table_name(st.table), " ",
+                    sim.chain_name(st.table, st.chain));
+    if (st.kind == TraceStep::Kind::kPolicy) {
+      absl::StrAppend(out, " policy ", sim.chain_policy(st.table, st.chain), "\n");
+    } else {
+      absl::StrAppend(out, " #", st.rule + 1, "  ", sim.rule_text(st.table, st.chain, st.rule),
+                      "\n");
+    }
+  }
   for (const auto& [table, rules] : sim.ignored_tables()) {
     absl::StrAppend(out, "note     table ", table, " (", rules,
                     " rules) is not simulated: the verdict assumes it changes nothing\n");

@@ -13,6 +13,7 @@
 //   raw      PREROUTING → ACCEPT (policy)
 //   filter   FORWARD → felix-FORWARD → felix-FROM-ENDPOINT → felix-from-w1 #3 "Drop if wrong
 //            source IP" → DROP
+//   rule     filter felix-from-w1 #3  ! -s 198.18.1.1/32 -m comment --comment "Drop if ...
 //
 // then every step, one a line: "+" for a rule that matched, "-" for one that did not, "?"
 // for one that cannot be decided, the chain and rule number, the rule, and the mark when the

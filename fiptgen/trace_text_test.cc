@@ -64,6 +64,7 @@ TEST(TraceTextTest, Text) {
 verdict  DROP
 raw      PREROUTING → ACCEPT (policy)
 filter   FORWARD → fw → disp → ep #2 "Drop if "wrong" source IP" → DROP
+rule     filter ep #2  ! -s 10.0.0.1/32 -m comment --comment "Drop if \"wrong\" source IP" -j DROP
 note     table nat (1 rules) is not simulated: the verdict assumes it changes nothing
 
 raw PREROUTING
@@ -94,6 +95,7 @@ TEST(TraceTextTest, PathsLeaveOutChainsReturnedFrom) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("  < ep ends: return\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nrule     filter FORWARD policy ACCEPT\n"), std::string::npos) << text;
 }
 
 TEST(TraceTextTest, Unresolved) {
