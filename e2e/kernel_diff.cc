@@ -26,6 +26,9 @@
 //     a UDP-Lite one checksummed as RFC 3828 says (conntrack checks it as UDP's, so calls it
 //     INVALID), or an ICMP reply or error that belongs to nothing; UNTRACKED an ICMPv6 neighbour,
 //     router or multicast listener message, which conntrack never tracks.
+//   - no verdict without evidence: an arriving packet must be seen entering the host (its
+//     frame on the host's interface) before "nothing came out" means dropped; a packet the
+//     host sends is dropped exactly when sendto says EPERM, and then must not leave.
 //   - every flow of a round has its own conntrack tuple (flows that would share one go to
 //     another round); for NEW flows the conntrack table must also agree with the
 //     simulator: an accepted, tracked flow has an entry, an untracked or dropped one none.
@@ -468,7 +471,8 @@ std::string RandomModel(uint64_t seed) {
 // ---------------------------------------------------------------------------------------------
 // Flows.
 
-enum class Way : uint8_t { kIn, kForward, kOut };
+// Whether a packet arrives from the wire or is sent by the host.
+enum class Way : uint8_t { kIn, kOut };
 
 // How the kernel is brought to see the flow's conntrack state.
 enum class Realize : uint8_t { kNew, kEstablished, kRelated, kInvalid, kUntracked };
@@ -484,8 +488,12 @@ struct Flow {
   // The simulator's answer.
   Verdict verdict = Verdict::kAccept;
   bool untracked = false;
-  // The kernel's.
+  // The kernel's. Every verdict rests on something seen: an arriving packet must be seen
+  // entering the host (`arrived`) before "nothing came out" means dropped; a packet the host
+  // sends has its verdict in sendto's answer (netfilter's drop in OUTPUT is EPERM).
   bool delivered = false;
+  bool arrived = false;
+  int sent = 0;  // the host's own: 1 sendto succeeded, -1 EPERM, 0 not sent
   bool resent = false;
   std::optional<bool> ct_entry;  // kNew flows: an entry with the flow's tuple exists
 };
@@ -1046,6 +1054,7 @@ std::string BuildPacket(const Flow& f, uint32_t index) {
 
 // What a captured IP packet is, enough to find its flow.
 struct Seen {
+  enum Kind { kDelivered, kLeft, kArrived } kind = kDelivered;
   int family = 0, proto = 0;
   std::string src, dst;
   int sport = -1, dport = -1, icmp_type = -1, icmp_code = -1;
@@ -1384,6 +1393,8 @@ class Runner {
     }
     for (Flow& f : flows_) {
       f.delivered = false;
+      f.arrived = false;
+      f.sent = 0;
       f.resent = false;
       f.ct_entry.reset();
     }
@@ -1452,13 +1463,16 @@ class Runner {
     Settle(30);
     std::vector<size_t> missing;
     for (size_t i : mine) {
-      if ((!with_rules_ || flows_[i].verdict == Verdict::kAccept) && !flows_[i].delivered) {
+      const Flow& f = flows_[i];
+      const bool want = !with_rules_ || f.verdict == Verdict::kAccept;
+      if ((want && !f.delivered) || (!f.packet.in_interface.empty() && !f.arrived)) {
         missing.push_back(i);
       }
     }
     if (!missing.empty()) {
-      // Not a verdict yet: a burst can overflow a queue. Send those once more, alone (a packet
-      // the rules drop is dropped again; conntrack keeps no entry of a dropped packet).
+      // Not a verdict yet: a burst can overflow a queue, or a packet never reach the host.
+      // Send those once more, alone (a packet the rules drop is dropped again; conntrack
+      // keeps no entry of a dropped packet).
       for (size_t i : missing) {
         flows_[i].resent = true;
       }
@@ -1579,9 +1593,11 @@ class Runner {
           std::memcpy(&a->sin6_addr, p.dst.addr.data(), 16);
           len = sizeof(*a);
         }
-        if (sendto(fd, ip.data(), ip.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0 &&
-            errno != EPERM) {
-          // EPERM: the OUTPUT rules dropped it, which is a verdict, not an error.
+        if (sendto(fd, ip.data(), ip.size(), 0, reinterpret_cast<sockaddr*>(&to), len) >= 0) {
+          flows_[i].sent = 1;
+        } else if (errno == EPERM) {
+          flows_[i].sent = -1;  // netfilter dropped it in OUTPUT: a verdict, not an error
+        } else {
           Die(absl::StrCat(f.origin, ": send from the host: ", strerror(errno)), 1);
         }
       }
@@ -1653,7 +1669,8 @@ class Runner {
           s.proto = proto;
           ParseL4(buf, static_cast<size_t>(n), &s);
         }
-        s.ifindex = -ifindex;  // arrived on
+        s.kind = Seen::kDelivered;
+        s.ifindex = ifindex;
         seen.push_back(s);
       }
     }
@@ -1667,12 +1684,14 @@ class Runner {
         break;
       }
       ++packets;
-      if (from.sll_pkttype != PACKET_OUTGOING || n < 14) {
+      if (n < 14) {
         continue;
       }
       Seen s;
       if (ParseIp(buf + 14, static_cast<size_t>(n) - 14, &s)) {
-        s.ifindex = from.sll_ifindex;  // left by
+        // Leaving the host, or entering it (before any hook: the frame reached the host).
+        s.kind = from.sll_pkttype == PACKET_OUTGOING ? Seen::kLeft : Seen::kArrived;
+        s.ifindex = from.sll_ifindex;
         seen.push_back(s);
       }
     }
@@ -1698,14 +1717,18 @@ class Runner {
         if (p.protocol != kProtoSctp && s.tag != static_cast<int64_t>(i)) {
           continue;
         }
-        const std::string& want_if = p.out_interface.empty() ? p.in_interface : p.out_interface;
-        auto it = host_index_.find(s.ifindex < 0 ? -s.ifindex : s.ifindex);
-        const bool inbound = s.ifindex < 0;
-        if (inbound != p.out_interface.empty() || it == host_index_.end() ||
-            it->second != want_if) {
+        auto it = host_index_.find(s.ifindex);
+        if (it == host_index_.end()) {
           continue;
         }
-        f.delivered = true;
+        if (s.kind == Seen::kArrived && it->second == p.in_interface) {
+          f.arrived = true;
+        } else if (s.kind == Seen::kDelivered && p.out_interface.empty() &&
+                   it->second == p.in_interface) {
+          f.delivered = true;
+        } else if (s.kind == Seen::kLeft && it->second == p.out_interface) {
+          f.delivered = true;
+        }
       }
     }
     return packets;
@@ -1791,6 +1814,16 @@ class Runner {
       std::string why;
       if (!ok) {
         why = absl::StrCat("the kernel ", f.delivered ? "delivered" : "dropped", " it");
+      }
+      // No verdict without evidence: an arriving packet must have reached the host, and a
+      // packet the host sent must have left it exactly when sendto said the rules let it.
+      if (!p.in_interface.empty() && !f.arrived) {
+        ok = false;
+        why = "the packet never reached the host: no verdict";
+      } else if (p.in_interface.empty() && (f.sent == 1) != f.delivered) {
+        ok = false;
+        why = absl::StrCat("sendto ", f.sent == 1 ? "succeeded" : "failed", " but the packet ",
+                           f.delivered ? "left" : "did not leave", " the host");
       }
       // Conntrack runs in a namespace for a family only when a rule of that family uses it:
       // without rules (or for a family the model leaves alone) there is nothing to check.

@@ -67,6 +67,7 @@ trap 'exit 1' INT TERM
 # The runs: name, model, flows file (or -), random flows, seed.
 runs=()
 for dir in "$root"/testdata/*/; do
+  dir="${dir%/}"
   name="$(basename "$dir")"
   [ -f "$dir/flows.txt" ] || continue
   if [ -n "$cases" ] && [[ " $cases " != *" $name "* ]]; then continue; fi

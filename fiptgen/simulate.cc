@@ -60,7 +60,6 @@ struct PacketView {
   const Packet* packet;
   Addr src, dst;
   bool has_ports;
-  bool is_icmp;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1276,8 +1275,7 @@ absl::Status PacketSimulator::Trace(const Packet& packet, TraceResult* result) c
   result->hooks.clear();
   result->unresolved.clear();
   PacketView view{&packet, ToAddr(packet.src), ToAddr(packet.dst),
-                  ProtocolHasPorts(packet.protocol),
-                  packet.protocol == kProtoIcmp || packet.protocol == kProtoIcmpv6};
+                  ProtocolHasPorts(packet.protocol)};
   std::string why;
   // Before conntrack (raw), the conntrack match sees no entry: INVALID.
   TraceContext ctx{s, view, packet.mark, CtState::kInvalid, &why};

@@ -262,14 +262,22 @@ class Rules {
   std::optional<PacketSimulator> sims_[2];
 };
 
+// A command's start: its flags parsed into *args, its rules loaded. Without rules, main is
+// done and returns *exit_code (help, version, or an error already printed).
+std::optional<Rules> StartCommand(const cli::Program& program, int argc, char** argv,
+                                  cli::Args* args, int* exit_code) {
+  if (std::optional<int> code = cli::ParseArgs(program, argc, argv, args)) {
+    *exit_code = *code;
+    return std::nullopt;
+  }
+  return Rules::Load(program, *args, &args->positional, exit_code);
+}
+
 int TraceMain(int argc, char** argv) {
   const cli::Program& program = TraceProgram();
   cli::Args args;
-  if (std::optional<int> exit_code = cli::ParseArgs(program, argc, argv, &args)) {
-    return *exit_code;
-  }
   int exit_code = 0;
-  std::optional<Rules> rules = Rules::Load(program, args, &args.positional, &exit_code);
+  std::optional<Rules> rules = StartCommand(program, argc, argv, &args, &exit_code);
   if (!rules.has_value()) {
     return exit_code;
   }
@@ -307,11 +315,8 @@ constexpr int kExitFlowsFail = 3;
 int CheckFlowsMain(int argc, char** argv) {
   const cli::Program& program = CheckFlowsProgram();
   cli::Args args;
-  if (std::optional<int> exit_code = cli::ParseArgs(program, argc, argv, &args)) {
-    return *exit_code;
-  }
   int exit_code = 0;
-  std::optional<Rules> rules = Rules::Load(program, args, &args.positional, &exit_code);
+  std::optional<Rules> rules = StartCommand(program, argc, argv, &args, &exit_code);
   if (!rules.has_value()) {
     return exit_code;
   }
