@@ -13,6 +13,7 @@ declare -A layer=(
   [render]=text [graph]=text [observed]=text [plan]=text [chain_edit]=text
   [incremental]=agent
   [apply]=applier
+  [simulate]=behaviour [flows]=behaviour [trace_text]=behaviour
 )
 # What each layer may include besides itself.
 declare -A may_include=(
@@ -24,6 +25,7 @@ declare -A may_include=(
   [text]="base model"
   [agent]="base model loader generator_internals generator text"
   [applier]="base model text"
+  [behaviour]="base model text"
 )
 
 bad=0

@@ -12,6 +12,7 @@
 #ifndef FIPTGEN_OBSERVED_H_
 #define FIPTGEN_OBSERVED_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,13 @@
 #include "fiptgen/ruleset.h"
 
 namespace fiptgen {
+
+// A built-in chain's policy, as save text declares it (":INPUT ACCEPT [0:0]").
+struct ChainPolicy {
+  std::string table;   // "filter"
+  std::string chain;   // "INPUT"
+  std::string policy;  // "ACCEPT", "DROP"
+};
 
 struct ObservedRuleset {
   // One Table per table in the save text, in its order: our chains (in save order, which
@@ -30,6 +38,8 @@ struct ObservedRuleset {
   // their other rules (hooks taken out) and foreign chains (DOCKER, KUBE-SERVICES, …) with
   // all of theirs. Hooks are left empty here.
   std::vector<Table> foreign;
+  // The policy of every built-in chain, in save order.
+  std::vector<ChainPolicy> policies;
 };
 
 // Everything observed: one ObservedRuleset per family that was read, and our sets.
@@ -52,6 +62,12 @@ ObservedState RememberedState(const Desired& applied);
 // never fake a hook or a rule, ours or not.
 absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,
                                                   absl::string_view chain_prefix);
+
+// Parses one family's save text whole, for simulating it (simulate.h) rather than planning:
+// nothing is taken for ours, so `foreign` holds every chain as the kernel runs it, built-in
+// chains with all their rules in order, hooks included; `ours` holds only the tables' names.
+// Errors as ParseIptablesSave's.
+absl::StatusOr<ObservedRuleset> ParseIptablesSaveWhole(absl::string_view text, int family);
 
 // Parses `ipset save` text and keeps the sets whose name starts with `ipset_prefix`, in the
 // order printed. Create-line options other than the family (hashsize, maxelem, bucketsize,
