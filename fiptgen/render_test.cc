@@ -143,5 +143,37 @@ TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
   EXPECT_EQ(RenderFiles(Desired{}).ipsets, "");
 }
 
+// The pieces a sink is handed are, in order, the text the string form writes; a script
+// bigger than one piece comes in several.
+TEST(RenderFilesTest, SinkGetsTheSameTextInPieces) {
+  Ruleset rs{4, {Table{"filter", {{"INPUT", "felix-INPUT"}}, {}}}};
+  std::vector<IpSetSpec> sets = {{"felix-v4-a", "hash:ip", 4, {}}};
+  for (int i = 0; i < 5000; ++i) {
+    std::vector<const char*> rules(20, "-m comment --comment \"a rule of some length\" -j ACCEPT");
+    rs.tables[0].chains.push_back(MakeChain(absl::StrCat("felix-p-", i, "-i").c_str(), rules));
+    sets[0].members.push_back(absl::StrCat("10.0.", i / 256, ".", i % 256));
+  }
+  std::string want_rules, want_sets;
+  RenderRestoreFile(rs, &want_rules);
+  RenderIpsetFile(sets, &want_sets);
+  ASSERT_GT(want_rules.size(), 4u << 20);
+  for (bool ipsets : {false, true}) {
+    std::string got;
+    int pieces = 0;
+    auto sink = [&](absl::string_view piece) {
+      EXPECT_FALSE(piece.empty());
+      got.append(piece.data(), piece.size());
+      ++pieces;
+    };
+    if (ipsets) {
+      RenderIpsetFile(sets, sink);
+    } else {
+      RenderRestoreFile(rs, sink);
+    }
+    EXPECT_EQ(got, ipsets ? want_sets : want_rules);
+    EXPECT_GT(pieces, ipsets ? 0 : 8) << "pieces of a few hundred KiB";
+  }
+}
+
 }  // namespace
 }  // namespace fiptgen
