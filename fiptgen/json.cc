@@ -202,14 +202,39 @@ bool Reader::Finish() {
   return at_ == end_ || Fail();
 }
 
+// Whether any of the 8 bytes of `word` is one a string's scan stops at (kStop): the
+// classic "has a zero byte" test on the word XORed with '"' and with '\\', and the bytes
+// below 0x20 or at or above 0x80.
+inline bool HasStopByte(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101u;
+  constexpr uint64_t kHigh = 0x8080808080808080u;
+  const uint64_t quote = word ^ (kOnes * '"');
+  const uint64_t backslash = word ^ (kOnes * '\\');
+  const uint64_t zero_quote = (quote - kOnes) & ~quote;
+  const uint64_t zero_backslash = (backslash - kOnes) & ~backslash;
+  const uint64_t control = word - kOnes * 0x20;  // borrows into the high bit below 0x20
+  return ((zero_quote | zero_backslash | control | word) & kHigh) != 0;
+}
+
 bool Reader::ReadString(absl::string_view* out, Tape* tape) {
-  const char* start = ++at_;  // past the opening quote
-  while (at_ < end_ && !kStop.stop[static_cast<unsigned char>(*at_)]) {
-    ++at_;
+  const char* start = at_ + 1;  // past the opening quote
+  const char* p = start;
+  // Eight bytes at a time while none of them ends the fast scan, then byte by byte.
+  while (end_ - p >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    if (HasStopByte(word)) {
+      break;
+    }
+    p += 8;
   }
-  if (at_ < end_ && *at_ == '"') {  // the common case: nothing to unescape
-    *out = absl::string_view(start, static_cast<size_t>(at_ - start));
-    ++at_;
+  while (p < end_ && !kStop.stop[static_cast<unsigned char>(*p)]) {
+    ++p;
+  }
+  at_ = p;
+  if (p < end_ && *p == '"') {  // the common case: nothing to unescape
+    *out = absl::string_view(start, static_cast<size_t>(p - start));
+    at_ = p + 1;
     return true;
   }
   // Escapes or bytes outside ASCII: the string is copied out, unescaped.
@@ -314,53 +339,60 @@ bool Reader::ReadString(absl::string_view* out, Tape* tape) {
 }
 
 bool Reader::ReadNumber(Node* node) {
-  bool minus = false;
-  if (*at_ == '-') {
-    minus = true;
-    ++at_;
+  const char* p = at_;
+  const bool minus = *p == '-';
+  if (minus) {
+    ++p;
   }
-  if (at_ == end_ || *at_ < '0' || *at_ > '9') {
+  if (p == end_ || *p < '0' || *p > '9') {
     return Fail();
   }
   uint64_t value = 0;
   bool overflow = false;
-  if (*at_ == '0') {
-    ++at_;
+  if (*p == '0') {
+    ++p;
   } else {
-    while (at_ < end_ && *at_ >= '0' && *at_ <= '9') {
-      const uint64_t digit = static_cast<uint64_t>(*at_ - '0');
-      if (value > (UINT64_MAX - digit) / 10) {
-        overflow = true;
-      } else {
-        value = value * 10 + digit;
+    const char* digits = p;
+    while (p < end_ && *p >= '0' && *p <= '9') {
+      value = value * 10 + static_cast<uint64_t>(*p - '0');  // wraps past 19 digits
+      ++p;
+    }
+    if (p - digits > 19) {
+      overflow = true;  // 20 digits may still fit: check them exactly
+      value = 0;
+      for (const char* d = digits; d < p && !overflow; ++d) {
+        overflow = __builtin_mul_overflow(value, 10u, &value) ||
+                   __builtin_add_overflow(value, static_cast<uint64_t>(*d - '0'), &value);
       }
-      ++at_;
     }
   }
   bool integer = true;
-  if (at_ < end_ && *at_ == '.') {
+  if (p < end_ && *p == '.') {
     integer = false;
-    ++at_;
-    if (at_ == end_ || *at_ < '0' || *at_ > '9') {
+    ++p;
+    if (p == end_ || *p < '0' || *p > '9') {
+      at_ = p;
       return Fail();
     }
-    while (at_ < end_ && *at_ >= '0' && *at_ <= '9') {
-      ++at_;
+    while (p < end_ && *p >= '0' && *p <= '9') {
+      ++p;
     }
   }
-  if (at_ < end_ && (*at_ == 'e' || *at_ == 'E')) {
+  if (p < end_ && (*p == 'e' || *p == 'E')) {
     integer = false;
-    ++at_;
-    if (at_ < end_ && (*at_ == '+' || *at_ == '-')) {
-      ++at_;
+    ++p;
+    if (p < end_ && (*p == '+' || *p == '-')) {
+      ++p;
     }
-    if (at_ == end_ || *at_ < '0' || *at_ > '9') {
+    if (p == end_ || *p < '0' || *p > '9') {
+      at_ = p;
       return Fail();
     }
-    while (at_ < end_ && *at_ >= '0' && *at_ <= '9') {
-      ++at_;
+    while (p < end_ && *p >= '0' && *p <= '9') {
+      ++p;
     }
   }
+  at_ = p;
   // RapidJSON keeps an integer as int64 when it fits: up to 2^63 - 1, down to -2^63.
   constexpr uint64_t kMaxInt64 = static_cast<uint64_t>(INT64_MAX);
   if (integer && !overflow && (minus ? value <= kMaxInt64 + 1 : value <= kMaxInt64)) {
@@ -408,7 +440,9 @@ bool Reader::ReadValue(Tape* tape) {
         break;
       case '"':
         node.type = Type::kString;
-        if (!ReadString(&node.text, tape)) {
+        if (absl::string_view text; ReadString(&text, tape)) {
+          node.set_text(text);
+        } else {
           return false;
         }
         break;
@@ -470,7 +504,9 @@ bool Reader::ReadValue(Tape* tape) {
         }
         Node& key = nodes.emplace_back();
         key.type = Type::kString;
-        if (!ReadString(&key.text, tape)) {
+        if (absl::string_view text; ReadString(&text, tape)) {
+          key.set_text(text);
+        } else {
           return false;
         }
         SkipSpace();

@@ -53,8 +53,16 @@ struct Node {
   Type type = Type::kNull;
   uint32_t count = 0;  // containers: elements or members
   uint32_t skip = 1;
-  int64_t int_value = 0;   // kInt
-  absl::string_view text;  // kString and keys: the unescaped string
+  uint32_t length = 0;  // kString and keys: of the text
+  union {
+    int64_t int_value = 0;  // kInt
+    const char* data;       // kString and keys: the unescaped text
+  };
+  absl::string_view text() const { return absl::string_view(data, length); }
+  void set_text(absl::string_view s) {
+    data = s.data();
+    length = static_cast<uint32_t>(s.size());
+  }
 };
 
 // A read-only view of one value of a Tape, with what the loader asks of a JSON value.
@@ -72,7 +80,7 @@ class Value {
   bool IsObject() const { return type() == Type::kObject; }
 
   int64_t GetInt64() const { return node_->int_value; }
-  absl::string_view GetString() const { return node_->text; }
+  absl::string_view GetString() const { return node_->text(); }
   // Elements of an array, members of an object.
   size_t Size() const { return node_->count; }
   bool Empty() const { return node_->count == 0; }
@@ -119,7 +127,7 @@ struct Value::Member {
 class Value::MemberIterator {
  public:
   explicit MemberIterator(const Node* at) : at_(at) {}
-  Member operator*() const { return Member{at_->text, Value(at_ + 1)}; }
+  Member operator*() const { return Member{at_->text(), Value(at_ + 1)}; }
   MemberIterator& operator++() {
     at_ += 1 + at_[1].skip;  // the key, then the value
     return *this;
@@ -182,9 +190,11 @@ class Reader {
     return false;
   }
   void SkipSpace() {
-    while (at_ < end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) {
-      ++at_;
+    const char* p = at_;  // a local: the compiler keeps it in a register
+    while (p < end_ && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+      ++p;
     }
+    at_ = p;
   }
   // At the '"' of a string: reads it; escaped text goes into `tape`'s storage (or key_).
   bool ReadString(absl::string_view* out, Tape* tape);

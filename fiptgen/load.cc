@@ -106,7 +106,10 @@ class JsonReader {
     size_t index = 0;
     for (Value::Member m : v.Members()) {
       ++index;
-      const auto field = std::find(allowed.begin(), allowed.end(), m.key);
+      // Size and first byte before memcmp: most keys differ there.
+      const auto field = std::find_if(allowed.begin(), allowed.end(), [&m](absl::string_view a) {
+        return a.size() == m.key.size() && !a.empty() && a[0] == m.key[0] && a == m.key;
+      });
       const size_t id = static_cast<size_t>(field - allowed.begin());
       bool repeated = false;
       if (field != allowed.end() && found != nullptr) {
@@ -252,30 +255,15 @@ class JsonReader {
   // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
   bool Ports(const Value& v, absl::string_view parent, absl::string_view field,
              std::vector<PortRange>* out) {
-    if (!v.IsArray() || v.Empty()) {
-      Ports(v, FieldPath(parent, field), out);
-      return false;
-    }
-    for (Value p : v.Elements()) {
-      if (!p.IsInt64() || p.GetInt64() < 0 || p.GetInt64() > 65535) {
-        // Ranges, or an error to report: the general path.
-        return Ports(v, FieldPath(parent, field), out);
+    std::string path;  // made at the first error only
+    auto error = [&](absl::string_view message) {
+      if (path.empty()) {
+        path = FieldPath(parent, field);
       }
-    }
-    out->reserve(v.Size());
-    for (Value p : v.Elements()) {
-      uint16_t port = static_cast<uint16_t>(p.GetInt64());
-      out->push_back({port, port});
-    }
-    if (!std::is_sorted(out->begin(), out->end())) {
-      std::sort(out->begin(), out->end());
-    }
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    return true;
-  }
-  bool Ports(const Value& v, absl::string_view path, std::vector<PortRange>* out) {
+      Error(path, message);
+    };
     if (!v.IsArray() || v.Empty()) {
-      Error(path, "expected a non-empty array of ports and \"lo:hi\" ranges");
+      error("expected a non-empty array of ports and \"lo:hi\" ranges");
       return false;
     }
     bool ok = true;
@@ -283,7 +271,7 @@ class JsonReader {
     for (Value p : v.Elements()) {
       if (p.IsInt64()) {
         if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
-          Error(path, absl::StrCat("port ", p.GetInt64(), " out of range"));
+          error(absl::StrCat("port ", p.GetInt64(), " out of range"));
           ok = false;
         } else {
           uint16_t port = static_cast<uint16_t>(p.GetInt64());
@@ -292,37 +280,47 @@ class JsonReader {
         continue;
       }
       if (!p.IsString()) {
-        Error(path, absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
+        error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
         ok = false;
         continue;
       }
       absl::string_view text = StringOf(p);
-      // "lo:hi": exactly one ':' (absl::StrSplit's two parts).
+      // "lo:hi": exactly one ':', each side 1-5 digits.
       const size_t colon = text.find(':');
       const bool one_colon =
           colon != absl::string_view::npos && text.find(':', colon + 1) == absl::string_view::npos;
       int64_t lo = -1, hi = -1;
       auto number = [](absl::string_view s, int64_t* n) {
-        return !s.empty() && s.size() <= 5 &&
-               s.find_first_not_of("0123456789") == absl::string_view::npos &&
-               absl::SimpleAtoi(s, n);
+        if (s.empty() || s.size() > 5) {
+          return false;
+        }
+        *n = 0;
+        for (char c : s) {
+          if (c < '0' || c > '9') {
+            return false;
+          }
+          *n = *n * 10 + (c - '0');
+        }
+        return true;
       };
       if (!one_colon || !number(text.substr(0, colon), &lo) ||
           !number(text.substr(colon + 1), &hi)) {
-        Error(path, absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
+        error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
         ok = false;
       } else if (lo > 65535 || hi > 65535) {
-        Error(path, absl::StrCat("port ", std::max(lo, hi), " out of range"));
+        error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
         ok = false;
       } else if (lo >= hi) {
-        Error(path, absl::StrCat("range ", QuoteForMessage(text),
-                                 " must have lo < hi (the kernel refuses it)"));
+        error(absl::StrCat("range ", QuoteForMessage(text),
+                           " must have lo < hi (the kernel refuses it)"));
         ok = false;
       } else {
         out->push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
       }
     }
-    std::sort(out->begin(), out->end());
+    if (!std::is_sorted(out->begin(), out->end())) {
+      std::sort(out->begin(), out->end());
+    }
     out->erase(std::unique(out->begin(), out->end()), out->end());
     return ok;
   }

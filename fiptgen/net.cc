@@ -105,6 +105,40 @@ std::string IpNet::ToString() const { return absl::StrCat(AddressString(*this), 
 
 std::string IpNet::ToMemberString() const { return is_host() ? AddressString(*this) : ToString(); }
 
+namespace {
+
+// "a.b.c.d" in the form inet_pton reads (1-3 digits each, no leading zero, at most 255),
+// by hand: loading a model reads tens of thousands. False for anything else, which
+// inet_pton then judges.
+bool ParseDottedQuad(absl::string_view s, uint8_t* out) {
+  int part = 0, digits = 0;
+  unsigned value = 0;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      if (digits == 1 && value == 0) {
+        return false;
+      }
+      value = value * 10 + static_cast<unsigned>(c - '0');
+      if (++digits > 3 || value > 255) {
+        return false;
+      }
+    } else if (c == '.' && digits > 0 && part < 3) {
+      out[part++] = static_cast<uint8_t>(value);
+      value = 0;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || part != 3) {
+    return false;
+  }
+  out[3] = static_cast<uint8_t>(value);
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
   absl::string_view addr = text;
@@ -122,7 +156,7 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, addr.data(), addr.size());
   buf[addr.size()] = '\0';
-  if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
+  if (ParseDottedQuad(addr, net.addr.data()) || inet_pton(AF_INET, buf, net.addr.data()) == 1) {
     net.family = 4;
   } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
     net.family = 6;
@@ -134,10 +168,13 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   }
   net.prefix_len = net.max_prefix();
   if (has_len) {
-    int n = -1;
-    bool digits = !len.empty() && len.size() <= 3 &&
-                  len.find_first_not_of("0123456789") == absl::string_view::npos;
-    if (!digits || !absl::SimpleAtoi(len, &n) || n > net.max_prefix()) {
+    int n = 0;
+    bool digits = !len.empty() && len.size() <= 3;
+    for (char c : len) {
+      digits = digits && c >= '0' && c <= '9';
+      n = n * 10 + (c - '0');
+    }
+    if (!digits || n > net.max_prefix()) {
       return absl::InvalidArgumentError(absl::StrCat("prefix length must be 0-", net.max_prefix()));
     }
     net.prefix_len = n;

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "fiptgen/append.h"
 #include "fiptgen/error_path.h"
 #include "fiptgen/names.h"
 #include "fiptgen/protocols.h"
@@ -241,8 +242,11 @@ class Validator {
             dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules;
         std::string list =
             FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules" : "outbound_rules");
+        std::string rule_path;  // reused: a path per rule without a fresh allocation
         for (size_t i = 0; i < rules.size(); ++i) {
-          CheckRule(rules[i], IndexPath(list, i), tags, ipset_family);
+          rule_path.assign(list);
+          AppendPieces(&rule_path, "[", i, "]");
+          CheckRule(rules[i], rule_path, tags, ipset_family);
         }
       }
     }
