@@ -246,7 +246,9 @@ class JsonReader {
       }
       ++i;
     }
-    std::sort(out->begin(), out->end());
+    if (!std::is_sorted(out->begin(), out->end())) {
+      std::sort(out->begin(), out->end());
+    }
     out->erase(std::unique(out->begin(), out->end()), out->end());
     return ok;
   }
