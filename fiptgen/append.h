@@ -69,16 +69,34 @@ class TextBuffer {
     }
   }
   void Append(char c) { *Extend(1) = c; }
-  // Decimal digits of `v`: ports, ICMP types and counts are most of the numbers. The few
-  // digits are copied byte by byte, which is cheaper than a call to memcpy.
+  // Decimal digits of `v`: ports, ICMP types and counts are most of the numbers. Two
+  // digits at a time from a table, in 32-bit arithmetic when it fits (a port list of 28
+  // ports is formatted for every rule and family), copied byte by byte (a call to memcpy
+  // for a few digits cost more than the digits).
   void AppendDecimal(uint64_t v) {
     char digits[20];
     char* const end = digits + sizeof(digits);
     char* p = end;
-    do {
-      *--p = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
+    if (v <= UINT32_MAX) {
+      uint32_t w = static_cast<uint32_t>(v);
+      while (w >= 100) {
+        const char* pair = kDigitPairs + 2 * (w % 100);
+        w /= 100;
+        *--p = pair[1];
+        *--p = pair[0];
+      }
+      if (w >= 10) {
+        *--p = kDigitPairs[2 * w + 1];
+        *--p = kDigitPairs[2 * w];
+      } else {
+        *--p = static_cast<char>('0' + w);
+      }
+    } else {
+      do {
+        *--p = static_cast<char>('0' + v % 10);
+        v /= 10;
+      } while (v != 0);
+    }
     const size_t n = static_cast<size_t>(end - p);
     char* to = Extend(n);
     for (size_t i = 0; i < n; ++i) {
@@ -87,6 +105,11 @@ class TextBuffer {
   }
 
  private:
+  static constexpr char kDigitPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+
   void Grow(size_t n) {
     size_t capacity = capacity_ < 256 ? 256 : capacity_;
     while (capacity - size_ < n) {

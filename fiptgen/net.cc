@@ -24,17 +24,27 @@ void ClearHostBits(IpNet& net) {
   }
 }
 
-std::string AddressString(const IpNet& net) {
-  if (net.family == 4) {  // by hand: inet_ntop showed in profiles of large models
-    std::string s;
-    s.reserve(15);
+// Writes the address's text to `out` (room for INET6_ADDRSTRLEN) and returns its length.
+// By hand, into a buffer: sets of 100,000 members are printed with it.
+size_t WriteAddress(const IpNet& net, char* out) {
+  char* p = out;
+  auto decimal = [&p](unsigned v) {
+    if (v >= 100) {
+      *p++ = static_cast<char>('0' + v / 100);
+    }
+    if (v >= 10) {
+      *p++ = static_cast<char>('0' + v / 10 % 10);
+    }
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  if (net.family == 4) {
     for (int i = 0; i < 4; ++i) {
       if (i > 0) {
-        s.push_back('.');
+        *p++ = '.';
       }
-      absl::StrAppend(&s, net.addr[i]);
+      decimal(net.addr[i]);
     }
-    return s;
+    return static_cast<size_t>(p - out);
   }
   // RFC 5952, as glibc's inet_ntop writes it, by hand (inet_ntop showed in profiles):
   // groups in lower-case hex without leading zeros, the longest run of two or more zero
@@ -45,9 +55,10 @@ std::string AddressString(const IpNet& net) {
     groups[i] = static_cast<uint16_t>(net.addr[2 * i] << 8 | net.addr[2 * i + 1]);
   }
   if (groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0) {
-    char buf[INET6_ADDRSTRLEN];
-    const char* s = inet_ntop(AF_INET6, net.addr.data(), buf, sizeof(buf));
-    return s == nullptr ? std::string() : std::string(s);
+    if (inet_ntop(AF_INET6, net.addr.data(), out, INET6_ADDRSTRLEN) == nullptr) {
+      return 0;
+    }
+    return std::strlen(out);
   }
   int best_start = -1, best_len = 0;
   for (int i = 0; i < 8;) {
@@ -69,28 +80,27 @@ std::string AddressString(const IpNet& net) {
     best_start = -1;
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(39);
   for (int i = 0; i < 8; ++i) {
     if (i == best_start) {
-      s.append("::");
+      *p++ = ':';
+      *p++ = ':';
       i += best_len - 1;
       continue;
     }
     if (i > 0 && i != best_start + best_len) {
-      s.push_back(':');
+      *p++ = ':';
     }
     uint16_t g = groups[i];
     bool started = false;
     for (int shift = 12; shift >= 0; shift -= 4) {
       int digit = (g >> shift) & 0xf;
       if (digit != 0 || started || shift == 0) {
-        s.push_back(kHex[digit]);
+        *p++ = kHex[digit];
         started = true;
       }
     }
   }
-  return s;
+  return static_cast<size_t>(p - out);
 }
 
 }  // namespace
@@ -101,9 +111,32 @@ IpNet IpNet::WithoutHostBits() const {
   return net;
 }
 
-std::string IpNet::ToString() const { return absl::StrCat(AddressString(*this), "/", prefix_len); }
+std::string IpNet::ToString() const {
+  char buf[INET6_ADDRSTRLEN + 8];
+  size_t n = WriteAddress(*this, buf);
+  buf[n++] = '/';
+  char* end = buf + n;
+  const int len = prefix_len;
+  if (len < 0 || len > 999) {  // only a hand-built IpNet; printed as it is
+    return absl::StrCat(absl::string_view(buf, n), len);
+  }
+  if (len >= 100) {
+    *end++ = static_cast<char>('0' + len / 100);
+  }
+  if (len >= 10) {
+    *end++ = static_cast<char>('0' + len / 10 % 10);
+  }
+  *end++ = static_cast<char>('0' + len % 10);
+  return std::string(buf, static_cast<size_t>(end - buf));
+}
 
-std::string IpNet::ToMemberString() const { return is_host() ? AddressString(*this) : ToString(); }
+std::string IpNet::ToMemberString() const {
+  if (!is_host()) {
+    return ToString();
+  }
+  char buf[INET6_ADDRSTRLEN];
+  return std::string(buf, WriteAddress(*this, buf));
+}
 
 namespace {
 
