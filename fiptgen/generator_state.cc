@@ -459,8 +459,9 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        table.Put(key, fs.factory.EndpointChain(e, dir, table.layout().untracked));
-        std::string target = fs.factory.namer().EndpointChain(dir, e);
+        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked);
+        std::string target = chain.name();  // the dispatch rule's -g target
+        table.Put(key, std::move(chain));
         if (building) {
           tree.entries.Append(e.interface, std::move(target));
         } else {

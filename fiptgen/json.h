@@ -191,7 +191,9 @@ class Reader {
   }
   void SkipSpace() {
     const char* p = at_;  // a local: the compiler keeps it in a register
-    while (p < end_ && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+    // One compare for the common case, a byte that is not whitespace.
+    while (p < end_ && static_cast<unsigned char>(*p) <= ' ' &&
+           (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
       ++p;
     }
     at_ = p;
