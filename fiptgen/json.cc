@@ -98,65 +98,44 @@ std::optional<Type> Reader::PeekType() {
   }
 }
 
-bool Reader::BeginObject() {
-  if (PeekType() != Type::kObject) {
+bool Reader::Enter(bool object) {
+  if (PeekType() != (object ? Type::kObject : Type::kArray)) {
     return Fail();
   }
   ++at_;
-  frames_.push_back({true, true});
+  frames_.push_back({object, /*first=*/true});
   return true;
 }
 
-bool Reader::BeginArray() {
-  if (PeekType() != Type::kArray) {
+bool Reader::NextInContainer(bool object) {
+  if (failed_ || frames_.empty() || frames_.back().object != object) {
     return Fail();
   }
-  ++at_;
-  frames_.push_back({false, true});
-  return true;
-}
-
-bool Reader::NextInContainer(bool object, bool* more) {
+  Frame& frame = frames_.back();
   SkipSpace();
   if (at_ == end_) {
     return Fail();
   }
   if (*at_ == (object ? '}' : ']')) {
     ++at_;
-    *more = false;
+    frames_.pop_back();
+    return false;
+  }
+  if (frame.first) {
+    frame.first = false;
     return true;
   }
   if (*at_ != ',') {
     return Fail();
   }
   ++at_;
-  *more = true;
+  SkipSpace();
   return true;
 }
 
 bool Reader::NextKey(absl::string_view* key) {
-  if (failed_ || frames_.empty() || !frames_.back().object) {
-    return Fail();
-  }
-  Frame& frame = frames_.back();
-  SkipSpace();
-  if (frame.first) {
-    frame.first = false;
-    if (at_ < end_ && *at_ == '}') {
-      ++at_;
-      frames_.pop_back();
-      return false;
-    }
-  } else {
-    bool more = false;
-    if (!NextInContainer(true, &more)) {
-      return false;
-    }
-    if (!more) {
-      frames_.pop_back();
-      return false;
-    }
-    SkipSpace();
+  if (!NextInContainer(/*object=*/true)) {
+    return false;
   }
   if (at_ == end_ || *at_ != '"' || !ReadString(key, nullptr)) {
     return Fail();
@@ -169,30 +148,7 @@ bool Reader::NextKey(absl::string_view* key) {
   return true;
 }
 
-bool Reader::NextElement() {
-  if (failed_ || frames_.empty() || frames_.back().object) {
-    return Fail();
-  }
-  Frame& frame = frames_.back();
-  SkipSpace();
-  if (frame.first) {
-    frame.first = false;
-    if (at_ < end_ && *at_ == ']') {
-      ++at_;
-      frames_.pop_back();
-      return false;
-    }
-    return true;
-  }
-  bool more = false;
-  if (!NextInContainer(false, &more)) {
-    return false;
-  }
-  if (!more) {
-    frames_.pop_back();
-  }
-  return more;
-}
+bool Reader::NextElement() { return NextInContainer(/*object=*/false); }
 
 bool Reader::Finish() {
   if (failed_ || !frames_.empty()) {
@@ -273,67 +229,50 @@ bool Reader::ReadString(absl::string_view* out, Tape* tape) {
     if (++at_ == end_) {
       return Fail();
     }
+    // The one-character escapes, and what each stands for.
+    constexpr absl::string_view kEscape = "\"\\/bfnrt";
+    constexpr absl::string_view kMeaning = "\"\\/\b\f\n\r\t";
     const char e = *at_++;
-    switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        text->push_back(e);
-        break;
-      case 'b':
-        text->push_back('\b');
-        break;
-      case 'f':
-        text->push_back('\f');
-        break;
-      case 'n':
-        text->push_back('\n');
-        break;
-      case 'r':
-        text->push_back('\r');
-        break;
-      case 't':
-        text->push_back('\t');
-        break;
-      case 'u': {
-        // As RapidJSON decodes it: a high surrogate must be followed by \u and a low one.
-        needs_check_ = true;
-        auto hex4 = [this](uint32_t* cp) {
-          if (end_ - at_ < 4) {
-            return false;
-          }
-          *cp = 0;
-          for (int i = 0; i < 4; ++i) {
-            int d = HexDigit(at_[i]);
-            if (d < 0) {
-              return false;
-            }
-            *cp = *cp << 4 | static_cast<uint32_t>(d);
-          }
-          at_ += 4;
-          return true;
-        };
-        uint32_t cp = 0;
-        if (!hex4(&cp)) {
-          return Fail();
-        }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          uint32_t low = 0;
-          if (end_ - at_ < 2 || at_[0] != '\\' || at_[1] != 'u') {
-            return Fail();
-          }
-          at_ += 2;
-          if (!hex4(&low) || low < 0xDC00 || low > 0xDFFF) {
-            return Fail();
-          }
-          cp = (((cp - 0xD800) << 10) | (low - 0xDC00)) + 0x10000;
-        }
-        AppendUtf8(cp, text);
-        break;
-      }
-      default:
-        return Fail();
+    if (size_t i = kEscape.find(e); i != absl::string_view::npos) {
+      text->push_back(kMeaning[i]);
+      continue;
     }
+    if (e != 'u') {
+      return Fail();
+    }
+    // As RapidJSON decodes it: a high surrogate must be followed by \u and a low one.
+    needs_check_ = true;
+    auto hex4 = [this](uint32_t* cp) {
+      if (end_ - at_ < 4) {
+        return false;
+      }
+      *cp = 0;
+      for (int i = 0; i < 4; ++i) {
+        int d = HexDigit(at_[i]);
+        if (d < 0) {
+          return false;
+        }
+        *cp = *cp << 4 | static_cast<uint32_t>(d);
+      }
+      at_ += 4;
+      return true;
+    };
+    uint32_t cp = 0;
+    if (!hex4(&cp)) {
+      return Fail();
+    }
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      uint32_t low = 0;
+      if (end_ - at_ < 2 || at_[0] != '\\' || at_[1] != 'u') {
+        return Fail();
+      }
+      at_ += 2;
+      if (!hex4(&low) || low < 0xDC00 || low > 0xDFFF) {
+        return Fail();
+      }
+      cp = (((cp - 0xD800) << 10) | (low - 0xDC00)) + 0x10000;
+    }
+    AppendUtf8(cp, text);
   }
   return Fail();
 }
@@ -366,16 +305,23 @@ bool Reader::ReadNumber(Node* node) {
       }
     }
   }
+  // One or more digits: what a fraction and an exponent need.
+  auto more_digits = [&p, this]() {
+    if (p == end_ || *p < '0' || *p > '9') {
+      return false;
+    }
+    while (p < end_ && *p >= '0' && *p <= '9') {
+      ++p;
+    }
+    return true;
+  };
   bool integer = true;
   if (p < end_ && *p == '.') {
     integer = false;
     ++p;
-    if (p == end_ || *p < '0' || *p > '9') {
+    if (!more_digits()) {
       at_ = p;
       return Fail();
-    }
-    while (p < end_ && *p >= '0' && *p <= '9') {
-      ++p;
     }
   }
   if (p < end_ && (*p == 'e' || *p == 'E')) {
@@ -384,12 +330,9 @@ bool Reader::ReadNumber(Node* node) {
     if (p < end_ && (*p == '+' || *p == '-')) {
       ++p;
     }
-    if (p == end_ || *p < '0' || *p > '9') {
+    if (!more_digits()) {
       at_ = p;
       return Fail();
-    }
-    while (p < end_ && *p >= '0' && *p <= '9') {
-      ++p;
     }
   }
   at_ = p;
@@ -447,23 +390,15 @@ bool Reader::ReadValue(Tape* tape) {
         }
         break;
       case 't':
-        node.type = Type::kTrue;
-        if (!ReadLiteral("true")) {
-          return false;
-        }
-        break;
       case 'f':
-        node.type = Type::kFalse;
-        if (!ReadLiteral("false")) {
+      case 'n': {  // a literal, known by its first letter
+        const char first = *at_;
+        node.type = first == 't' ? Type::kTrue : first == 'f' ? Type::kFalse : Type::kNull;
+        if (!ReadLiteral(first == 't' ? "true" : first == 'f' ? "false" : "null")) {
           return false;
         }
         break;
-      case 'n':
-        node.type = Type::kNull;
-        if (!ReadLiteral("null")) {
-          return false;
-        }
-        break;
+      }
       default:
         if (*at_ != '-' && (*at_ < '0' || *at_ > '9')) {
           return Fail();

@@ -170,10 +170,10 @@ class Reader {
   std::optional<Type> PeekType();
   // Enters the object that comes next. NextKey reads its next key and the ':' after it, or
   // returns false at its end (or on an error); a value must be read after each key.
-  bool BeginObject();
+  bool BeginObject() { return Enter(/*object=*/true); }
   bool NextKey(absl::string_view* key);
   // The same for an array: NextElement returns true when an element comes next.
-  bool BeginArray();
+  bool BeginArray() { return Enter(/*object=*/false); }
   bool NextElement();
   // Reads the next value whole into `tape`.
   bool ReadValue(Tape* tape);
@@ -202,8 +202,11 @@ class Reader {
   bool ReadString(absl::string_view* out, Tape* tape);
   bool ReadNumber(Node* node);
   bool ReadLiteral(absl::string_view word);
-  // After an element of the container on top of the stack: ',' (then true) or its end.
-  bool NextInContainer(bool object, bool* more);
+  // Enters the object or array that comes next.
+  bool Enter(bool object);
+  // In the container entered last: true when a member or element follows (its ',' read);
+  // false at the container's end, which leaves it, or on an error.
+  bool NextInContainer(bool object);
 
   const char* at_;
   const char* end_;
