@@ -130,11 +130,11 @@ class TableState {
 
 class GeneratorState {
  public:
-  // Builds every chain and set of `model`, which must be valid (ValidateModel). The first
-  // forms borrow the model (it must outlive the state) and allow no changes, so they keep
-  // none of the bookkeeping changes need (which sets each profile's chains name); the
-  // second builds only `families` (each in config.families) and the sets their rules name.
-  // The last form owns the model and takes changes.
+  // Builds every chain and set of `model`, which must be valid (ValidateModel).
+  // Borrowing the model (it must outlive the state): no changes, and so none of the
+  // bookkeeping changes need (which sets each profile's chains name); with `families`
+  // (each in config.families), only those families and the sets their rules name.
+  // Owning the model: takes changes (IncrementalGenerator).
   explicit GeneratorState(const Model& model);
   GeneratorState(const Model& model, std::vector<int> families);
   explicit GeneratorState(std::unique_ptr<Model> model);
