@@ -1,6 +1,7 @@
 #include "fiptgen/load.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -659,11 +660,15 @@ void ParseRuleList(JsonReader& r, const Value& v, const std::string& path,
   // Sized once: a PolicyRule is over 300 bytes, and a growing vector would keep up to half
   // of its room spare.
   out->reserve(out->size() + v.Size());
-  std::string rule_path;  // reused: one path per rule, made without a fresh allocation
+  // One path per rule, "<path>[<i>]": only the index is rewritten, in a reused string.
+  std::string rule_path = path + "[";
+  const size_t index_at = rule_path.size();
+  char digits[24];
   size_t i = 0;
   for (Value e : v.Elements()) {
-    rule_path.assign(path);
-    AppendPieces(&rule_path, "[", i++, "]");
+    rule_path.resize(index_at);
+    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i++).ptr);
+    rule_path.push_back(']');
     PolicyRule& rule = out->emplace_back();
     if (!ParseRule(r, e, rule_path, &rule)) {
       r.MarkBroken(rule_path);
