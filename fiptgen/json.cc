@@ -158,10 +158,12 @@ bool Reader::Finish() {
   return at_ == end_ || Fail();
 }
 
-// Whether any of the 8 bytes of `word` is one a string's scan stops at (kStop): the
-// classic "has a zero byte" test on the word XORed with '"' and with '\\', and the bytes
-// below 0x20 or at or above 0x80.
-inline bool HasStopByte(uint64_t word) {
+// The index (0-7) of the first of the 8 bytes of `word` that a string's scan stops at
+// (kStop), or 8: the classic "has a zero byte" test on the word XORed with '"' and with
+// '\\', and the bytes below 0x20 or at or above 0x80. Each test may also flag bytes above a
+// flagged one (a borrow runs upward), never below it, so the lowest flag is exact.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the first byte is the lowest");
+inline int FirstStopByte(uint64_t word) {
   constexpr uint64_t kOnes = 0x0101010101010101u;
   constexpr uint64_t kHigh = 0x8080808080808080u;
   const uint64_t quote = word ^ (kOnes * '"');
@@ -169,20 +171,23 @@ inline bool HasStopByte(uint64_t word) {
   const uint64_t zero_quote = (quote - kOnes) & ~quote;
   const uint64_t zero_backslash = (backslash - kOnes) & ~backslash;
   const uint64_t control = word - kOnes * 0x20;  // borrows into the high bit below 0x20
-  return ((zero_quote | zero_backslash | control | word) & kHigh) != 0;
+  const uint64_t flags = (zero_quote | zero_backslash | control | word) & kHigh;
+  return flags == 0 ? 8 : __builtin_ctzll(flags) / 8;
 }
 
 bool Reader::ReadString(absl::string_view* out, Tape* tape) {
   const char* start = at_ + 1;  // past the opening quote
   const char* p = start;
-  // Eight bytes at a time while none of them ends the fast scan, then byte by byte.
+  // Eight bytes at a time up to the first byte that ends the fast scan; the last few
+  // bytes of the text byte by byte.
   while (end_ - p >= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);
-    if (HasStopByte(word)) {
+    const int stop = FirstStopByte(word);
+    p += stop;
+    if (stop < 8) {
       break;
     }
-    p += 8;
   }
   while (p < end_ && !kStop.stop[static_cast<unsigned char>(*p)]) {
     ++p;
