@@ -45,16 +45,16 @@ void MultiportChunks(const std::vector<PortRange>& ports, PortChunks* chunks) {
 
 // " -m multiport [!] --sports|--dports a,b:c" for one chunk.
 void AppendMultiport(const std::vector<PortRange>& ports, std::pair<size_t, size_t> chunk,
-                     const char* flag, std::string* out) {
+                     absl::string_view flag, TextBuffer* out) {
   AppendPieces(out, " -m multiport ", flag, " ");
   for (size_t i = chunk.first; i < chunk.second; ++i) {
     if (i > chunk.first) {
-      out->push_back(',');
+      out->Append(',');
     }
-    if (ports[i].lo == ports[i].hi) {
-      AppendPieces(out, ports[i].lo);
-    } else {
-      AppendPieces(out, ports[i].lo, ":", ports[i].hi);
+    out->AppendDecimal(ports[i].lo);
+    if (ports[i].lo != ports[i].hi) {
+      out->Append(':');
+      out->AppendDecimal(ports[i].hi);
     }
   }
 }
@@ -65,6 +65,45 @@ std::string PortMatch(const FailsafePort& p, const char* flag) {
 }
 
 }  // namespace
+
+// One chain's rules, written into the factory's reused buffer and copied into the Chain at
+// exactly their size: grown in place, a body is reallocated a dozen times on the way and
+// keeps up to half its size spare.
+class ChainFactory::ChainWriter {
+ public:
+  explicit ChainWriter(TextBuffer* body) : body_(body) { body_->clear(); }
+
+  template <typename... Parts>
+  void AddRule(const Parts&... parts) {
+    AppendPieces(body_, parts...);
+    body_->Append('\n');
+    ++rules_;
+  }
+  // One rule made of pieces that each start with a space or are empty; the rule's first
+  // space is dropped.
+  void AddSpacedRule(std::initializer_list<absl::string_view> pieces) {
+    bool first = true;
+    for (absl::string_view piece : pieces) {
+      if (first && !piece.empty()) {
+        piece.remove_prefix(1);
+        first = false;
+      }
+      body_->Append(piece);
+    }
+    body_->Append('\n');
+    ++rules_;
+  }
+
+  Chain Finish(std::string name) {
+    Chain chain(std::move(name));
+    chain.SetBody(std::string(body_->view()), rules_);
+    return chain;
+  }
+
+ private:
+  TextBuffer* body_;
+  size_t rules_ = 0;
+};
 
 ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
     : config_(config), family_(family), namer_(config) {
@@ -79,7 +118,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
   for (const IpSetModel& s : ipsets) {
-    ipsets_by_name_[s.name] = &s;
+    ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
   }
 }
 
@@ -206,7 +245,7 @@ Chain ChainFactory::Failsafe(ChainDir dir, bool untracked) const {
 Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const {
   const bool from = dir == ChainDir::kFrom;
   const bool host = e.kind == EndpointKind::kHost;
-  Chain c(namer_.EndpointChain(dir, e));
+  ChainWriter c(&body_);
   if (host) {
     c.AddRule("-j ", namer_.Fixed(FailsafeChain(dir)));
   }
@@ -224,8 +263,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
       for (const IpNet& n : nets) {
         c.AddRule("-s ", n.ToString(), " ", set_accept_);
       }
-      c.AddRule(absl::StrCat("-m mark --mark 0x0/", Hex(config_.mark_accept)), " ", kCommentWrongIp,
-                " -j DROP");
+      c.AddRule("-m mark --mark 0x0/", Hex(config_.mark_accept), " ", kCommentWrongIp, " -j DROP");
       if (!nets.empty()) {
         c.AddRule(clear_accept_);
       }
@@ -242,7 +280,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   if (!untracked) {
     c.AddRule(kCommentNoProfile, " -j DROP");
   }
-  return c;
+  return c.Finish(namer_.EndpointChain(dir, e));
 }
 
 const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir dir) const {
@@ -255,42 +293,53 @@ const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir
   return dir == RuleDir::kInbound ? it->second.first : it->second.second;
 }
 
+const std::string* ChainFactory::TagSetName(const std::string& tag) const {
+  auto [it, fresh] = tag_sets_.try_emplace(tag);
+  if (fresh) {
+    it->second = namer_.TagSet(tag, family_);
+  }
+  return &it->second;
+}
+
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
                                  std::vector<std::string>* used_sets) const {
-  Chain c(ProfileChainName(profile.id, dir));
+  ChainWriter c(&body_);
+  rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
-                 used_sets);
-  return c;
+                 &rule_sets_);
+  // A chain names few distinct sets, each in many rules: one copy of each name.
+  const size_t before = used_sets->size();
+  for (const std::string* set : rule_sets_) {
+    if (std::find(used_sets->begin() + before, used_sets->end(), *set) == used_sets->end()) {
+      used_sets->push_back(*set);
+    }
+  }
+  return c.Finish(ProfileChainName(profile.id, dir));
 }
 
 void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir,
-                                  std::string* out, std::vector<std::string>* sets,
+                                  TextBuffer* out, std::vector<const std::string*>* sets,
                                   bool* in_family) const {
-  std::string name;
+  const std::string* name;
   if (tag) {
-    // Set names are made once per tag: shortening a long one costs a SHA-256.
-    auto [it, fresh] = tag_sets_.try_emplace(m.value);
-    if (fresh) {
-      it->second = namer_.TagSet(m.value, family_);
-    }
-    name = it->second;
+    name = TagSetName(m.value);
   } else {
-    const IpSetModel& set = *ipsets_by_name_.at(m.value);
-    if (set.family != family_) {
+    const ExplicitSet& set = ipsets_by_name_.at(m.value);
+    if (set.model->family != family_) {
       // "In a set of the other family" is never true; "not in it" always is.
       if (!m.negated) {
         *in_family = false;
       }
       return;
     }
-    name = namer_.ExplicitSet(m.value);
+    name = &set.name;
   }
-  AppendPieces(out, " -m set", m.negated ? " !" : "", " --match-set ", name, " ", dir);
-  sets->push_back(std::move(name));
+  AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", *name, " ", dir);
+  sets->push_back(name);
 }
 
-bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
-                               std::vector<std::string>* used_sets) const {
+bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
+                               std::vector<const std::string*>* used_sets) const {
   if (r.ip_version && *r.ip_version != family_) {
     return false;
   }
@@ -334,45 +383,43 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
       AppendPieces(out, "/", *r.icmp_code);
     }
   }
-  std::vector<std::string> sets;
+  // The sets are used only if the rule is written: forget them if it is not.
+  const size_t sets_before = used_sets->size();
   for (const auto& m : r.src_tags) {
-    AppendSetMatch(m, true, "src", out, &sets, &in_family);
+    AppendSetMatch(m, true, "src", out, used_sets, &in_family);
   }
   for (const auto& m : r.dst_tags) {
-    AppendSetMatch(m, true, "dst", out, &sets, &in_family);
+    AppendSetMatch(m, true, "dst", out, used_sets, &in_family);
   }
   for (const auto& m : r.src_ipsets) {
-    AppendSetMatch(m, false, "src", out, &sets, &in_family);
+    AppendSetMatch(m, false, "src", out, used_sets, &in_family);
   }
   for (const auto& m : r.dst_ipsets) {
-    AppendSetMatch(m, false, "dst", out, &sets, &in_family);
+    AppendSetMatch(m, false, "dst", out, used_sets, &in_family);
   }
   if (!in_family) {
+    used_sets->resize(sets_before);
     return false;
   }
-  // Only sets named by a rule that is written are used.
-  used_sets->insert(used_sets->end(), sets.begin(), sets.end());
   return true;
 }
 
-void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
-                                  std::vector<std::string>* used_sets) const {
-  // Reused across rules: most rules need no allocation of their own.
-  std::string head, negated_ports, log_target, src, dst;
+void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
+                                  std::vector<const std::string*>* used_sets) const {
   PortChunks chunks, src_chunks, dst_chunks;
   for (const PolicyRule& r : rules) {
-    head.clear();
-    if (!RuleMatches(r, &head, used_sets)) {
+    head_.clear();
+    if (!RuleMatches(r, &head_, used_sets)) {
       continue;
     }
-    negated_ports.clear();
+    negated_ports_.clear();
     MultiportChunks(r.not_src_ports, &chunks);
     for (auto c : chunks) {
-      AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports);
+      AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports_);
     }
     MultiportChunks(r.not_dst_ports, &chunks);
     for (auto c : chunks) {
-      AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports);
+      AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports_);
     }
     MultiportChunks(r.src_ports, &src_chunks);
     MultiportChunks(r.dst_ports, &dst_chunks);
@@ -391,25 +438,28 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* c
       case Action::kDeny:
         target = " -j DROP";
         break;
-      case Action::kLog:
-        log_target = " -j LOG --log-prefix";
-        AppendQuotedArg(r.log_prefix, &log_target);
-        AppendPieces(&log_target, " --log-level 5");
-        target = log_target;
+      case Action::kLog: {
+        std::string quoted;
+        AppendQuotedArg(r.log_prefix, &quoted);
+        log_target_.clear();
+        AppendPieces(&log_target_, " -j LOG --log-prefix", quoted, " --log-level 5");
+        target = log_target_.view();
         break;
+      }
     }
     // Every piece starts with a space; AddSpacedRule drops the rule's first one.
     for (auto sc : src_chunks) {
-      src.clear();
+      src_.clear();
       if (sc.second > sc.first) {
-        AppendMultiport(r.src_ports, sc, "--sports", &src);
+        AppendMultiport(r.src_ports, sc, "--sports", &src_);
       }
       for (auto dc : dst_chunks) {
-        dst.clear();
+        dst_.clear();
         if (dc.second > dc.first) {
-          AppendMultiport(r.dst_ports, dc, "--dports", &dst);
+          AppendMultiport(r.dst_ports, dc, "--dports", &dst_);
         }
-        chain->AddSpacedRule(head, src, dst, negated_ports, target);
+        chain->AddSpacedRule(
+            {head_.view(), src_.view(), dst_.view(), negated_ports_.view(), target});
       }
     }
     if (r.action == Action::kAllow) {

@@ -251,26 +251,39 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family)
   }
 }
 
-GeneratorState::GeneratorState(const Model& model) : model_(&model) { Build(); }
-
-GeneratorState::GeneratorState(std::unique_ptr<Model> model)
-    : owned_(std::move(model)), model_(owned_.get()) {
-  Build();
+GeneratorState::GeneratorState(const Model& model) : model_(&model) {
+  Build(model.config.families);
 }
 
-void GeneratorState::Build() {
+GeneratorState::GeneratorState(const Model& model, std::vector<int> families) : model_(&model) {
+  Build(families);
+}
+
+GeneratorState::GeneratorState(std::unique_ptr<Model> model)
+    : owned_(std::move(model)), model_(owned_.get()), tracking_(true) {
+  Build(model_->config.families);
+}
+
+void GeneratorState::Build(const std::vector<int>& families) {
   Namer namer(model_->config);
   for (const auto& [id, profile] : model_->profiles) {
     for (const std::string& tag : profile.tags) {
       for (int family : {4, 6}) {
-        tag_sets_[namer.TagSet(tag, family)] = {tag, family};
+        auto [it, fresh] = tag_set_names_.try_emplace({family, tag});
+        if (fresh) {
+          it->second = namer.TagSet(tag, family);
+          tag_sets_[it->second] = {tag, family};
+        }
       }
     }
   }
+  for (const IpSetModel& s : model_->ipsets) {
+    explicit_sets_.try_emplace(namer.ExplicitSet(s.name), &s);
+  }
   profile_users_.resize(Tables().size());
   failsafe_users_.resize(Tables().size());
-  families_.reserve(model_->config.families.size());
-  for (int family : model_->config.families) {
+  families_.reserve(families.size());
+  for (int family : families) {
     families_.emplace_back(*model_, family);
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
@@ -345,7 +358,9 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Put(ChainKey::ProfileChain(id, dir), fs.factory.ProfileChain(profile, dir, &sets));
       }
-      fs.profile_sets[id] = sets;
+      if (tracking_) {
+        fs.profile_sets[id] = sets;
+      }
     } else {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Erase(ChainKey::ProfileChain(id, dir));
@@ -354,6 +369,9 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
     }
     for (const std::string& s : sets) {
       UseSet(s, delta);
+      if (!tracking_) {
+        continue;
+      }
       absl::flat_hash_map<std::string, int>& users = set_profiles_[s];
       if ((users[id] += delta) == 0) {
         users.erase(id);
@@ -385,9 +403,9 @@ void GeneratorState::UseFailsafe(size_t table_index, int delta) {
 }
 
 void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
-  Namer namer(model_->config);
   for (const std::string& tag : EndpointTags(e)) {
-    for (int family : model_->config.families) {
+    for (const FamilyState& fs : families_) {
+      const int family = fs.factory.family();
       const std::vector<IpNet>& nets = family == 4 ? e.ipv4_nets : e.ipv6_nets;
       if (nets.empty()) {
         continue;
@@ -398,7 +416,7 @@ void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
           members.erase(n);
         }
       }
-      std::string set = namer.TagSet(tag, family);
+      const std::string& set = tag_set_names_.at({family, tag});
       if (sets_.count(set) > 0) {
         dirty_sets_.insert(set);
       }
@@ -441,8 +459,9 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        table.Put(key, fs.factory.EndpointChain(e, dir, table.layout().untracked));
-        std::string target = fs.factory.namer().EndpointChain(dir, e);
+        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked);
+        std::string target = chain.name();  // the dispatch rule's -g target
+        table.Put(key, std::move(chain));
         if (building) {
           tree.entries.Append(e.interface, std::move(target));
         } else {
@@ -523,11 +542,8 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
     spec.type = all_hosts ? "hash:ip" : "hash:net";
     return spec;
   }
-  Namer namer(model_->config);
-  for (const IpSetModel& s : model_->ipsets) {
-    if (namer.ExplicitSet(s.name) != name) {
-      continue;
-    }
+  if (auto it = explicit_sets_.find(name); it != explicit_sets_.end()) {
+    const IpSetModel& s = *it->second;
     spec.type = s.type;
     spec.family = s.family;
     spec.members.reserve(s.members.size());

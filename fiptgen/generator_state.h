@@ -130,10 +130,13 @@ class TableState {
 
 class GeneratorState {
  public:
-  // Builds every chain and set of `model`, which must be valid (ValidateModel). The first
-  // form borrows the model (it must outlive the state) and allows no changes; the second
-  // owns it.
+  // Builds every chain and set of `model`, which must be valid (ValidateModel).
+  // Borrowing the model (it must outlive the state): no changes, and so none of the
+  // bookkeeping changes need (which sets each profile's chains name); with `families`
+  // (each in config.families), only those families and the sets their rules name.
+  // Owning the model: takes changes (IncrementalGenerator).
   explicit GeneratorState(const Model& model);
+  GeneratorState(const Model& model, std::vector<int> families);
   explicit GeneratorState(std::unique_ptr<Model> model);
 
   const Model& model() const { return *model_; }
@@ -191,10 +194,12 @@ class GeneratorState {
   static void RebuildTree(DispatchTree& tree, TableState& table, const ChainFactory& factory,
                           const std::string* changed);
 
-  void Build();
+  void Build(const std::vector<int>& families);
 
   std::unique_ptr<Model> owned_;  // set when the state may change
   const Model* model_;
+  // Whether changes may come: then the state remembers what each profile's chains use.
+  bool tracking_ = false;
   absl::flat_hash_map<std::string, size_t> endpoint_index_;
   std::vector<FamilyState> families_;
   // Per layout table: profile id -> endpoints whose chains there jump to its chains, and
@@ -205,6 +210,9 @@ class GeneratorState {
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
+  // (family, tag) -> set name, and explicit set name -> its model: names made once.
+  absl::flat_hash_map<std::pair<int, std::string>, std::string> tag_set_names_;
+  absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
   std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
   std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
   std::set<std::string> dirty_sets_;

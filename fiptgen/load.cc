@@ -1,6 +1,7 @@
 #include "fiptgen/load.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -12,16 +13,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "fiptgen/append.h"
 #include "fiptgen/error_path.h"
+#include "fiptgen/json.h"
 #include "fiptgen/protocols.h"
 #include "fiptgen/validate.h"
-#include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
+#include "rapidjson/reader.h"
 
 namespace fiptgen {
 namespace {
 
-using rapidjson::Value;
+using json::Value;
 
 const char* TypeName(const Value& v) {
   if (v.IsNull()) {
@@ -42,15 +45,34 @@ const char* TypeName(const Value& v) {
   return "an object";
 }
 
-absl::string_view StringOf(const Value& v) {
-  return absl::string_view(v.GetString(), v.GetStringLength());
-}
+absl::string_view StringOf(const Value& v) { return v.GetString(); }
 
 // Collects errors while walking the JSON document. Each parse function reports what is
 // wrong with the value at `path` and returns false; the caller leaves that value out.
 class JsonReader {
  public:
-  std::vector<std::string>& errors() { return errors_; }
+  size_t error_count() const { return errors_.size(); }
+  // Errors are reported in the order of the model's sections (Section), whatever the
+  // document's order, and in document order within a section: the errors of the section
+  // being read are tagged with it, and TakeErrors sorts them.
+  enum Section { kModel, kConfig, kProfiles, kEndpoints, kIpsets };
+  void set_section(Section section) { section_ = section; }
+  std::vector<std::string> TakeErrors() {
+    std::vector<size_t> order(errors_.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [this](size_t a, size_t b) { return sections_[a] < sections_[b]; });
+    std::vector<std::string> sorted;
+    sorted.reserve(order.size());
+    for (size_t i : order) {
+      sorted.push_back(std::move(errors_[i]));
+    }
+    errors_.clear();
+    sections_.clear();
+    return sorted;
+  }
 
   // Marks everything under `path` as reported (every Error() path is): the model-wide
   // checks stay quiet about it, so one mistake is one error, and entries keep their index.
@@ -67,29 +89,52 @@ class JsonReader {
 
   void Error(absl::string_view path, absl::string_view message) {
     errors_.push_back(PathError(path, message));
+    sections_.push_back(section_);
     MarkBroken(std::string(path));
   }
 
-  // Checks that `v` is an object whose keys are all in `allowed` and none repeats.
+  // Checks that `v` is an object whose keys are all in `allowed` and none repeats. When
+  // `found` is given, found[i] is set to the value of the first member named allowed[i]
+  // (what FindMember would find), so a reader looks each field up once.
   bool CheckObject(const Value& v, absl::string_view path,
-                   std::initializer_list<absl::string_view> allowed) {
+                   std::initializer_list<absl::string_view> allowed,
+                   std::optional<Value>* found = nullptr) {
     if (!v.IsObject()) {
       Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
       return false;
     }
-    // Objects here are small: a scan of the keys before is cheaper than a hash set.
-    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-      absl::string_view key = StringOf(m->name);
+    // Objects here are small: scans are cheaper than a hash set.
+    size_t index = 0;
+    for (Value::Member m : v.Members()) {
+      ++index;
+      // Size and first byte before memcmp: most keys differ there.
+      const auto field = std::find_if(allowed.begin(), allowed.end(), [&m](absl::string_view a) {
+        return a.size() == m.key.size() && !a.empty() && a[0] == m.key[0] && a == m.key;
+      });
+      const size_t id = static_cast<size_t>(field - allowed.begin());
       bool repeated = false;
-      for (auto prev = v.MemberBegin(); prev != m && !repeated; ++prev) {
-        repeated = StringOf(prev->name) == key;
+      if (field != allowed.end() && found != nullptr) {
+        repeated = found[id].has_value();
+      } else {
+        size_t prev_index = 0;
+        for (Value::Member prev : v.Members()) {
+          if (++prev_index == index) {
+            break;
+          }
+          if (prev.key == m.key) {
+            repeated = true;
+            break;
+          }
+        }
       }
       if (repeated) {
-        Error(path, absl::StrCat("duplicate key ", QuoteForMessage(key)));
+        Error(path, absl::StrCat("duplicate key ", QuoteForMessage(m.key)));
         continue;
       }
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Error(MemberPath(path, key), "unknown field");
+      if (field == allowed.end()) {
+        Error(MemberPath(path, m.key), "unknown field");
+      } else if (found != nullptr) {
+        found[id] = m.value;
       }
     }
     return true;
@@ -105,7 +150,9 @@ class JsonReader {
       Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
       return false;
     }
-    *out = std::string(StringOf(v));
+    if (out != nullptr) {
+      out->assign(v.GetString().data(), v.GetString().size());
+    }
     return true;
   }
 
@@ -134,13 +181,16 @@ class JsonReader {
       return false;
     }
     bool ok = true;
-    for (size_t i = 0; i < v.Size(); ++i) {
-      std::string s;
-      if (String(v[i], IndexPath(path, i), &s)) {
-        out->push_back(std::move(s));
+    size_t i = 0;
+    out->reserve(out->size() + v.Size());
+    for (Value e : v.Elements()) {
+      if (e.IsString()) {
+        out->emplace_back(e.GetString());
       } else {
+        String(e, IndexPath(path, i), nullptr);  // reports it
         ok = false;
       }
+      ++i;
     }
     return ok;
   }
@@ -148,13 +198,17 @@ class JsonReader {
   // A CIDR; `host_bits` kKeep keeps them for the caller to refuse.
   bool Net(const Value& v, absl::string_view path, int family, IpNet* out,
            HostBits host_bits = HostBits::kClear) {
-    std::string text;
-    if (!String(v, path, &text)) {
-      return false;
+    return Net(v, path, "", family, out, host_bits);
+  }
+  bool Net(const Value& v, absl::string_view parent, absl::string_view field, int family,
+           IpNet* out, HostBits host_bits = HostBits::kClear) {
+    if (!v.IsString()) {
+      return String(v, parent, field, nullptr);  // reports it
     }
+    absl::string_view text = v.GetString();
     absl::StatusOr<IpNet> net = ParseIpNet(text, family, host_bits);
     if (!net.ok()) {
-      Error(path,
+      Error(FieldPath(parent, field),
             absl::StrCat(QuoteForMessage(text), " is ",
                          family == 0 ? "not a CIDR" : absl::StrCat("not an IPv", family, " CIDR"),
                          " (", net.status().message(), ")"));
@@ -174,19 +228,28 @@ class JsonReader {
       return false;
     }
     bool ok = true;
-    for (size_t i = 0; i < v.Size(); ++i) {
-      IpNet net;
-      if (!Net(v[i], IndexPath(path, i), family, &net,
-               owned ? HostBits::kKeep : HostBits::kClear)) {
+    size_t i = 0;
+    out->reserve(out->size() + v.Size());
+    const HostBits host_bits = owned ? HostBits::kKeep : HostBits::kClear;
+    for (Value e : v.Elements()) {
+      // The element's path is made only for an error: a big set has 100,000 members.
+      absl::StatusOr<IpNet> net = e.IsString() ? ParseIpNet(e.GetString(), family, host_bits)
+                                               : absl::InvalidArgumentError("not a string");
+      if (!net.ok()) {
+        IpNet unused;
+        Net(e, IndexPath(path, i), family, &unused, host_bits);  // reports it
         ok = false;
-      } else if (std::string problem = owned ? OwnedNetProblem(net) : ""; !problem.empty()) {
+      } else if (std::string problem = owned ? OwnedNetProblem(*net) : ""; !problem.empty()) {
         Error(IndexPath(path, i), problem);
         ok = false;
       } else {
-        out->push_back(net);
+        out->push_back(*net);
       }
+      ++i;
     }
-    std::sort(out->begin(), out->end());
+    if (!std::is_sorted(out->begin(), out->end())) {
+      std::sort(out->begin(), out->end());
+    }
     out->erase(std::unique(out->begin(), out->end()), out->end());
     return ok;
   }
@@ -195,35 +258,23 @@ class JsonReader {
   // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
   bool Ports(const Value& v, absl::string_view parent, absl::string_view field,
              std::vector<PortRange>* out) {
-    if (!v.IsArray() || v.Empty()) {
-      Ports(v, FieldPath(parent, field), out);
-      return false;
-    }
-    for (const Value& p : v.GetArray()) {
-      if (!p.IsInt64() || p.GetInt64() < 0 || p.GetInt64() > 65535) {
-        // Ranges, or an error to report: the general path.
-        return Ports(v, FieldPath(parent, field), out);
+    std::string path;  // made at the first error only
+    auto error = [&](absl::string_view message) {
+      if (path.empty()) {
+        path = FieldPath(parent, field);
       }
-    }
-    for (const Value& p : v.GetArray()) {
-      uint16_t port = static_cast<uint16_t>(p.GetInt64());
-      out->push_back({port, port});
-    }
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    return true;
-  }
-  bool Ports(const Value& v, absl::string_view path, std::vector<PortRange>* out) {
+      Error(path, message);
+    };
     if (!v.IsArray() || v.Empty()) {
-      Error(path, "expected a non-empty array of ports and \"lo:hi\" ranges");
+      error("expected a non-empty array of ports and \"lo:hi\" ranges");
       return false;
     }
     bool ok = true;
-    for (size_t i = 0; i < v.Size(); ++i) {
-      const Value& p = v[i];
+    out->reserve(v.Size());
+    for (Value p : v.Elements()) {
       if (p.IsInt64()) {
         if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
-          Error(path, absl::StrCat("port ", p.GetInt64(), " out of range"));
+          error(absl::StrCat("port ", p.GetInt64(), " out of range"));
           ok = false;
         } else {
           uint16_t port = static_cast<uint16_t>(p.GetInt64());
@@ -232,39 +283,55 @@ class JsonReader {
         continue;
       }
       if (!p.IsString()) {
-        Error(path, absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
+        error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
         ok = false;
         continue;
       }
       absl::string_view text = StringOf(p);
-      std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+      // "lo:hi": exactly one ':', each side 1-5 digits.
+      const size_t colon = text.find(':');
+      const bool one_colon =
+          colon != absl::string_view::npos && text.find(':', colon + 1) == absl::string_view::npos;
       int64_t lo = -1, hi = -1;
       auto number = [](absl::string_view s, int64_t* n) {
-        return !s.empty() && s.size() <= 5 &&
-               s.find_first_not_of("0123456789") == absl::string_view::npos &&
-               absl::SimpleAtoi(s, n);
+        if (s.empty() || s.size() > 5) {
+          return false;
+        }
+        *n = 0;
+        for (char c : s) {
+          if (c < '0' || c > '9') {
+            return false;
+          }
+          *n = *n * 10 + (c - '0');
+        }
+        return true;
       };
-      if (parts.size() != 2 || !number(parts[0], &lo) || !number(parts[1], &hi)) {
-        Error(path, absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
+      if (!one_colon || !number(text.substr(0, colon), &lo) ||
+          !number(text.substr(colon + 1), &hi)) {
+        error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
         ok = false;
       } else if (lo > 65535 || hi > 65535) {
-        Error(path, absl::StrCat("port ", std::max(lo, hi), " out of range"));
+        error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
         ok = false;
       } else if (lo >= hi) {
-        Error(path, absl::StrCat("range ", QuoteForMessage(text),
-                                 " must have lo < hi (the kernel refuses it)"));
+        error(absl::StrCat("range ", QuoteForMessage(text),
+                           " must have lo < hi (the kernel refuses it)"));
         ok = false;
       } else {
         out->push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
       }
     }
-    std::sort(out->begin(), out->end());
+    if (!std::is_sorted(out->begin(), out->end())) {
+      std::sort(out->begin(), out->end());
+    }
     out->erase(std::unique(out->begin(), out->end()), out->end());
     return ok;
   }
 
  private:
   std::vector<std::string> errors_;
+  std::vector<Section> sections_;  // of each error
+  Section section_ = kModel;
   std::vector<std::string> broken_;
 };
 
@@ -325,8 +392,8 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
                       "failsafe_inbound", "failsafe_outbound", "families"})) {
     return;
   }
-  for (const auto& m : v.GetObject()) {
-    absl::string_view key = StringOf(m.name);
+  for (Value::Member m : v.Members()) {
+    absl::string_view key = m.key;
     std::string p = FieldPath(path, key);
     const Value& f = m.value;
     if (key == "interface_prefix") {
@@ -348,9 +415,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
         continue;
       }
       MetadataConfig md = *DefaultConfig().metadata;
-      if (auto a = f.FindMember("addr"); a != f.MemberEnd()) {
+      if (std::optional<Value> a = f.Find("addr")) {
         IpNet addr;
-        if (r.Net(a->value, FieldPath(p, "addr"), 4, &addr)) {
+        if (r.Net(*a, FieldPath(p, "addr"), 4, &addr)) {
           if (addr.is_host()) {
             md.addr = addr;
           } else {
@@ -358,9 +425,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
           }
         }
       }
-      if (auto port = f.FindMember("port"); port != f.MemberEnd()) {
+      if (std::optional<Value> port = f.Find("port")) {
         int64_t n = 0;
-        if (r.Int(port->value, FieldPath(p, "port"), 1, 65535, &n)) {
+        if (r.Int(*port, FieldPath(p, "port"), 1, 65535, &n)) {
           md.port = static_cast<uint16_t>(n);
         }
       }
@@ -392,13 +459,15 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
         continue;
       }
       std::vector<int> families;
-      for (size_t i = 0; i < f.Size(); ++i) {
+      size_t i = 0;
+      for (Value e : f.Elements()) {
         int64_t n = 0;
-        if (!r.Int(f[i], IndexPath(p, i), 4, 6, &n)) {
+        const size_t at = i++;
+        if (!r.Int(e, IndexPath(p, at), 4, 6, &n)) {
           continue;
         }
         if (n == 5) {
-          r.Error(IndexPath(p, i), "family must be 4 or 6");
+          r.Error(IndexPath(p, at), "family must be 4 or 6");
           continue;
         }
         families.push_back(static_cast<int>(n));
@@ -412,17 +481,51 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
   }
 }
 
+// A rule's fields, in the order of kRuleFields.
+enum RuleField {
+  kAction,
+  kLogPrefix,
+  kProtocol,
+  kNotProtocol,
+  kSrcNet,
+  kDstNet,
+  kNotSrcNet,
+  kNotDstNet,
+  kSrcTag,
+  kDstTag,
+  kNotSrcTag,
+  kNotDstTag,
+  kSrcIpset,
+  kDstIpset,
+  kNotSrcIpset,
+  kNotDstIpset,
+  kSrcPorts,
+  kDstPorts,
+  kNotSrcPorts,
+  kNotDstPorts,
+  kIcmpType,
+  kIcmpCode,
+  kNotIcmpType,
+  kIpVersion,
+  kRuleFieldCount
+};
+constexpr std::initializer_list<absl::string_view> kRuleFields = {
+    "action",     "log_prefix", "protocol",   "!protocol",  "src_net",    "dst_net",
+    "!src_net",   "!dst_net",   "src_tag",    "dst_tag",    "!src_tag",   "!dst_tag",
+    "src_ipset",  "dst_ipset",  "!src_ipset", "!dst_ipset", "src_ports",  "dst_ports",
+    "!src_ports", "!dst_ports", "icmp_type",  "icmp_code",  "!icmp_type", "ip_version"};
+
 // A "name" / "!name" pair of fields holding one string each.
-void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path, const char* field,
-                     const char* negated_field, std::vector<Match<std::string>>* out, bool* ok) {
+void ParseNamedMatch(JsonReader& r, const std::optional<Value>* fields, absl::string_view path,
+                     RuleField field, RuleField negated_field, std::vector<Match<std::string>>* out,
+                     bool* ok) {
   for (bool negated : {false, true}) {
-    const char* key = negated ? negated_field : field;
-    auto it = rule.FindMember(key);
-    if (it == rule.MemberEnd()) {
+    const RuleField key = negated ? negated_field : field;
+    if (!fields[key]) {
       continue;
     }
     std::string name;
-    if (r.String(it->value, path, key, &name)) {
+    if (r.String(*fields[key], path, kRuleFields.begin()[key], &name)) {
       out->push_back({std::move(name), negated});
     } else {
       *ok = false;
@@ -432,22 +535,15 @@ void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path, c
 
 // Returns false when the rule has an error (the caller leaves it out of the model).
 bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRule* rule) {
-  if (!r.CheckObject(v, path, {"action",     "log_prefix", "protocol",   "!protocol",  "src_net",
-                               "dst_net",    "!src_net",   "!dst_net",   "src_tag",    "dst_tag",
-                               "!src_tag",   "!dst_tag",   "src_ipset",  "dst_ipset",  "!src_ipset",
-                               "!dst_ipset", "src_ports",  "dst_ports",  "!src_ports", "!dst_ports",
-                               "icmp_type",  "icmp_code",  "!icmp_type", "ip_version"})) {
+  std::optional<Value> fields[kRuleFieldCount];
+  if (!r.CheckObject(v, path, kRuleFields, fields)) {
     return false;
   }
-  size_t errors_before = r.errors().size();
-  auto find = [&v](const char* key) -> const Value* {
-    auto it = v.FindMember(key);
-    return it == v.MemberEnd() ? nullptr : &it->value;
-  };
+  const size_t errors_before = r.error_count();
   bool ok = true;
-  if (const Value* f = find("action")) {
-    std::string action;
-    if (r.String(*f, path, "action", &action)) {
+  if (const std::optional<Value>& f = fields[kAction]) {
+    absl::string_view action = f->IsString() ? f->GetString() : "";
+    if (r.String(*f, path, "action", nullptr)) {
       if (action == "allow") {
         rule->action = Action::kAllow;
       } else if (action == "deny") {
@@ -461,35 +557,37 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
       }
     }
   }
-  if (const Value* f = find("log_prefix")) {
-    if (r.String(*f, FieldPath(path, "log_prefix"), &rule->log_prefix) &&
-        rule->action != Action::kLog) {
+  if (const std::optional<Value>& f = fields[kLogPrefix]) {
+    if (r.String(*f, path, "log_prefix", &rule->log_prefix) && rule->action != Action::kLog) {
       r.Error(FieldPath(path, "log_prefix"), "only allowed with action \"log\"");
     }
   }
   // One of "x" / "!x", exclusive: iptables takes a single -p / -s / -d / --icmp-type.
-  auto exclusive = [&](const char* field, auto parse) {
-    std::string negated_key = absl::StrCat("!", field);
-    const Value* pos = find(field);
-    const Value* neg = find(negated_key.c_str());
-    if (pos != nullptr && neg != nullptr) {
-      r.Error(FieldPath(path, field),
-              absl::StrCat("cannot be combined with ", QuoteForMessage(negated_key)));
+  // `parse` gets the value, the field's name and whether it is the negated one.
+  auto exclusive = [&](RuleField field, RuleField negated_field, auto parse) {
+    const std::optional<Value>& pos = fields[field];
+    const std::optional<Value>& neg = fields[negated_field];
+    const absl::string_view name = kRuleFields.begin()[field];
+    const absl::string_view negated_name = kRuleFields.begin()[negated_field];
+    if (pos && neg) {
+      r.Error(FieldPath(path, name),
+              absl::StrCat("cannot be combined with ", QuoteForMessage(negated_name)));
       return;
     }
-    if (pos != nullptr) {
-      parse(*pos, FieldPath(path, field), false);
+    if (pos) {
+      parse(*pos, name, false);
     }
-    if (neg != nullptr) {
-      parse(*neg, FieldPath(path, negated_key), true);
+    if (neg) {
+      parse(*neg, negated_name, true);
     }
   };
-  exclusive("protocol", [&](const Value& f, const std::string& p, bool negated) {
+  exclusive(kProtocol, kNotProtocol, [&](const Value& f, absl::string_view field, bool negated) {
     if (f.IsString()) {
       std::optional<int> proto = ParseProtocolName(StringOf(f));
       if (!proto) {
-        r.Error(p, absl::StrCat(QuoteForMessage(StringOf(f)),
-                                " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
+        r.Error(FieldPath(path, field),
+                absl::StrCat(QuoteForMessage(StringOf(f)),
+                             " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
         return;
       }
       rule->protocol = Match<int>{*proto, negated};
@@ -497,53 +595,52 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
     }
     int64_t n = 0;
     if (f.IsInt64() || f.IsNumber()) {
-      if (r.Int(f, p, 1, 255, &n)) {
+      if (r.Int(f, path, field, 1, 255, &n)) {
         rule->protocol = Match<int>{static_cast<int>(n), negated};
       }
       return;
     }
-    r.Error(p, absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
+    r.Error(FieldPath(path, field),
+            absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
   });
-  for (const char* dir : {"src_net", "dst_net"}) {
-    std::optional<Match<IpNet>>& slot = dir[0] == 's' ? rule->src_net : rule->dst_net;
-    exclusive(dir, [&](const Value& f, const std::string& p, bool negated) {
-      IpNet net;
-      if (r.Net(f, p, 0, &net)) {
-        slot = Match<IpNet>{net, negated};
-      }
-    });
+  for (RuleField dir : {kSrcNet, kDstNet}) {
+    std::optional<Match<IpNet>>& slot = dir == kSrcNet ? rule->src_net : rule->dst_net;
+    exclusive(dir, dir == kSrcNet ? kNotSrcNet : kNotDstNet,
+              [&](const Value& f, absl::string_view field, bool negated) {
+                IpNet net;
+                if (r.Net(f, path, field, 0, &net)) {
+                  slot = Match<IpNet>{net, negated};
+                }
+              });
   }
-  ParseNamedMatch(r, v, path, "src_tag", "!src_tag", &rule->src_tags, &ok);
-  ParseNamedMatch(r, v, path, "dst_tag", "!dst_tag", &rule->dst_tags, &ok);
-  ParseNamedMatch(r, v, path, "src_ipset", "!src_ipset", &rule->src_ipsets, &ok);
-  ParseNamedMatch(r, v, path, "dst_ipset", "!dst_ipset", &rule->dst_ipsets, &ok);
-  if (const Value* f = find("src_ports")) {
-    r.Ports(*f, path, "src_ports", &rule->src_ports);
+  ParseNamedMatch(r, fields, path, kSrcTag, kNotSrcTag, &rule->src_tags, &ok);
+  ParseNamedMatch(r, fields, path, kDstTag, kNotDstTag, &rule->dst_tags, &ok);
+  ParseNamedMatch(r, fields, path, kSrcIpset, kNotSrcIpset, &rule->src_ipsets, &ok);
+  ParseNamedMatch(r, fields, path, kDstIpset, kNotDstIpset, &rule->dst_ipsets, &ok);
+  for (auto [field, out] :
+       {std::pair<RuleField, std::vector<PortRange>*>{kSrcPorts, &rule->src_ports},
+        {kDstPorts, &rule->dst_ports},
+        {kNotSrcPorts, &rule->not_src_ports},
+        {kNotDstPorts, &rule->not_dst_ports}}) {
+    if (fields[field]) {
+      r.Ports(*fields[field], path, kRuleFields.begin()[field], out);
+    }
   }
-  if (const Value* f = find("dst_ports")) {
-    r.Ports(*f, path, "dst_ports", &rule->dst_ports);
-  }
-  if (const Value* f = find("!src_ports")) {
-    r.Ports(*f, path, "!src_ports", &rule->not_src_ports);
-  }
-  if (const Value* f = find("!dst_ports")) {
-    r.Ports(*f, path, "!dst_ports", &rule->not_dst_ports);
-  }
-  exclusive("icmp_type", [&](const Value& f, const std::string& p, bool negated) {
+  exclusive(kIcmpType, kNotIcmpType, [&](const Value& f, absl::string_view field, bool negated) {
     int64_t n = 0;
-    if (r.Int(f, p, 0, 255, &n)) {
+    if (r.Int(f, path, field, 0, 255, &n)) {
       rule->icmp_type = Match<int>{static_cast<int>(n), negated};
     }
   });
-  if (const Value* f = find("icmp_code")) {
+  if (const std::optional<Value>& f = fields[kIcmpCode]) {
     int64_t n = 0;
-    if (r.Int(*f, FieldPath(path, "icmp_code"), 0, 255, &n)) {
+    if (r.Int(*f, path, "icmp_code", 0, 255, &n)) {
       rule->icmp_code = static_cast<int>(n);
     }
   }
-  if (const Value* f = find("ip_version")) {
+  if (const std::optional<Value>& f = fields[kIpVersion]) {
     int64_t n = 0;
-    if (r.Int(*f, FieldPath(path, "ip_version"), 4, 6, &n)) {
+    if (r.Int(*f, path, "ip_version", 4, 6, &n)) {
       if (n == 5) {
         r.Error(FieldPath(path, "ip_version"), "must be 4 or 6");
       } else {
@@ -551,7 +648,7 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
       }
     }
   }
-  return ok && r.errors().size() == errors_before;
+  return ok && r.error_count() == errors_before;
 }
 
 void ParseRuleList(JsonReader& r, const Value& v, const std::string& path,
@@ -560,189 +657,275 @@ void ParseRuleList(JsonReader& r, const Value& v, const std::string& path,
     r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
     return;
   }
-  for (size_t i = 0; i < v.Size(); ++i) {
-    PolicyRule rule;
-    if (!ParseRule(r, v[i], IndexPath(path, i), &rule)) {
-      r.MarkBroken(IndexPath(path, i));
-    }
-    out->push_back(std::move(rule));
-  }
-}
-
-void ParseProfiles(JsonReader& r, const Value& v, Model* model) {
-  if (!v.IsObject()) {
-    r.Error("profiles", absl::StrCat("expected an object of profiles, got ", TypeName(v)));
-    return;
-  }
-  for (const auto& m : v.GetObject()) {
-    std::string id(StringOf(m.name));
-    std::string path = KeyPath("profiles", id);
-    if (model->profiles.count(id) > 0) {
-      r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
-      continue;
-    }
-    Profile& profile = model->profiles[id];
-    profile.id = id;
-    const Value& p = m.value;
-    if (!r.CheckObject(p, path, {"tags", "inbound_rules", "outbound_rules"})) {
-      continue;
-    }
-    if (auto it = p.FindMember("tags"); it != p.MemberEnd()) {
-      r.StringList(it->value, FieldPath(path, "tags"), &profile.tags);
-      std::sort(profile.tags.begin(), profile.tags.end());
-      profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()), profile.tags.end());
-    }
-    if (auto it = p.FindMember("inbound_rules"); it != p.MemberEnd()) {
-      ParseRuleList(r, it->value, FieldPath(path, "inbound_rules"), &profile.inbound_rules);
-    }
-    if (auto it = p.FindMember("outbound_rules"); it != p.MemberEnd()) {
-      ParseRuleList(r, it->value, FieldPath(path, "outbound_rules"), &profile.outbound_rules);
+  // Sized once: a PolicyRule is over 300 bytes, and a growing vector would keep up to half
+  // of its room spare.
+  out->reserve(out->size() + v.Size());
+  // One path per rule, "<path>[<i>]": only the index is rewritten, in a reused string.
+  std::string rule_path = path + "[";
+  const size_t index_at = rule_path.size();
+  char digits[24];
+  size_t i = 0;
+  for (Value e : v.Elements()) {
+    rule_path.resize(index_at);
+    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i++).ptr);
+    rule_path.push_back(']');
+    PolicyRule& rule = out->emplace_back();
+    if (!ParseRule(r, e, rule_path, &rule)) {
+      r.MarkBroken(rule_path);
     }
   }
 }
 
-void ParseEndpoints(JsonReader& r, const Value& v, Model* model) {
-  if (!v.IsArray()) {
-    r.Error("endpoints", absl::StrCat("expected an array of endpoints, got ", TypeName(v)));
+// One member of "profiles".
+void ParseProfile(JsonReader& r, absl::string_view key, const Value& p, Model* model) {
+  std::string id(key);
+  if (model->profiles.count(id) > 0) {
+    r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
     return;
   }
-  for (size_t i = 0; i < v.Size(); ++i) {
-    std::string path = IndexPath("endpoints", i);
-    const Value& e = v[i];
-    if (!r.CheckObject(e, path,
-                       {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
-                        "untracked_profile_ids"})) {
-      r.MarkBroken(path);
-      model->endpoints.emplace_back();
-      continue;
+  std::string path = KeyPath("profiles", id);
+  Profile& profile = model->profiles[id];
+  profile.id = std::move(id);
+  enum { kTags, kInbound, kOutbound, kCount };
+  std::optional<Value> fields[kCount];
+  if (!r.CheckObject(p, path, {"tags", "inbound_rules", "outbound_rules"}, fields)) {
+    return;
+  }
+  if (fields[kTags]) {
+    r.StringList(*fields[kTags], FieldPath(path, "tags"), &profile.tags);
+    std::sort(profile.tags.begin(), profile.tags.end());
+    profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()), profile.tags.end());
+  }
+  if (fields[kInbound]) {
+    ParseRuleList(r, *fields[kInbound], FieldPath(path, "inbound_rules"), &profile.inbound_rules);
+  }
+  if (fields[kOutbound]) {
+    ParseRuleList(r, *fields[kOutbound], FieldPath(path, "outbound_rules"),
+                  &profile.outbound_rules);
+  }
+}
+
+// One element of "endpoints", at `index`.
+void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
+  std::string path = IndexPath("endpoints", index);
+  if (!r.CheckObject(e, path,
+                     {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
+                      "untracked_profile_ids"})) {
+    r.MarkBroken(path);
+    model->endpoints.emplace_back();
+    return;
+  }
+  Endpoint& ep = model->endpoints.emplace_back();
+  for (const char* required : {"id", "kind", "interface"}) {
+    if (!e.Find(required)) {
+      r.Error(FieldPath(path, required), "missing");
     }
-    Endpoint ep;
-    for (const char* required : {"id", "kind", "interface"}) {
-      if (!e.HasMember(required)) {
-        r.Error(FieldPath(path, required), "missing");
+  }
+  std::string p;
+  for (Value::Member m : e.Members()) {
+    absl::string_view key = m.key;
+    p.assign(path);
+    AppendPieces(&p, ".", key);
+    const Value& f = m.value;
+    if (key == "id") {
+      r.String(f, p, &ep.id);
+    } else if (key == "kind") {
+      std::string kind;
+      if (!r.String(f, p, &kind)) {
+        continue;
       }
+      if (kind == "workload") {
+        ep.kind = EndpointKind::kWorkload;
+      } else if (kind == "host") {
+        ep.kind = EndpointKind::kHost;
+      } else {
+        r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+      }
+    } else if (key == "interface") {
+      r.String(f, p, &ep.interface);
+    } else if (key == "mac") {
+      std::string text;
+      if (!r.String(f, p, &text)) {
+        continue;
+      }
+      absl::StatusOr<MacAddress> mac = ParseMac(text);
+      if (mac.ok()) {
+        ep.mac = *mac;
+      } else {
+        r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
+      }
+    } else if (key == "ipv4_nets") {
+      r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
+    } else if (key == "ipv6_nets") {
+      r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
+    } else if (key == "profile_ids") {
+      r.StringList(f, p, &ep.profile_ids);
+    } else if (key == "untracked_profile_ids") {
+      r.StringList(f, p, &ep.untracked_profile_ids);
     }
-    for (const auto& m : e.GetObject()) {
-      absl::string_view key = StringOf(m.name);
-      std::string p = FieldPath(path, key);
-      const Value& f = m.value;
-      if (key == "id") {
-        r.String(f, p, &ep.id);
-      } else if (key == "kind") {
-        std::string kind;
-        if (!r.String(f, p, &kind)) {
-          continue;
+  }
+}
+
+// One element of "ipsets", at `index`.
+void ParseIpset(JsonReader& r, size_t index, const Value& s, Model* model) {
+  std::string path = IndexPath("ipsets", index);
+  enum { kName, kFamily, kType, kMembers, kCount };
+  std::optional<Value> fields[kCount];
+  if (!r.CheckObject(s, path, {"name", "family", "type", "members"}, fields)) {
+    r.MarkBroken(path);
+    model->ipsets.emplace_back();
+    return;
+  }
+  IpSetModel& set = model->ipsets.emplace_back();
+  for (auto [field, name] : {std::pair<int, const char*>{kName, "name"}, {kFamily, "family"}}) {
+    if (!fields[field]) {
+      r.Error(FieldPath(path, name), "missing");
+    }
+  }
+  if (fields[kName]) {
+    r.String(*fields[kName], FieldPath(path, "name"), &set.name);
+  }
+  if (fields[kFamily]) {
+    int64_t n = 0;
+    if (r.Int(*fields[kFamily], FieldPath(path, "family"), 4, 6, &n)) {
+      if (n == 5) {
+        r.Error(FieldPath(path, "family"), "must be 4 or 6");
+      }
+      set.family = static_cast<int>(n);
+    }
+  }
+  if (fields[kType]) {
+    r.String(*fields[kType], FieldPath(path, "type"), &set.type);
+  }
+  if (fields[kMembers]) {
+    // Members are parsed once the family is known; a family error was reported above.
+    r.NetList(*fields[kMembers], FieldPath(path, "members"), set.family == 6 ? 6 : 4, &set.members);
+  }
+}
+
+// The message of invalid JSON, as RapidJSON (iterative, validating UTF-8) words it, with its
+// line and column; nullopt if RapidJSON finds the text valid.
+std::optional<std::string> SyntaxError(absl::string_view json) {
+  rapidjson::Reader reader;
+  rapidjson::BaseReaderHandler<> ignore;
+  rapidjson::MemoryStream memory(json.data(), json.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(memory);
+  rapidjson::ParseResult result =
+      reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(in,
+                                                                                           ignore);
+  if (!result.IsError()) {
+    return std::nullopt;
+  }
+  size_t offset = std::min(result.Offset(), json.size());
+  absl::string_view before = json.substr(0, offset);
+  size_t line = 1 + std::count(before.begin(), before.end(), '\n');
+  size_t last_newline = before.rfind('\n');
+  size_t column = offset - (last_newline == absl::string_view::npos ? 0 : last_newline + 1) + 1;
+  return absl::StrCat("line ", line, ", column ", column,
+                      ": invalid JSON: ", rapidjson::GetParseError_En(result.Code()));
+}
+
+// Reads the document front to back (json.h): the top level and each section member by
+// member, each entry (the config, one profile, one endpoint, one ipset) whole into a reused
+// Tape. Ends with in.failed() if the text is not JSON.
+void ReadSections(json::Reader& in, JsonReader& r, Model* model) {
+  json::Tape entry;
+  if (in.PeekType() != json::Type::kObject) {
+    if (in.ReadValue(&entry) && in.Finish()) {
+      r.Error("model", absl::StrCat("expected an object, got ", TypeName(entry.root())));
+    }
+    return;
+  }
+  constexpr absl::string_view kSections[] = {"config", "profiles", "endpoints", "ipsets"};
+  std::vector<std::string> keys;  // every key of the top level so far
+  in.BeginObject();
+  absl::string_view key;
+  while (in.NextKey(&key)) {
+    // CheckObject's checks, member by member: a repeated key, then an unknown one.
+    r.set_section(JsonReader::kModel);
+    const bool repeated = std::find(keys.begin(), keys.end(), key) != keys.end();
+    keys.emplace_back(key);
+    const auto* section = std::find(std::begin(kSections), std::end(kSections), key);
+    if (repeated || section == std::end(kSections)) {
+      if (repeated) {
+        r.Error("model", absl::StrCat("duplicate key ", QuoteForMessage(key)));
+      } else {
+        r.Error(MemberPath("model", key), "unknown field");
+      }
+      in.ReadValue(&entry);  // read, so that its syntax is checked, and left out
+      continue;
+    }
+    if (key == "config") {
+      r.set_section(JsonReader::kConfig);
+      if (in.ReadValue(&entry)) {
+        ParseConfig(r, entry.root(), &model->config);
+      }
+    } else if (key == "profiles") {
+      r.set_section(JsonReader::kProfiles);
+      if (in.PeekType() != json::Type::kObject) {
+        if (in.ReadValue(&entry)) {
+          r.Error("profiles",
+                  absl::StrCat("expected an object of profiles, got ", TypeName(entry.root())));
         }
-        if (kind == "workload") {
-          ep.kind = EndpointKind::kWorkload;
-        } else if (kind == "host") {
-          ep.kind = EndpointKind::kHost;
+        continue;
+      }
+      in.BeginObject();
+      std::string id;
+      while (in.NextKey(&key)) {
+        id.assign(key.data(), key.size());
+        if (in.ReadValue(&entry)) {
+          ParseProfile(r, id, entry.root(), model);
+        }
+      }
+    } else {
+      const bool endpoints = key == "endpoints";
+      r.set_section(endpoints ? JsonReader::kEndpoints : JsonReader::kIpsets);
+      if (in.PeekType() != json::Type::kArray) {
+        if (in.ReadValue(&entry)) {
+          r.Error(std::string(endpoints ? "endpoints" : "ipsets"),
+                  absl::StrCat("expected an array of ", endpoints ? "endpoints" : "ipsets",
+                               ", got ", TypeName(entry.root())));
+        }
+        continue;
+      }
+      in.BeginArray();
+      for (size_t i = 0; in.NextElement(); ++i) {
+        if (!in.ReadValue(&entry)) {
+          break;
+        }
+        if (endpoints) {
+          ParseEndpoint(r, i, entry.root(), model);
         } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+          ParseIpset(r, i, entry.root(), model);
         }
-      } else if (key == "interface") {
-        r.String(f, p, &ep.interface);
-      } else if (key == "mac") {
-        std::string text;
-        if (!r.String(f, p, &text)) {
-          continue;
-        }
-        absl::StatusOr<MacAddress> mac = ParseMac(text);
-        if (mac.ok()) {
-          ep.mac = *mac;
-        } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
-        }
-      } else if (key == "ipv4_nets") {
-        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
-      } else if (key == "ipv6_nets") {
-        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
-      } else if (key == "profile_ids") {
-        r.StringList(f, p, &ep.profile_ids);
-      } else if (key == "untracked_profile_ids") {
-        r.StringList(f, p, &ep.untracked_profile_ids);
       }
     }
-    model->endpoints.push_back(std::move(ep));
   }
+  in.Finish();
 }
 
-void ParseIpsets(JsonReader& r, const Value& v, Model* model) {
-  if (!v.IsArray()) {
-    r.Error("ipsets", absl::StrCat("expected an array of ipsets, got ", TypeName(v)));
-    return;
+// Returns false if `text` is not JSON.
+bool ReadModel(absl::string_view text, JsonReader& r, Model* model) {
+  json::Reader in(text);
+  ReadSections(in, r, model);
+  if (in.failed()) {
+    return false;
   }
-  for (size_t i = 0; i < v.Size(); ++i) {
-    std::string path = IndexPath("ipsets", i);
-    const Value& s = v[i];
-    if (!r.CheckObject(s, path, {"name", "family", "type", "members"})) {
-      r.MarkBroken(path);
-      model->ipsets.emplace_back();
-      continue;
-    }
-    IpSetModel set;
-    for (const char* required : {"name", "family"}) {
-      if (!s.HasMember(required)) {
-        r.Error(FieldPath(path, required), "missing");
-      }
-    }
-    if (auto it = s.FindMember("name"); it != s.MemberEnd()) {
-      r.String(it->value, FieldPath(path, "name"), &set.name);
-    }
-    if (auto it = s.FindMember("family"); it != s.MemberEnd()) {
-      int64_t n = 0;
-      if (r.Int(it->value, FieldPath(path, "family"), 4, 6, &n)) {
-        if (n == 5) {
-          r.Error(FieldPath(path, "family"), "must be 4 or 6");
-        }
-        set.family = static_cast<int>(n);
-      }
-    }
-    if (auto it = s.FindMember("type"); it != s.MemberEnd()) {
-      r.String(it->value, FieldPath(path, "type"), &set.type);
-    }
-    if (auto it = s.FindMember("members"); it != s.MemberEnd()) {
-      // Members are parsed once the family is known; a family error was reported above.
-      r.NetList(it->value, FieldPath(path, "members"), set.family == 6 ? 6 : 4, &set.members);
-    }
-    model->ipsets.push_back(std::move(set));
-  }
+  // UTF-8, a \u escape or a number that json.h leaves to RapidJSON to judge.
+  return !in.needs_check() || !SyntaxError(text);
 }
 
 }  // namespace
 
 absl::StatusOr<Model> LoadModel(absl::string_view json) {
-  rapidjson::Document doc;
-  // Iterative: no recursion, so a deeply nested document cannot overflow the stack.
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),
-                                                                                    json.size());
-  if (doc.HasParseError()) {
-    size_t offset = std::min(doc.GetErrorOffset(), json.size());
-    absl::string_view before = json.substr(0, offset);
-    size_t line = 1 + std::count(before.begin(), before.end(), '\n');
-    size_t last_newline = before.rfind('\n');
-    size_t column = offset - (last_newline == absl::string_view::npos ? 0 : last_newline + 1) + 1;
-    return absl::InvalidArgumentError(
-        absl::StrCat("line ", line, ", column ", column,
-                     ": invalid JSON: ", rapidjson::GetParseError_En(doc.GetParseError())));
-  }
   JsonReader r;
   Model model;
-  if (r.CheckObject(doc, "model", {"config", "endpoints", "profiles", "ipsets"})) {
-    if (auto it = doc.FindMember("config"); it != doc.MemberEnd()) {
-      ParseConfig(r, it->value, &model.config);
-    }
-    if (auto it = doc.FindMember("profiles"); it != doc.MemberEnd()) {
-      ParseProfiles(r, it->value, &model);
-    }
-    if (auto it = doc.FindMember("endpoints"); it != doc.MemberEnd()) {
-      ParseEndpoints(r, it->value, &model);
-    }
-    if (auto it = doc.FindMember("ipsets"); it != doc.MemberEnd()) {
-      ParseIpsets(r, it->value, &model);
-    }
+  if (!ReadModel(json, r, &model)) {
+    std::optional<std::string> syntax = SyntaxError(json);
+    return absl::InvalidArgumentError(
+        syntax ? *syntax : "invalid JSON");  // json.h accepts what RapidJSON accepts
   }
-  std::vector<std::string> errors = std::move(r.errors());
+  std::vector<std::string> errors = r.TakeErrors();
   for (std::string& e : ModelErrors(model)) {
     if (!r.IsUnderBroken(e)) {
       errors.push_back(std::move(e));

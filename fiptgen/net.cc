@@ -24,17 +24,27 @@ void ClearHostBits(IpNet& net) {
   }
 }
 
-std::string AddressString(const IpNet& net) {
-  if (net.family == 4) {  // by hand: inet_ntop showed in profiles of large models
-    std::string s;
-    s.reserve(15);
+// Writes the address's text to `out` (room for INET6_ADDRSTRLEN) and returns its length.
+// By hand, into a buffer: sets of 100,000 members are printed with it.
+size_t WriteAddress(const IpNet& net, char* out) {
+  char* p = out;
+  auto decimal = [&p](unsigned v) {
+    if (v >= 100) {
+      *p++ = static_cast<char>('0' + v / 100);
+    }
+    if (v >= 10) {
+      *p++ = static_cast<char>('0' + v / 10 % 10);
+    }
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  if (net.family == 4) {
     for (int i = 0; i < 4; ++i) {
       if (i > 0) {
-        s.push_back('.');
+        *p++ = '.';
       }
-      absl::StrAppend(&s, net.addr[i]);
+      decimal(net.addr[i]);
     }
-    return s;
+    return static_cast<size_t>(p - out);
   }
   // RFC 5952, as glibc's inet_ntop writes it, by hand (inet_ntop showed in profiles):
   // groups in lower-case hex without leading zeros, the longest run of two or more zero
@@ -45,9 +55,10 @@ std::string AddressString(const IpNet& net) {
     groups[i] = static_cast<uint16_t>(net.addr[2 * i] << 8 | net.addr[2 * i + 1]);
   }
   if (groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0) {
-    char buf[INET6_ADDRSTRLEN];
-    const char* s = inet_ntop(AF_INET6, net.addr.data(), buf, sizeof(buf));
-    return s == nullptr ? std::string() : std::string(s);
+    if (inet_ntop(AF_INET6, net.addr.data(), out, INET6_ADDRSTRLEN) == nullptr) {
+      return 0;
+    }
+    return std::strlen(out);
   }
   int best_start = -1, best_len = 0;
   for (int i = 0; i < 8;) {
@@ -69,28 +80,27 @@ std::string AddressString(const IpNet& net) {
     best_start = -1;
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(39);
   for (int i = 0; i < 8; ++i) {
     if (i == best_start) {
-      s.append("::");
+      *p++ = ':';
+      *p++ = ':';
       i += best_len - 1;
       continue;
     }
     if (i > 0 && i != best_start + best_len) {
-      s.push_back(':');
+      *p++ = ':';
     }
     uint16_t g = groups[i];
     bool started = false;
     for (int shift = 12; shift >= 0; shift -= 4) {
       int digit = (g >> shift) & 0xf;
       if (digit != 0 || started || shift == 0) {
-        s.push_back(kHex[digit]);
+        *p++ = kHex[digit];
         started = true;
       }
     }
   }
-  return s;
+  return static_cast<size_t>(p - out);
 }
 
 }  // namespace
@@ -101,9 +111,66 @@ IpNet IpNet::WithoutHostBits() const {
   return net;
 }
 
-std::string IpNet::ToString() const { return absl::StrCat(AddressString(*this), "/", prefix_len); }
+std::string IpNet::ToString() const {
+  char buf[INET6_ADDRSTRLEN + 8];
+  size_t n = WriteAddress(*this, buf);
+  buf[n++] = '/';
+  char* end = buf + n;
+  const int len = prefix_len;
+  if (len < 0 || len > 999) {  // only a hand-built IpNet; printed as it is
+    return absl::StrCat(absl::string_view(buf, n), len);
+  }
+  if (len >= 100) {
+    *end++ = static_cast<char>('0' + len / 100);
+  }
+  if (len >= 10) {
+    *end++ = static_cast<char>('0' + len / 10 % 10);
+  }
+  *end++ = static_cast<char>('0' + len % 10);
+  return std::string(buf, static_cast<size_t>(end - buf));
+}
 
-std::string IpNet::ToMemberString() const { return is_host() ? AddressString(*this) : ToString(); }
+std::string IpNet::ToMemberString() const {
+  if (!is_host()) {
+    return ToString();
+  }
+  char buf[INET6_ADDRSTRLEN];
+  return std::string(buf, WriteAddress(*this, buf));
+}
+
+namespace {
+
+// "a.b.c.d" in the form inet_pton reads (1-3 digits each, no leading zero, at most 255),
+// by hand: loading a model reads tens of thousands. False for anything else, which
+// inet_pton then judges.
+bool ParseDottedQuad(absl::string_view s, uint8_t* out) {
+  int part = 0, digits = 0;
+  unsigned value = 0;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      if (digits == 1 && value == 0) {
+        return false;
+      }
+      value = value * 10 + static_cast<unsigned>(c - '0');
+      if (++digits > 3 || value > 255) {
+        return false;
+      }
+    } else if (c == '.' && digits > 0 && part < 3) {
+      out[part++] = static_cast<uint8_t>(value);
+      value = 0;
+      digits = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || part != 3) {
+    return false;
+  }
+  out[3] = static_cast<uint8_t>(value);
+  return true;
+}
+
+}  // namespace
 
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
@@ -122,7 +189,7 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, addr.data(), addr.size());
   buf[addr.size()] = '\0';
-  if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
+  if (ParseDottedQuad(addr, net.addr.data()) || inet_pton(AF_INET, buf, net.addr.data()) == 1) {
     net.family = 4;
   } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
     net.family = 6;
@@ -134,10 +201,13 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   }
   net.prefix_len = net.max_prefix();
   if (has_len) {
-    int n = -1;
-    bool digits = !len.empty() && len.size() <= 3 &&
-                  len.find_first_not_of("0123456789") == absl::string_view::npos;
-    if (!digits || !absl::SimpleAtoi(len, &n) || n > net.max_prefix()) {
+    int n = 0;
+    bool digits = !len.empty() && len.size() <= 3;
+    for (char c : len) {
+      digits = digits && c >= '0' && c <= '9';
+      n = n * 10 + (c - '0');
+    }
+    if (!digits || n > net.max_prefix()) {
       return absl::InvalidArgumentError(absl::StrCat("prefix length must be 0-", net.max_prefix()));
     }
     net.prefix_len = n;

@@ -105,11 +105,15 @@ class Validator {
     }
   }
 
+  template <typename T>
+  static bool SortedUnique(const std::vector<T>& v) {
+    return std::is_sorted(v.begin(), v.end()) && std::adjacent_find(v.begin(), v.end()) == v.end();
+  }
   // `parent` and `field` make the path only when there is an error to report.
   template <typename T>
   void CheckSortedUnique(const std::vector<T>& v, absl::string_view parent,
                          absl::string_view field) {
-    if (!std::is_sorted(v.begin(), v.end()) || std::adjacent_find(v.begin(), v.end()) != v.end()) {
+    if (!SortedUnique(v)) {
       Error(FieldPath(parent, field), "must be sorted without duplicates (LoadModel does this)");
     }
   }
@@ -211,6 +215,24 @@ class Validator {
     }
   }
 
+  // "<list>[<index>]", a rule's path, made the first time an error needs it: a large model
+  // has tens of thousands of rules and almost never an error.
+  class RulePath {
+   public:
+    RulePath(const std::string& list, size_t index) : list_(list), index_(index) {}
+    const std::string& operator()() {
+      if (path_.empty()) {
+        path_ = IndexPath(list_, index_);
+      }
+      return path_;
+    }
+
+   private:
+    const std::string& list_;
+    size_t index_;
+    std::string path_;
+  };
+
   void CheckProfiles() {
     absl::flat_hash_set<absl::string_view> tags;
     for (const auto& [id, profile] : model_.profiles) {
@@ -242,13 +264,14 @@ class Validator {
         std::string list =
             FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules" : "outbound_rules");
         for (size_t i = 0; i < rules.size(); ++i) {
-          CheckRule(rules[i], IndexPath(list, i), tags, ipset_family);
+          RulePath path(list, i);
+          CheckRule(rules[i], path, tags, ipset_family);
         }
       }
     }
   }
 
-  void CheckRule(const PolicyRule& r, const std::string& path,
+  void CheckRule(const PolicyRule& r, RulePath& path,
                  const absl::flat_hash_set<absl::string_view>& tags,
                  const absl::flat_hash_map<absl::string_view, int>& ipset_family) {
     if (r.action == Action::kLog) {
@@ -257,13 +280,13 @@ class Validator {
         return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
       });
       if (lp.empty() || lp.size() > 29 || !printable) {
-        Error(FieldPath(path, "log_prefix"),
+        Error(FieldPath(path(), "log_prefix"),
               absl::StrCat(QuoteForMessage(lp),
                            " must be 1-29 printable ASCII characters without quotes or backslash"));
       }
     }
     if (r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
-      Error(FieldPath(path, r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
+      Error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
     }
     bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
                      !r.not_dst_ports.empty();
@@ -272,7 +295,7 @@ class Validator {
                           : !r.dst_ports.empty()     ? "dst_ports"
                           : !r.not_src_ports.empty() ? "!src_ports"
                                                      : "!dst_ports";
-      Error(FieldPath(path, field), "needs protocol tcp, udp, sctp or udplite");
+      Error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
     }
     for (const auto& [ports, field] :
          {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
@@ -281,37 +304,40 @@ class Validator {
           {&r.not_dst_ports, "!dst_ports"}}) {
       for (const PortRange& pr : *ports) {
         if (pr.lo > pr.hi) {
-          Error(FieldPath(path, field), "a range must have lo < hi");
+          Error(FieldPath(path(), field), "a range must have lo < hi");
         }
       }
-      CheckSortedUnique(*ports, path, field);
+      if (!SortedUnique(*ports)) {
+        CheckSortedUnique(*ports, path(), field);
+      }
     }
     if (r.icmp_type) {
       const char* field = r.icmp_type->negated ? "!icmp_type" : "icmp_type";
       if (!r.protocol || r.protocol->negated ||
           (r.protocol->value != kProtoIcmp && r.protocol->value != kProtoIcmpv6)) {
-        Error(FieldPath(path, field), "needs protocol icmp or icmpv6");
+        Error(FieldPath(path(), field), "needs protocol icmp or icmpv6");
       }
       if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
-        Error(FieldPath(path, field), "must be 0-254 (the kernel reads type 255 as \"any type\")");
+        Error(FieldPath(path(), field),
+              "must be 0-254 (the kernel reads type 255 as \"any type\")");
       }
     }
     if (r.icmp_code) {
       if (!r.icmp_type) {
-        Error(FieldPath(path, "icmp_code"), "needs icmp_type");
+        Error(FieldPath(path(), "icmp_code"), "needs icmp_type");
       }
       if (*r.icmp_code < 0 || *r.icmp_code > 255) {
-        Error(FieldPath(path, "icmp_code"), "must be 0-255");
+        Error(FieldPath(path(), "icmp_code"), "must be 0-255");
       }
     }
     if (r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
-      Error(FieldPath(path, "ip_version"), "must be 4 or 6");
+      Error(FieldPath(path(), "ip_version"), "must be 4 or 6");
     }
     for (const auto& [net, field] :
          {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "src_net"},
           {&r.dst_net, "dst_net"}}) {
       if (*net && (*net)->negated && (*net)->value.prefix_len == 0) {
-        Error(FieldPath(path, absl::StrCat("!", field)),
+        Error(FieldPath(path(), absl::StrCat("!", field)),
               "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
       }
     }
@@ -320,7 +346,7 @@ class Validator {
           {&r.dst_tags, "dst_tag"}}) {
       for (const Match<std::string>& m : *list) {
         if (!tags.contains(m.value)) {
-          Error(FieldPath(path, m.negated ? absl::StrCat("!", field) : field),
+          Error(FieldPath(path(), m.negated ? absl::StrCat("!", field) : field),
                 absl::StrCat("no profile has tag ", QuoteForMessage(m.value)));
         }
       }
@@ -331,7 +357,7 @@ class Validator {
           {&r.dst_ipsets, "dst_ipset"}}) {
       for (const Match<std::string>& m : *list) {
         if (!ipset_family.contains(m.value)) {
-          Error(FieldPath(path, m.negated ? absl::StrCat("!", field) : field),
+          Error(FieldPath(path(), m.negated ? absl::StrCat("!", field) : field),
                 absl::StrCat("no ipset named ", QuoteForMessage(m.value)));
         }
       }
