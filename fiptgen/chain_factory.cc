@@ -317,14 +317,13 @@ Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
   return c.Finish(ProfileChainName(profile.id, dir));
 }
 
-void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir,
-                                  TextBuffer* out, std::vector<const std::string*>* sets,
-                                  bool* in_family) const {
+void ChainFactory::AppendSetMatch(const SetMatch& m, TextBuffer* out,
+                                  std::vector<const std::string*>* sets, bool* in_family) const {
   const std::string* name;
-  if (tag) {
-    name = TagSetName(m.value);
+  if (m.kind == SetMatch::kTag) {
+    name = TagSetName(m.name);
   } else {
-    const ExplicitSet& set = ipsets_by_name_.at(m.value);
+    const ExplicitSet& set = ipsets_by_name_.at(m.name);
     if (set.model->family != family_) {
       // "In a set of the other family" is never true; "not in it" always is.
       if (!m.negated) {
@@ -334,7 +333,8 @@ void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const c
     }
     name = &set.name;
   }
-  AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", *name, " ", dir);
+  AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", *name,
+               m.side == Side::kSource ? " src" : " dst");
   sets->push_back(name);
 }
 
@@ -385,17 +385,8 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
   }
   // The sets are used only if the rule is written: forget them if it is not.
   const size_t sets_before = used_sets->size();
-  for (const auto& m : r.src_tags) {
-    AppendSetMatch(m, true, "src", out, used_sets, &in_family);
-  }
-  for (const auto& m : r.dst_tags) {
-    AppendSetMatch(m, true, "dst", out, used_sets, &in_family);
-  }
-  for (const auto& m : r.src_ipsets) {
-    AppendSetMatch(m, false, "src", out, used_sets, &in_family);
-  }
-  for (const auto& m : r.dst_ipsets) {
-    AppendSetMatch(m, false, "dst", out, used_sets, &in_family);
+  for (const SetMatch& m : r.sets) {
+    AppendSetMatch(m, out, used_sets, &in_family);
   }
   if (!in_family) {
     used_sets->resize(sets_before);

@@ -57,8 +57,8 @@ class ChainFactory {
   // starting with a space, or returns false when the rule has no place in this family.
   bool RuleMatches(const PolicyRule& rule, TextBuffer* out,
                    std::vector<const std::string*>* used_sets) const;
-  void AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir, TextBuffer* out,
-                      std::vector<const std::string*>* sets, bool* in_family) const;
+  void AppendSetMatch(const SetMatch& m, TextBuffer* out, std::vector<const std::string*>* sets,
+                      bool* in_family) const;
 
   struct ExplicitSet {
     const IpSetModel* model;

@@ -218,14 +218,14 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
   PolicyRule allow;
   allow.protocol = Match<int>{6, false};
   allow.dst_ports = {{80, 80}, {8000, 8080}};
-  allow.src_tags = {{"web", false}};
+  allow.sets = {{SetMatch::kTag, Side::kSource, false, "web"}};
   PolicyRule deny;
   deny.action = Action::kDeny;
-  deny.src_ipsets = {{"block4", false}};
+  deny.sets = {{SetMatch::kIpset, Side::kSource, false, "block4"}};
   PolicyRule log;
   log.action = Action::kLog;
   log.log_prefix = "db \"denied\": ";
-  log.src_ipsets = {{"block6", true}};
+  log.sets = {{SetMatch::kIpset, Side::kSource, true, "block6"}};
   Profile profile;
   profile.id = "db";
   profile.inbound_rules = {allow, deny, log};

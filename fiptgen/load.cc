@@ -517,8 +517,8 @@ constexpr std::initializer_list<absl::string_view> kRuleFields = {
 
 // A "name" / "!name" pair of fields holding one string each.
 void ParseNamedMatch(JsonReader& r, const std::optional<Value>* fields, absl::string_view path,
-                     RuleField field, RuleField negated_field, std::vector<Match<std::string>>* out,
-                     bool* ok) {
+                     RuleField field, RuleField negated_field, SetMatch::Kind kind, Side side,
+                     std::vector<SetMatch>* out, bool* ok) {
   for (bool negated : {false, true}) {
     const RuleField key = negated ? negated_field : field;
     if (!fields[key]) {
@@ -526,7 +526,7 @@ void ParseNamedMatch(JsonReader& r, const std::optional<Value>* fields, absl::st
     }
     std::string name;
     if (r.String(*fields[key], path, kRuleFields.begin()[key], &name)) {
-      out->push_back({std::move(name), negated});
+      out->push_back({kind, side, negated, std::move(name)});
     } else {
       *ok = false;
     }
@@ -613,10 +613,14 @@ bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRul
                 }
               });
   }
-  ParseNamedMatch(r, fields, path, kSrcTag, kNotSrcTag, &rule->src_tags, &ok);
-  ParseNamedMatch(r, fields, path, kDstTag, kNotDstTag, &rule->dst_tags, &ok);
-  ParseNamedMatch(r, fields, path, kSrcIpset, kNotSrcIpset, &rule->src_ipsets, &ok);
-  ParseNamedMatch(r, fields, path, kDstIpset, kNotDstIpset, &rule->dst_ipsets, &ok);
+  ParseNamedMatch(r, fields, path, kSrcTag, kNotSrcTag, SetMatch::kTag, Side::kSource, &rule->sets,
+                  &ok);
+  ParseNamedMatch(r, fields, path, kDstTag, kNotDstTag, SetMatch::kTag, Side::kDestination,
+                  &rule->sets, &ok);
+  ParseNamedMatch(r, fields, path, kSrcIpset, kNotSrcIpset, SetMatch::kIpset, Side::kSource,
+                  &rule->sets, &ok);
+  ParseNamedMatch(r, fields, path, kDstIpset, kNotDstIpset, SetMatch::kIpset, Side::kDestination,
+                  &rule->sets, &ok);
   for (auto [field, out] :
        {std::pair<RuleField, std::vector<PortRange>*>{kSrcPorts, &rule->src_ports},
         {kDstPorts, &rule->dst_ports},

@@ -271,6 +271,12 @@ class Validator {
     }
   }
 
+  // The JSON field a set match comes from: "src_tag", "!dst_ipset", ...
+  static std::string SetMatchField(const SetMatch& m) {
+    return absl::StrCat(m.negated ? "!" : "", m.side == Side::kSource ? "src_" : "dst_",
+                        m.kind == SetMatch::kTag ? "tag" : "ipset");
+  }
+
   void CheckRule(const PolicyRule& r, RulePath& path,
                  const absl::flat_hash_set<absl::string_view>& tags,
                  const absl::flat_hash_map<absl::string_view, int>& ipset_family) {
@@ -341,25 +347,12 @@ class Validator {
               "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
       }
     }
-    for (const auto& [list, field] :
-         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_tags, "src_tag"},
-          {&r.dst_tags, "dst_tag"}}) {
-      for (const Match<std::string>& m : *list) {
-        if (!tags.contains(m.value)) {
-          Error(FieldPath(path(), m.negated ? absl::StrCat("!", field) : field),
-                absl::StrCat("no profile has tag ", QuoteForMessage(m.value)));
-        }
-      }
-    }
-    for (const auto& [list, field] :
-         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_ipsets,
-                                                                         "src_ipset"},
-          {&r.dst_ipsets, "dst_ipset"}}) {
-      for (const Match<std::string>& m : *list) {
-        if (!ipset_family.contains(m.value)) {
-          Error(FieldPath(path(), m.negated ? absl::StrCat("!", field) : field),
-                absl::StrCat("no ipset named ", QuoteForMessage(m.value)));
-        }
+    for (const SetMatch& m : r.sets) {
+      const bool tag = m.kind == SetMatch::kTag;
+      if (tag ? !tags.contains(m.name) : !ipset_family.contains(m.name)) {
+        Error(
+            FieldPath(path(), SetMatchField(m)),
+            absl::StrCat(tag ? "no profile has tag " : "no ipset named ", QuoteForMessage(m.name)));
       }
     }
   }
