@@ -68,9 +68,6 @@ Reader::Reader(absl::string_view text) : at_(text.data()), end_(text.data() + te
 }
 
 std::optional<Type> Reader::PeekType() {
-  if (failed_) {
-    return std::nullopt;
-  }
   SkipSpace();
   if (at_ == end_) {
     Fail();
@@ -98,61 +95,9 @@ std::optional<Type> Reader::PeekType() {
   }
 }
 
-bool Reader::Enter(bool object) {
-  if (PeekType() != (object ? Type::kObject : Type::kArray)) {
-    return Fail();
-  }
-  ++at_;
-  frames_.push_back({object, /*first=*/true});
-  return true;
-}
-
-bool Reader::NextInContainer(bool object) {
-  if (failed_ || frames_.empty() || frames_.back().object != object) {
-    return Fail();
-  }
-  Frame& frame = frames_.back();
-  SkipSpace();
-  if (at_ == end_) {
-    return Fail();
-  }
-  if (*at_ == (object ? '}' : ']')) {
-    ++at_;
-    frames_.pop_back();
-    return false;
-  }
-  if (frame.first) {
-    frame.first = false;
-    return true;
-  }
-  if (*at_ != ',') {
-    return Fail();
-  }
-  ++at_;
-  SkipSpace();
-  return true;
-}
-
-bool Reader::NextKey(absl::string_view* key) {
-  if (!NextInContainer(/*object=*/true)) {
-    return false;
-  }
-  if (at_ == end_ || *at_ != '"' || !ReadString(key, nullptr)) {
-    return Fail();
-  }
-  SkipSpace();
-  if (at_ == end_ || *at_ != ':') {
-    return Fail();
-  }
-  ++at_;
-  return true;
-}
-
-bool Reader::NextElement() { return NextInContainer(/*object=*/false); }
-
 bool Reader::Finish() {
-  if (failed_ || !frames_.empty()) {
-    return Fail();
+  if (failed_) {
+    return false;
   }
   SkipSpace();
   return at_ == end_ || Fail();
@@ -201,7 +146,7 @@ bool Reader::ReadString(absl::string_view* out, Tape* tape) {
   // Escapes or bytes outside ASCII: the string is copied out, unescaped.
   std::string* text;
   if (tape == nullptr) {
-    text = &keys_.emplace_back();
+    text = &unescaped_.emplace_back();
   } else {
     if (tape->unescaped_used_ == tape->unescaped_.size()) {
       tape->unescaped_.emplace_back();
@@ -283,6 +228,23 @@ bool Reader::ReadString(absl::string_view* out, Tape* tape) {
 }
 
 bool Reader::ReadNumber(Node* node) {
+  // The common case first: a positive integer of up to 18 digits ("443"), which fits, ended
+  // by a byte that cannot continue a number.
+  if (*at_ >= '1' && *at_ <= '9') {
+    const char* p = at_;
+    const char* const limit = end_ - p > 18 ? p + 18 : end_;
+    uint64_t value = 0;
+    auto digit = [](char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0'; };
+    for (; p < limit && digit(*p) < 10; ++p) {
+      value = value * 10 + digit(*p);
+    }
+    if (p < end_ && digit(*p) >= 10 && *p != '.' && *p != 'e' && *p != 'E') {
+      at_ = p;
+      node->type = Type::kInt;
+      node->int_value = static_cast<int64_t>(value);
+      return true;
+    }
+  }
   const char* p = at_;
   const bool minus = *p == '-';
   if (minus) {
@@ -360,6 +322,46 @@ bool Reader::ReadLiteral(absl::string_view word) {
   }
   at_ += word.size();
   return true;
+}
+
+bool Reader::ReadScalar(Node* node) {
+  SkipSpace();
+  if (at_ == end_) {
+    node->type = Type::kNull;
+    return Fail();
+  }
+  switch (*at_) {
+    case '"': {
+      absl::string_view text;
+      if (!ReadString(&text, nullptr)) {
+        node->type = Type::kNull;
+        return false;
+      }
+      node->type = Type::kString;
+      node->set_text(text);
+      return true;
+    }
+    case '{':
+    case '[':
+      node->type = *at_ == '{' ? Type::kObject : Type::kArray;
+      node->count = 0;
+      return Skip();
+    case 't':
+      node->type = Type::kTrue;
+      return ReadLiteral("true");
+    case 'f':
+      node->type = Type::kFalse;
+      return ReadLiteral("false");
+    case 'n':
+      node->type = Type::kNull;
+      return ReadLiteral("null");
+    default:
+      node->type = Type::kNull;  // what a failed read leaves; ReadNumber sets the rest
+      if (*at_ != '-' && (*at_ < '0' || *at_ > '9')) {
+        return Fail();
+      }
+      return ReadNumber(node);
+  }
 }
 
 bool Reader::ReadValue(Tape* tape) {

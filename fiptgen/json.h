@@ -1,9 +1,10 @@
 // Internal to the loader: the JSON reader LoadModel (load.h) runs on, built for speed on
 // models of tens of megabytes. It reads the document once, front to back: the loader walks
-// the top level and each section entry by entry (BeginObject / NextKey, BeginArray /
-// NextElement) and reads each entry (one endpoint, one profile, one ipset, the config)
-// whole into a Tape, a small DOM reused from entry to entry. So no DOM of the whole model
-// exists, and strings are views of the input (copied only when they hold escapes).
+// containers (BeginObject / NextKey, BeginArray / NextElement) and reads values one by one,
+// scalars straight into a Node (ReadScalar), or a whole value into a Tape, a small DOM
+// reused from value to value (ReadValue: one endpoint, one ipset, the config). So no DOM of
+// the whole model exists, and strings are views of the input (copied only when they hold
+// escapes).
 //
 // It accepts exactly JSON (RFC 8259), as RapidJSON does, and says nothing about what is
 // wrong with invalid JSON: on failed(), the loader asks RapidJSON, whose messages and
@@ -14,10 +15,15 @@
 //
 //   json::Reader reader(text);
 //   json::Tape entry;
+//   json::Node scalar;
 //   if (reader.BeginObject()) {
 //     absl::string_view key;
 //     while (reader.NextKey(&key)) {
-//       reader.ReadValue(&entry);   // entry.root() is the member's value
+//       if (key == "name") {
+//         reader.ReadScalar(&scalar);   // Value(&scalar).IsString() ...
+//       } else {
+//         reader.ReadValue(&entry);   // entry.root() is the member's value
+//       }
 //     }
 //   }
 //   reader.Finish();   // false: not one JSON value
@@ -170,51 +176,103 @@ class Reader {
   std::optional<Type> PeekType();
   // Enters the object that comes next. NextKey reads its next key and the ':' after it, or
   // returns false at its end (or on an error); a value must be read after each key.
-  bool BeginObject() { return Enter(/*object=*/true); }
-  bool NextKey(absl::string_view* key);
+  // Containers are left by reading them to their end: the caller's loops keep the nesting.
+  bool BeginObject() { return Enter('{'); }
+  bool NextKey(absl::string_view* key) {
+    return NextInContainer('}') && (*at_ == '"' || Fail()) && ReadString(key, nullptr) &&
+           ReadColon();
+  }
   // The same for an array: NextElement returns true when an element comes next.
-  bool BeginArray() { return Enter(/*object=*/false); }
-  bool NextElement();
+  bool BeginArray() { return Enter('['); }
+  bool NextElement() { return NextInContainer(']'); }
   // Reads the next value whole into `tape`.
   bool ReadValue(Tape* tape);
+  // Reads the next value into `node` when it is a string, number, true, false or null. An
+  // array or an object is skipped (its syntax checked all the same) and `node` gets only
+  // its type, for a message such as "expected a string, got an array". An unescaped string
+  // lives as long as the reader.
+  bool ReadScalar(Node* node);
+  // Reads the next value and drops it (its syntax is checked all the same).
+  bool Skip() { return ReadValue(&skipped_); }
   // After the top-level value: true if nothing but whitespace follows.
   bool Finish();
 
  private:
-  struct Frame {
-    bool object;
-    bool first;
-  };
+  // After a failure every read meets the end of the text, and fails: the hot paths need
+  // no test of failed_.
   bool Fail() {
     failed_ = true;
+    at_ = end_;
     return false;
   }
   void SkipSpace() {
     const char* p = at_;  // a local: the compiler keeps it in a register
     // One compare for the common case, a byte that is not whitespace.
-    while (p < end_ && static_cast<unsigned char>(*p) <= ' ' &&
+    while (p != end_ && static_cast<unsigned char>(*p) <= ' ' &&
            (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
       ++p;
     }
     at_ = p;
   }
-  // At the '"' of a string: reads it; escaped text goes into `tape`'s storage (or key_).
+  // At the '"' of a string: reads it; escaped text goes into `tape`'s storage (or
+  // unescaped_).
   bool ReadString(absl::string_view* out, Tape* tape);
   bool ReadNumber(Node* node);
   bool ReadLiteral(absl::string_view word);
-  // Enters the object or array that comes next.
-  bool Enter(bool object);
-  // In the container entered last: true when a member or element follows (its ',' read);
-  // false at the container's end, which leaves it, or on an error.
-  bool NextInContainer(bool object);
+  bool ReadColon() {
+    SkipSpace();
+    if (at_ == end_ || *at_ != ':') {
+      return Fail();
+    }
+    ++at_;
+    return true;
+  }
+  // Enters the object or array ('{' or '[') that comes next.
+  bool Enter(char open) {
+    SkipSpace();
+    if (at_ == end_ || *at_ != open) {
+      return Fail();
+    }
+    ++at_;
+    first_ = true;
+    return true;
+  }
+  // In the container being read (closed by `close`): true when a member or element
+  // follows (its ',' read); false at the container's end, which leaves it, or on an error.
+  // Only the first element has no ',' before it, and only right after Enter is first_ set:
+  // a nested container read to its end clears it, as does every element.
+  bool NextInContainer(char close) {
+    SkipSpace();
+    if (at_ == end_) {
+      return Fail();
+    }
+    const bool first = first_;
+    first_ = false;
+    if (*at_ == close) {
+      ++at_;
+      return false;
+    }
+    if (!first) {
+      if (*at_ != ',') {
+        return Fail();
+      }
+      ++at_;
+      SkipSpace();
+      if (at_ == end_) {
+        return Fail();
+      }
+    }
+    return true;
+  }
 
   const char* at_;
   const char* end_;
   bool failed_ = false;
   bool needs_check_ = false;
-  std::vector<Frame> frames_;     // containers entered with Begin*
-  std::vector<uint32_t> open_;    // ReadValue: containers not yet closed, by node index
-  std::deque<std::string> keys_;  // keys read by NextKey that held escapes
+  bool first_ = false;                 // right after Enter: no ',' before the next element
+  std::vector<uint32_t> open_;         // ReadValue: containers not yet closed, by node index
+  std::deque<std::string> unescaped_;  // keys and scalars read outside a tape, with escapes
+  Tape skipped_;
 };
 
 }  // namespace json

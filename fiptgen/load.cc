@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/types/span.h"
 #include "fiptgen/append.h"
 #include "fiptgen/error_path.h"
 #include "fiptgen/json.h"
@@ -58,20 +62,48 @@ class JsonReader {
   enum Section { kModel, kConfig, kProfiles, kEndpoints, kIpsets };
   void set_section(Section section) { section_ = section; }
   std::vector<std::string> TakeErrors() {
-    std::vector<size_t> order(errors_.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-      order[i] = i;
-    }
-    std::stable_sort(order.begin(), order.end(),
-                     [this](size_t a, size_t b) { return sections_[a] < sections_[b]; });
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const Entry& a, const Entry& b) { return a.section < b.section; });
     std::vector<std::string> sorted;
-    sorted.reserve(order.size());
-    for (size_t i : order) {
-      sorted.push_back(std::move(errors_[i]));
+    sorted.reserve(errors_.size());
+    for (Entry& e : errors_) {
+      sorted.push_back(std::move(e.text));
     }
     errors_.clear();
-    sections_.clear();
     return sorted;
+  }
+
+  // Within an object read member by member (a profile, a rule), errors are reported in
+  // the order of its fields, whatever the document's order: first what is wrong with its
+  // keys (repeated, unknown) in document order, then each field's errors, field by field.
+  // Errors are tagged with the rank set here: `outer` for a profile's fields, `inner` for
+  // a rule's (set_outer_rank starts the inner at 0), and OrderErrorsSince sorts an
+  // object's errors by them when it ends.
+  void set_outer_rank(int outer) {
+    outer_rank_ = outer;
+    inner_rank_ = 0;
+  }
+  void set_inner_rank(int inner) { inner_rank_ = inner; }
+  void OrderErrorsSince(size_t first, bool by_outer) {
+    if (errors_.size() - first < 2) {
+      return;
+    }
+    std::stable_sort(errors_.begin() + first, errors_.end(),
+                     [by_outer](const Entry& a, const Entry& b) {
+                       return by_outer ? a.outer < b.outer : a.inner < b.inner;
+                     });
+  }
+  // Whether an error since `first` is about a field (inner rank above 0), not a key.
+  bool HasFieldErrorsSince(size_t first) const {
+    return std::any_of(errors_.begin() + first, errors_.end(),
+                       [](const Entry& e) { return e.inner > 0; });
+  }
+  // Forgets the errors since `first` of the given inner rank: what was said about a value
+  // that a later field makes moot (both of an exclusive pair).
+  void DropErrorsSince(size_t first, int inner) {
+    errors_.erase(std::remove_if(errors_.begin() + first, errors_.end(),
+                                 [inner](const Entry& e) { return e.inner == inner; }),
+                  errors_.end());
   }
 
   // Marks everything under `path` as reported (every Error() path is): the model-wide
@@ -88,8 +120,7 @@ class JsonReader {
   }
 
   void Error(absl::string_view path, absl::string_view message) {
-    errors_.push_back(PathError(path, message));
-    sections_.push_back(section_);
+    errors_.push_back({PathError(path, message), section_, outer_rank_, inner_rank_});
     MarkBroken(std::string(path));
   }
 
@@ -254,84 +285,15 @@ class JsonReader {
     return ok;
   }
 
-  // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
-  // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
-  bool Ports(const Value& v, absl::string_view parent, absl::string_view field,
-             std::vector<PortRange>* out) {
-    std::string path;  // made at the first error only
-    auto error = [&](absl::string_view message) {
-      if (path.empty()) {
-        path = FieldPath(parent, field);
-      }
-      Error(path, message);
-    };
-    if (!v.IsArray() || v.Empty()) {
-      error("expected a non-empty array of ports and \"lo:hi\" ranges");
-      return false;
-    }
-    bool ok = true;
-    out->reserve(v.Size());
-    for (Value p : v.Elements()) {
-      if (p.IsInt64()) {
-        if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
-          error(absl::StrCat("port ", p.GetInt64(), " out of range"));
-          ok = false;
-        } else {
-          uint16_t port = static_cast<uint16_t>(p.GetInt64());
-          out->push_back({port, port});
-        }
-        continue;
-      }
-      if (!p.IsString()) {
-        error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
-        ok = false;
-        continue;
-      }
-      absl::string_view text = StringOf(p);
-      // "lo:hi": exactly one ':', each side 1-5 digits.
-      const size_t colon = text.find(':');
-      const bool one_colon =
-          colon != absl::string_view::npos && text.find(':', colon + 1) == absl::string_view::npos;
-      int64_t lo = -1, hi = -1;
-      auto number = [](absl::string_view s, int64_t* n) {
-        if (s.empty() || s.size() > 5) {
-          return false;
-        }
-        *n = 0;
-        for (char c : s) {
-          if (c < '0' || c > '9') {
-            return false;
-          }
-          *n = *n * 10 + (c - '0');
-        }
-        return true;
-      };
-      if (!one_colon || !number(text.substr(0, colon), &lo) ||
-          !number(text.substr(colon + 1), &hi)) {
-        error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
-        ok = false;
-      } else if (lo > 65535 || hi > 65535) {
-        error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
-        ok = false;
-      } else if (lo >= hi) {
-        error(absl::StrCat("range ", QuoteForMessage(text),
-                           " must have lo < hi (the kernel refuses it)"));
-        ok = false;
-      } else {
-        out->push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
-      }
-    }
-    if (!std::is_sorted(out->begin(), out->end())) {
-      std::sort(out->begin(), out->end());
-    }
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    return ok;
-  }
-
  private:
-  std::vector<std::string> errors_;
-  std::vector<Section> sections_;  // of each error
+  struct Entry {
+    std::string text;
+    Section section;
+    int outer, inner;  // set_outer_rank, set_inner_rank
+  };
+  std::vector<Entry> errors_;
   Section section_ = kModel;
+  int outer_rank_ = 0, inner_rank_ = 0;
   std::vector<std::string> broken_;
 };
 
@@ -481,232 +443,494 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
   }
 }
 
-// A rule's fields, in the order of kRuleFields.
+// The next value where a scalar is expected, read into `node`; an array or an object is
+// skipped and only its type kept (for "expected a string, got an array").
+Value ReadField(json::Reader& in, json::Node* node) {
+  in.ReadScalar(node);
+  return Value(node);
+}
+
+// Whether `a` and `b`, both `n` bytes, are equal: for keys of a few bytes, where a call
+// to memcmp costs more than the compare. From 4 bytes on, as two words that may overlap.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  auto same = [a, b](size_t at, auto word) {
+    decltype(word) x, y;
+    std::memcpy(&x, a + at, sizeof(x));
+    std::memcpy(&y, b + at, sizeof(y));
+    return x == y;
+  };
+  if (n >= 8) {
+    return same(0, uint64_t{}) && same(n - 8, uint64_t{}) &&
+           (n <= 16 || std::memcmp(a + 8, b + 8, n - 16) == 0);
+  }
+  if (n >= 4) {
+    return same(0, uint32_t{}) && same(n - 4, uint32_t{});
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The index of `key` in `names`, or -1: for objects of a few fields.
+int FindField(absl::string_view key, absl::Span<const absl::string_view> names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].size() == key.size() && SameBytes(names[i].data(), key.data(), key.size())) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// What the loader keeps from object to object: the keys of the object being read that are
+// not fields (a repeated one is a duplicate key, not a second unknown field), and room in
+// which lists of unknown length grow before they are copied out at their size.
+struct Scratch {
+  std::vector<absl::string_view> unknown_keys;
+  json::Tape tags;
+  std::vector<PortRange> ports;
+  std::vector<PolicyRule> rules;
+};
+
+// Reads the members of the object that comes next (the caller checked that one does),
+// checking its keys as CheckObject does: a key seen before in the object is a duplicate
+// key, one `find` does not find in `names` an unknown field; both are reported with rank 0
+// and their values skipped. `read(field, name)` reads every other member's value, with
+// rank field + 1: so the object's errors come in the order of `names` once sorted
+// (OrderErrorsSince). `inner` says which rank: inner for a rule's fields, outer for a
+// profile's. Returns which fields were read, a bit per name.
+template <typename FindMember, typename ReadMember>
+uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
+                     absl::Span<const absl::string_view> names, FindMember find, bool inner,
+                     Scratch& scratch, ReadMember read) {
+  auto set_rank = [&r, inner](int rank) {
+    inner ? r.set_inner_rank(rank) : r.set_outer_rank(rank);
+  };
+  uint32_t seen = 0;  // a bit per name
+  const size_t unknown_before = scratch.unknown_keys.size();
+  in.BeginObject();
+  absl::string_view key;
+  while (in.NextKey(&key)) {
+    const int field = find(key, names);
+    const bool repeated =
+        field >= 0 ? (seen >> field & 1) != 0
+                   : std::find(scratch.unknown_keys.begin() + unknown_before,
+                               scratch.unknown_keys.end(), key) != scratch.unknown_keys.end();
+    if (repeated || field < 0) {
+      set_rank(0);
+      if (repeated) {
+        r.Error(path, absl::StrCat("duplicate key ", QuoteForMessage(key)));
+      } else {
+        r.Error(MemberPath(path, key), "unknown field");
+        scratch.unknown_keys.push_back(key);
+      }
+      in.Skip();
+      continue;
+    }
+    seen |= uint32_t{1} << field;
+    set_rank(field + 1);
+    read(field, names[field]);
+  }
+  scratch.unknown_keys.resize(unknown_before);
+  return seen;
+}
+
+// A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
+// `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
+void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
+               std::vector<PortRange>& ports, std::vector<PortRange>* out) {
+  std::string path;  // made at the first error only
+  auto error = [&](absl::string_view message) {
+    if (path.empty()) {
+      path = FieldPath(parent, field);
+    }
+    r.Error(path, message);
+  };
+  constexpr absl::string_view kNotAList =
+      "expected a non-empty array of ports and \"lo:hi\" ranges";
+  json::Node node;
+  if (in.PeekType() != json::Type::kArray) {
+    ReadField(in, &node);
+    error(kNotAList);
+    return;
+  }
+  ports.clear();
+  bool empty = true;
+  in.BeginArray();
+  while (in.NextElement()) {
+    empty = false;
+    const Value p = ReadField(in, &node);
+    if (p.IsInt64()) {
+      if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
+        error(absl::StrCat("port ", p.GetInt64(), " out of range"));
+      } else {
+        uint16_t port = static_cast<uint16_t>(p.GetInt64());
+        ports.push_back({port, port});
+      }
+      continue;
+    }
+    if (!p.IsString()) {
+      error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
+      continue;
+    }
+    absl::string_view text = StringOf(p);
+    // "lo:hi": 1-5 digits, ':', 1-5 digits.
+    size_t at = 0;
+    auto number = [&text, &at](int64_t* n) {
+      const size_t start = at;
+      *n = 0;
+      while (at < text.size() && at - start < 6 && text[at] >= '0' && text[at] <= '9') {
+        *n = *n * 10 + (text[at++] - '0');
+      }
+      return at > start && at - start <= 5;
+    };
+    int64_t lo = -1, hi = -1;
+    if (!number(&lo) || at == text.size() || text[at++] != ':' || !number(&hi) ||
+        at != text.size()) {
+      error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
+    } else if (lo > 65535 || hi > 65535) {
+      error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
+    } else if (lo >= hi) {
+      error(absl::StrCat("range ", QuoteForMessage(text),
+                         " must have lo < hi (the kernel refuses it)"));
+    } else {
+      ports.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+    }
+  }
+  if (empty) {
+    error(kNotAList);
+    return;
+  }
+  if (!std::is_sorted(ports.begin(), ports.end())) {
+    std::sort(ports.begin(), ports.end());
+  }
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  out->assign(ports.begin(), ports.end());  // one allocation, at the list's size
+}
+
+// A rule's fields, in the order their errors are reported (each field's rank is its
+// index + 1).
 enum RuleField {
   kAction,
   kLogPrefix,
   kProtocol,
   kNotProtocol,
   kSrcNet,
-  kDstNet,
   kNotSrcNet,
+  kDstNet,
   kNotDstNet,
   kSrcTag,
-  kDstTag,
   kNotSrcTag,
+  kDstTag,
   kNotDstTag,
   kSrcIpset,
-  kDstIpset,
   kNotSrcIpset,
+  kDstIpset,
   kNotDstIpset,
   kSrcPorts,
   kDstPorts,
   kNotSrcPorts,
   kNotDstPorts,
   kIcmpType,
-  kIcmpCode,
   kNotIcmpType,
+  kIcmpCode,
   kIpVersion,
   kRuleFieldCount
 };
-constexpr std::initializer_list<absl::string_view> kRuleFields = {
-    "action",     "log_prefix", "protocol",   "!protocol",  "src_net",    "dst_net",
-    "!src_net",   "!dst_net",   "src_tag",    "dst_tag",    "!src_tag",   "!dst_tag",
-    "src_ipset",  "dst_ipset",  "!src_ipset", "!dst_ipset", "src_ports",  "dst_ports",
-    "!src_ports", "!dst_ports", "icmp_type",  "icmp_code",  "!icmp_type", "ip_version"};
+constexpr absl::string_view kRuleFields[kRuleFieldCount] = {
+    "action",     "log_prefix", "protocol",  "!protocol",  "src_net",   "!src_net",
+    "dst_net",    "!dst_net",   "src_tag",   "!src_tag",   "dst_tag",   "!dst_tag",
+    "src_ipset",  "!src_ipset", "dst_ipset", "!dst_ipset", "src_ports", "dst_ports",
+    "!src_ports", "!dst_ports", "icmp_type", "!icmp_type", "icmp_code", "ip_version"};
 
-// A "name" / "!name" pair of fields holding one string each.
-void ParseNamedMatch(JsonReader& r, const std::optional<Value>* fields, absl::string_view path,
-                     RuleField field, RuleField negated_field, SetMatch::Kind kind, Side side,
-                     std::vector<SetMatch>* out, bool* ok) {
-  for (bool negated : {false, true}) {
-    const RuleField key = negated ? negated_field : field;
-    if (!fields[key]) {
-      continue;
+// Rule fields by a hash of a key's length and two of its bytes, which gives each of the 24
+// names its own slot (checked at compile time): a key is found with one hash and one
+// compare, where a rule has a few keys and a large model 40,000 rules.
+constexpr size_t RuleFieldSlot(absl::string_view key) {
+  return (static_cast<size_t>(key[key.size() - 3]) * 6 + static_cast<size_t>(key[1]) + key.size()) %
+         64;
+}
+struct RuleFieldTable {
+  int8_t field[64] = {};
+  bool collision = false;
+  constexpr RuleFieldTable() {
+    for (int8_t& f : field) {
+      f = -1;
     }
-    std::string name;
-    if (r.String(*fields[key], path, kRuleFields.begin()[key], &name)) {
-      out->push_back({kind, side, negated, std::move(name)});
-    } else {
-      *ok = false;
+    for (int i = 0; i < kRuleFieldCount; ++i) {
+      int8_t& slot = field[RuleFieldSlot(kRuleFields[i])];
+      collision = collision || slot >= 0;
+      slot = static_cast<int8_t>(i);
     }
   }
+};
+constexpr RuleFieldTable kRuleFieldTable;
+static_assert(!kRuleFieldTable.collision, "each rule field needs a slot of its own");
+
+int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
+  if (key.size() < 3) {
+    return -1;
+  }
+  const int field = kRuleFieldTable.field[RuleFieldSlot(key)];
+  return field >= 0 && names[field].size() == key.size() &&
+                 SameBytes(names[field].data(), key.data(), key.size())
+             ? field
+             : -1;
 }
 
-// Returns false when the rule has an error (the caller leaves it out of the model).
-bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRule* rule) {
-  std::optional<Value> fields[kRuleFieldCount];
-  if (!r.CheckObject(v, path, kRuleFields, fields)) {
+// Reads one rule (the element of a rule list at `path`) into `rule`; returns false when it
+// is not an object or a field has an error (the caller marks the rule broken).
+bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
+              PolicyRule* rule) {
+  const size_t first_error = r.error_count();
+  r.set_inner_rank(0);
+  json::Node node;
+  if (in.PeekType() != json::Type::kObject) {
+    const Value v = ReadField(in, &node);
+    if (!in.failed()) {
+      r.Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
+    }
     return false;
   }
-  const size_t errors_before = r.error_count();
-  bool ok = true;
-  if (const std::optional<Value>& f = fields[kAction]) {
-    absl::string_view action = f->IsString() ? f->GetString() : "";
-    if (r.String(*f, path, "action", nullptr)) {
-      if (action == "allow") {
-        rule->action = Action::kAllow;
-      } else if (action == "deny") {
-        rule->action = Action::kDeny;
-      } else if (action == "log") {
-        rule->action = Action::kLog;
-      } else {
-        r.Error(
-            FieldPath(path, "action"),
-            absl::StrCat(QuoteForMessage(action), " is not one of \"allow\", \"deny\", \"log\""));
-      }
-    }
-  }
-  if (const std::optional<Value>& f = fields[kLogPrefix]) {
-    if (r.String(*f, path, "log_prefix", &rule->log_prefix) && rule->action != Action::kLog) {
-      r.Error(FieldPath(path, "log_prefix"), "only allowed with action \"log\"");
-    }
-  }
+  bool log_prefix_read = false;
+  const uint32_t seen = ReadMembers(
+      in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
+      [&](int field, absl::string_view name) {
+        switch (field) {
+          case kAction: {
+            const Value f = ReadField(in, &node);
+            if (r.String(f, path, name, nullptr)) {
+              const absl::string_view action = f.GetString();
+              if (action == "allow") {
+                rule->action = Action::kAllow;
+              } else if (action == "deny") {
+                rule->action = Action::kDeny;
+              } else if (action == "log") {
+                rule->action = Action::kLog;
+              } else {
+                r.Error(FieldPath(path, name),
+                        absl::StrCat(QuoteForMessage(action),
+                                     " is not one of \"allow\", \"deny\", \"log\""));
+              }
+            }
+            break;
+          }
+          case kLogPrefix:
+            log_prefix_read = r.String(ReadField(in, &node), path, name, &rule->log_prefix);
+            break;
+          case kProtocol:
+          case kNotProtocol: {
+            const Value f = ReadField(in, &node);
+            const bool negated = field == kNotProtocol;
+            if (f.IsString()) {
+              std::optional<int> proto = ParseProtocolName(StringOf(f));
+              if (!proto) {
+                r.Error(FieldPath(path, name),
+                        absl::StrCat(QuoteForMessage(StringOf(f)),
+                                     " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
+              } else {
+                rule->protocol = Match<int>{*proto, negated};
+              }
+            } else if (f.IsNumber()) {
+              int64_t n = 0;
+              if (r.Int(f, path, name, 1, 255, &n)) {
+                rule->protocol = Match<int>{static_cast<int>(n), negated};
+              }
+            } else {
+              r.Error(FieldPath(path, name),
+                      absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
+            }
+            break;
+          }
+          case kSrcNet:
+          case kNotSrcNet:
+          case kDstNet:
+          case kNotDstNet: {
+            IpNet net;
+            if (r.Net(ReadField(in, &node), path, name, 0, &net)) {
+              (field <= kNotSrcNet ? rule->src_net : rule->dst_net) =
+                  Match<IpNet>{net, field == kNotSrcNet || field == kNotDstNet};
+            }
+            break;
+          }
+          case kSrcTag:
+          case kNotSrcTag:
+          case kDstTag:
+          case kNotDstTag:
+          case kSrcIpset:
+          case kNotSrcIpset:
+          case kDstIpset:
+          case kNotDstIpset: {
+            const Value f = ReadField(in, &node);
+            if (r.String(f, path, name, nullptr)) {
+              // The fields' order is the list's (model.h): src_tag, !src_tag, dst_tag, ...
+              const int order = field - kSrcTag;
+              auto at = rule->sets.begin();
+              while (at != rule->sets.end() &&
+                     (at->kind * 4 + static_cast<int>(at->side) * 2 + at->negated) < order) {
+                ++at;
+              }
+              rule->sets.insert(at, SetMatch{order >= 4 ? SetMatch::kIpset : SetMatch::kTag,
+                                             order % 4 >= 2 ? Side::kDestination : Side::kSource,
+                                             order % 2 == 1, std::string(f.GetString())});
+            }
+            break;
+          }
+          case kSrcPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->src_ports);
+            break;
+          case kDstPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->dst_ports);
+            break;
+          case kNotSrcPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->not_src_ports);
+            break;
+          case kNotDstPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->not_dst_ports);
+            break;
+          case kIcmpType:
+          case kNotIcmpType: {
+            int64_t n = 0;
+            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+              rule->icmp_type = Match<int>{static_cast<int>(n), field == kNotIcmpType};
+            }
+            break;
+          }
+          case kIcmpCode: {
+            int64_t n = 0;
+            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+              rule->icmp_code = static_cast<int>(n);
+            }
+            break;
+          }
+          case kIpVersion: {
+            int64_t n = 0;
+            if (r.Int(ReadField(in, &node), path, name, 4, 6, &n)) {
+              if (n == 5) {
+                r.Error(FieldPath(path, name), "must be 4 or 6");
+              } else {
+                rule->ip_version = static_cast<int>(n);
+              }
+            }
+            break;
+          }
+        }
+      });
   // One of "x" / "!x", exclusive: iptables takes a single -p / -s / -d / --icmp-type.
-  // `parse` gets the value, the field's name and whether it is the negated one.
-  auto exclusive = [&](RuleField field, RuleField negated_field, auto parse) {
-    const std::optional<Value>& pos = fields[field];
-    const std::optional<Value>& neg = fields[negated_field];
-    const absl::string_view name = kRuleFields.begin()[field];
-    const absl::string_view negated_name = kRuleFields.begin()[negated_field];
-    if (pos && neg) {
-      r.Error(FieldPath(path, name),
-              absl::StrCat("cannot be combined with ", QuoteForMessage(negated_name)));
-      return;
+  // With both, neither is read: what was said about their values is taken back.
+  for (int field : {kProtocol, kSrcNet, kDstNet, kIcmpType}) {
+    const int negated = field + 1;
+    if ((seen >> field & 1) == 0 || (seen >> negated & 1) == 0) {
+      continue;
     }
-    if (pos) {
-      parse(*pos, name, false);
+    r.DropErrorsSince(first_error, field + 1);
+    r.DropErrorsSince(first_error, negated + 1);
+    switch (field) {
+      case kProtocol:
+        rule->protocol.reset();
+        break;
+      case kSrcNet:
+        rule->src_net.reset();
+        break;
+      case kDstNet:
+        rule->dst_net.reset();
+        break;
+      default:
+        rule->icmp_type.reset();
+        break;
     }
-    if (neg) {
-      parse(*neg, negated_name, true);
-    }
-  };
-  exclusive(kProtocol, kNotProtocol, [&](const Value& f, absl::string_view field, bool negated) {
-    if (f.IsString()) {
-      std::optional<int> proto = ParseProtocolName(StringOf(f));
-      if (!proto) {
-        r.Error(FieldPath(path, field),
-                absl::StrCat(QuoteForMessage(StringOf(f)),
-                             " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
-        return;
-      }
-      rule->protocol = Match<int>{*proto, negated};
-      return;
-    }
-    int64_t n = 0;
-    if (f.IsInt64() || f.IsNumber()) {
-      if (r.Int(f, path, field, 1, 255, &n)) {
-        rule->protocol = Match<int>{static_cast<int>(n), negated};
-      }
-      return;
-    }
-    r.Error(FieldPath(path, field),
-            absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
-  });
-  for (RuleField dir : {kSrcNet, kDstNet}) {
-    std::optional<Match<IpNet>>& slot = dir == kSrcNet ? rule->src_net : rule->dst_net;
-    exclusive(dir, dir == kSrcNet ? kNotSrcNet : kNotDstNet,
-              [&](const Value& f, absl::string_view field, bool negated) {
-                IpNet net;
-                if (r.Net(f, path, field, 0, &net)) {
-                  slot = Match<IpNet>{net, negated};
-                }
-              });
+    r.set_inner_rank(field + 1);
+    r.Error(FieldPath(path, kRuleFields[field]),
+            absl::StrCat("cannot be combined with ", QuoteForMessage(kRuleFields[negated])));
   }
-  ParseNamedMatch(r, fields, path, kSrcTag, kNotSrcTag, SetMatch::kTag, Side::kSource, &rule->sets,
-                  &ok);
-  ParseNamedMatch(r, fields, path, kDstTag, kNotDstTag, SetMatch::kTag, Side::kDestination,
-                  &rule->sets, &ok);
-  ParseNamedMatch(r, fields, path, kSrcIpset, kNotSrcIpset, SetMatch::kIpset, Side::kSource,
-                  &rule->sets, &ok);
-  ParseNamedMatch(r, fields, path, kDstIpset, kNotDstIpset, SetMatch::kIpset, Side::kDestination,
-                  &rule->sets, &ok);
-  for (auto [field, out] :
-       {std::pair<RuleField, std::vector<PortRange>*>{kSrcPorts, &rule->src_ports},
-        {kDstPorts, &rule->dst_ports},
-        {kNotSrcPorts, &rule->not_src_ports},
-        {kNotDstPorts, &rule->not_dst_ports}}) {
-    if (fields[field]) {
-      r.Ports(*fields[field], path, kRuleFields.begin()[field], out);
-    }
+  if (log_prefix_read && rule->action != Action::kLog) {
+    r.set_inner_rank(kLogPrefix + 1);
+    r.Error(FieldPath(path, "log_prefix"), "only allowed with action \"log\"");
   }
-  exclusive(kIcmpType, kNotIcmpType, [&](const Value& f, absl::string_view field, bool negated) {
-    int64_t n = 0;
-    if (r.Int(f, path, field, 0, 255, &n)) {
-      rule->icmp_type = Match<int>{static_cast<int>(n), negated};
-    }
-  });
-  if (const std::optional<Value>& f = fields[kIcmpCode]) {
-    int64_t n = 0;
-    if (r.Int(*f, path, "icmp_code", 0, 255, &n)) {
-      rule->icmp_code = static_cast<int>(n);
-    }
+  if (r.error_count() == first_error) {
+    return true;
   }
-  if (const std::optional<Value>& f = fields[kIpVersion]) {
-    int64_t n = 0;
-    if (r.Int(*f, path, "ip_version", 4, 6, &n)) {
-      if (n == 5) {
-        r.Error(FieldPath(path, "ip_version"), "must be 4 or 6");
-      } else {
-        rule->ip_version = static_cast<int>(n);
-      }
-    }
-  }
-  return ok && r.error_count() == errors_before;
+  r.OrderErrorsSince(first_error, /*by_outer=*/false);
+  // Only a field's error breaks the rule: after a repeated or unknown key alone, the
+  // model-wide checks still look at it.
+  return !r.HasFieldErrorsSince(first_error);
 }
 
-void ParseRuleList(JsonReader& r, const Value& v, const std::string& path,
-                   std::vector<PolicyRule>* out) {
-  if (!v.IsArray()) {
-    r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
+// A rule list ("inbound_rules", "outbound_rules") at `path`.
+void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
+                  std::vector<PolicyRule>* out) {
+  json::Node node;
+  if (in.PeekType() != json::Type::kArray) {
+    const Value v = ReadField(in, &node);
+    if (!in.failed()) {
+      r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
+    }
     return;
   }
-  // Sized once: a PolicyRule is over 300 bytes, and a growing vector would keep up to half
-  // of its room spare.
-  out->reserve(out->size() + v.Size());
+  // The rules are read into reused room and moved out at their number: a PolicyRule is
+  // over 250 bytes, and a growing vector would keep up to half of its room spare.
+  std::vector<PolicyRule>& rules = scratch.rules;
+  rules.clear();
   // One path per rule, "<path>[<i>]": only the index is rewritten, in a reused string.
   std::string rule_path = path + "[";
   const size_t index_at = rule_path.size();
   char digits[24];
-  size_t i = 0;
-  for (Value e : v.Elements()) {
+  in.BeginArray();
+  for (size_t i = 0; in.NextElement(); ++i) {
     rule_path.resize(index_at);
-    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i++).ptr);
+    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i).ptr);
     rule_path.push_back(']');
-    PolicyRule& rule = out->emplace_back();
-    if (!ParseRule(r, e, rule_path, &rule)) {
+    if (!ReadRule(in, r, rule_path, scratch, &rules.emplace_back())) {
       r.MarkBroken(rule_path);
     }
   }
+  out->reserve(out->size() + rules.size());
+  std::move(rules.begin(), rules.end(), std::back_inserter(*out));
+  rules.clear();
 }
 
-// One member of "profiles".
-void ParseProfile(JsonReader& r, absl::string_view key, const Value& p, Model* model) {
-  std::string id(key);
+// One member of "profiles", the one named `id`.
+void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scratch, Model* model) {
   if (model->profiles.count(id) > 0) {
-    r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
+    if (in.Skip()) {
+      r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
+    }
     return;
   }
-  std::string path = KeyPath("profiles", id);
+  const std::string path = KeyPath("profiles", id);
   Profile& profile = model->profiles[id];
   profile.id = std::move(id);
-  enum { kTags, kInbound, kOutbound, kCount };
-  std::optional<Value> fields[kCount];
-  if (!r.CheckObject(p, path, {"tags", "inbound_rules", "outbound_rules"}, fields)) {
+  json::Node node;
+  const size_t first_error = r.error_count();
+  r.set_outer_rank(0);
+  if (in.PeekType() != json::Type::kObject) {
+    const Value v = ReadField(in, &node);
+    if (!in.failed()) {
+      r.Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
+    }
     return;
   }
-  if (fields[kTags]) {
-    r.StringList(*fields[kTags], FieldPath(path, "tags"), &profile.tags);
-    std::sort(profile.tags.begin(), profile.tags.end());
-    profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()), profile.tags.end());
-  }
-  if (fields[kInbound]) {
-    ParseRuleList(r, *fields[kInbound], FieldPath(path, "inbound_rules"), &profile.inbound_rules);
-  }
-  if (fields[kOutbound]) {
-    ParseRuleList(r, *fields[kOutbound], FieldPath(path, "outbound_rules"),
-                  &profile.outbound_rules);
-  }
+  enum { kTags, kInbound, kOutbound };
+  constexpr absl::string_view kFields[] = {"tags", "inbound_rules", "outbound_rules"};
+  ReadMembers(in, r, path, kFields, FindField, /*inner=*/false, scratch,
+              [&](int field, absl::string_view name) {
+                if (field != kTags) {
+                  ReadRuleList(
+                      in, r, FieldPath(path, name), scratch,
+                      field == kInbound ? &profile.inbound_rules : &profile.outbound_rules);
+                  return;
+                }
+                json::Tape& tags = scratch.tags;
+                if (in.ReadValue(&tags)) {
+                  r.StringList(tags.root(), FieldPath(path, name), &profile.tags);
+                  std::sort(profile.tags.begin(), profile.tags.end());
+                  profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()),
+                                     profile.tags.end());
+                }
+              });
+  r.OrderErrorsSince(first_error, /*by_outer=*/true);
 }
 
 // One element of "endpoints", at `index`.
@@ -830,10 +1054,12 @@ std::optional<std::string> SyntaxError(absl::string_view json) {
 }
 
 // Reads the document front to back (json.h): the top level and each section member by
-// member, each entry (the config, one profile, one endpoint, one ipset) whole into a reused
-// Tape. Ends with in.failed() if the text is not JSON.
+// member; profiles field by field into the model, the other entries (the config, one
+// endpoint, one ipset) each whole into a reused Tape first. Ends with in.failed() if the
+// text is not JSON.
 void ReadSections(json::Reader& in, JsonReader& r, Model* model) {
   json::Tape entry;
+  Scratch scratch;
   if (in.PeekType() != json::Type::kObject) {
     if (in.ReadValue(&entry) && in.Finish()) {
       r.Error("model", absl::StrCat("expected an object, got ", TypeName(entry.root())));
@@ -874,12 +1100,8 @@ void ReadSections(json::Reader& in, JsonReader& r, Model* model) {
         continue;
       }
       in.BeginObject();
-      std::string id;
       while (in.NextKey(&key)) {
-        id.assign(key.data(), key.size());
-        if (in.ReadValue(&entry)) {
-          ParseProfile(r, id, entry.root(), model);
-        }
+        ReadProfile(in, r, std::string(key), scratch, model);
       }
     } else {
       const bool endpoints = key == "endpoints";
