@@ -7,7 +7,7 @@ set -euo pipefail
 declare -A layer=(
   [net]=base [protocols]=base [rule_text]=base [append]=base [sha256]=base [status_macros]=base [version]=base
   [model]=model [layout]=model [names]=model [ruleset]=model
-  [load]=loader [validate]=loader [error_path]=loader [json]=loader
+  [load]=loader [validate]=loader [validate_loaded]=loader [error_path]=loader [json]=loader
   [chain_factory]=generator_internals [generator_state]=generator_internals
   [generate]=generator
   [render]=text [graph]=text [observed]=text [plan]=text [chain_edit]=text

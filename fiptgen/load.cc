@@ -22,6 +22,7 @@
 #include "fiptgen/json.h"
 #include "fiptgen/protocols.h"
 #include "fiptgen/validate.h"
+#include "fiptgen/validate_loaded.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 
@@ -1152,7 +1153,7 @@ absl::StatusOr<Model> LoadModel(absl::string_view json) {
         syntax ? *syntax : "invalid JSON");  // json.h accepts what RapidJSON accepts
   }
   std::vector<std::string> errors = r.TakeErrors();
-  for (std::string& e : ModelErrors(model)) {
+  for (std::string& e : ModelErrorsAfterLoading(model)) {
     if (!r.IsUnderBroken(e)) {
       errors.push_back(std::move(e));
     }

@@ -16,15 +16,24 @@
 #include "fiptgen/error_path.h"
 #include "fiptgen/names.h"
 #include "fiptgen/protocols.h"
+#include "fiptgen/validate_loaded.h"
 
 namespace fiptgen {
 namespace {
 
 // Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are
 // those of the JSON the model would be loaded from (endpoints[3].interface).
+//
+// Its checks are of two kinds. Format checks (value ranges, lists sorted and unique,
+// which nets an endpoint may own, a profile's id) are what LoadModel's reading of JSON
+// already guarantees: a value it reads out of range or a net it refuses is reported and
+// left out of the model, and it sorts every list. Every other check (names, references,
+// cross-field rules, collisions) needs the whole model. A Validator for a model LoadModel
+// filled (`loaded`) makes only the second kind, with the same messages in the same order.
 class Validator {
  public:
-  explicit Validator(const Model& model) : model_(model), namer_(model.config) {}
+  Validator(const Model& model, bool loaded)
+      : model_(model), loaded_(loaded), namer_(model.config) {}
 
   std::vector<std::string> Run() {
     CheckConfig();
@@ -175,6 +184,18 @@ class Validator {
     if (!e.untracked_profile_ids.empty() && e.kind == EndpointKind::kWorkload) {
       Error(FieldPath(path, "untracked_profile_ids"), "only host endpoints have untracked policy");
     }
+    if (!loaded_) {
+      CheckEndpointNets(e, path);
+    }
+    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
+    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
+  }
+
+  std::vector<std::string> TakeErrors() { return std::move(errors_); }
+
+ private:
+  // Format checks (LoadModel's reading makes them) of an endpoint's nets.
+  void CheckEndpointNets(const Endpoint& e, const std::string& path) {
     for (const IpNet& n : e.ipv4_nets) {
       if (n.family != 4) {
         Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
@@ -196,13 +217,8 @@ class Validator {
     }
     CheckSortedUnique(e.ipv4_nets, path, "ipv4_nets");
     CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
-    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
-    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
   }
 
-  std::vector<std::string> TakeErrors() { return std::move(errors_); }
-
- private:
   void CheckProfileRefs(const std::vector<std::string>& ids, const std::string& path) {
     absl::flat_hash_set<absl::string_view> seen;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -215,21 +231,21 @@ class Validator {
     }
   }
 
-  // "<list>[<index>]", a rule's path, made the first time an error needs it: a large model
-  // has tens of thousands of rules and almost never an error.
-  class RulePath {
+  // A path made the first time an error needs it: a large model has thousands of profiles,
+  // tens of thousands of rules, and almost never an error.
+  template <typename Make>
+  class LazyPath {
    public:
-    RulePath(const std::string& list, size_t index) : list_(list), index_(index) {}
+    explicit LazyPath(Make make) : make_(std::move(make)) {}
     const std::string& operator()() {
       if (path_.empty()) {
-        path_ = IndexPath(list_, index_);
+        path_ = make_();
       }
       return path_;
     }
 
    private:
-    const std::string& list_;
-    size_t index_;
+    Make make_;
     std::string path_;
   };
 
@@ -245,27 +261,29 @@ class Validator {
       ipset_family.emplace(s.name, s.family);
     }
     for (const auto& [id, profile] : model_.profiles) {
-      std::string path = KeyPath("profiles", id);
+      LazyPath path([&id = id] { return KeyPath("profiles", id); });
       if (id.empty()) {
-        Error(path, "profile id must not be empty");
+        Error(path(), "profile id must not be empty");
       }
-      if (id != profile.id) {
-        Error(path, "Profile.id differs from its key");
+      if (!loaded_ && id != profile.id) {
+        Error(path(), "Profile.id differs from its key");
       }
       for (const std::string& tag : profile.tags) {
         if (tag.empty()) {
-          Error(FieldPath(path, "tags"), "a tag must not be empty");
+          Error(FieldPath(path(), "tags"), "a tag must not be empty");
         }
       }
-      CheckSortedUnique(profile.tags, path, "tags");
+      if (!loaded_ && !SortedUnique(profile.tags)) {
+        CheckSortedUnique(profile.tags, path(), "tags");
+      }
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        const auto& rules =
-            dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules;
-        std::string list =
-            FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules" : "outbound_rules");
+        const bool in = dir == RuleDir::kInbound;
+        const std::vector<PolicyRule>& rules = in ? profile.inbound_rules : profile.outbound_rules;
         for (size_t i = 0; i < rules.size(); ++i) {
-          RulePath path(list, i);
-          CheckRule(rules[i], path, tags, ipset_family);
+          LazyPath rule_path([&path, in, i] {
+            return IndexPath(FieldPath(path(), in ? "inbound_rules" : "outbound_rules"), i);
+          });
+          CheckRule(rules[i], rule_path, tags, ipset_family);
         }
       }
     }
@@ -277,7 +295,8 @@ class Validator {
                         m.kind == SetMatch::kTag ? "tag" : "ipset");
   }
 
-  void CheckRule(const PolicyRule& r, RulePath& path,
+  template <typename Path>
+  void CheckRule(const PolicyRule& r, Path& path,
                  const absl::flat_hash_set<absl::string_view>& tags,
                  const absl::flat_hash_map<absl::string_view, int>& ipset_family) {
     if (r.action == Action::kLog) {
@@ -291,7 +310,7 @@ class Validator {
                            " must be 1-29 printable ASCII characters without quotes or backslash"));
       }
     }
-    if (r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
+    if (!loaded_ && r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
       Error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
     }
     bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
@@ -308,6 +327,9 @@ class Validator {
           {&r.dst_ports, "dst_ports"},
           {&r.not_src_ports, "!src_ports"},
           {&r.not_dst_ports, "!dst_ports"}}) {
+      if (loaded_) {
+        break;
+      }
       for (const PortRange& pr : *ports) {
         if (pr.lo > pr.hi) {
           Error(FieldPath(path(), field), "a range must have lo < hi");
@@ -332,11 +354,11 @@ class Validator {
       if (!r.icmp_type) {
         Error(FieldPath(path(), "icmp_code"), "needs icmp_type");
       }
-      if (*r.icmp_code < 0 || *r.icmp_code > 255) {
+      if (!loaded_ && (*r.icmp_code < 0 || *r.icmp_code > 255)) {
         Error(FieldPath(path(), "icmp_code"), "must be 0-255");
       }
     }
-    if (r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
+    if (!loaded_ && r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
       Error(FieldPath(path(), "ip_version"), "must be 4 or 6");
     }
     for (const auto& [net, field] :
@@ -386,7 +408,9 @@ class Validator {
                              " is a network; a hash:ip set holds addresses"));
         }
       }
-      CheckSortedUnique(s.members, path, "members");
+      if (!loaded_) {
+        CheckSortedUnique(s.members, path, "members");
+      }
     }
   }
 
@@ -439,6 +463,7 @@ class Validator {
   }
 
   const Model& model_;
+  const bool loaded_;  // by LoadModel: its format checks are made
   Namer namer_;
   std::vector<std::string> errors_;
   std::set<std::pair<std::string, std::string>> reported_;
@@ -501,19 +526,25 @@ void EndpointNameIndex::Remove(const Endpoint& endpoint) {
   }
 }
 
-std::vector<std::string> ModelErrors(const Model& model) { return Validator(model).Run(); }
+std::vector<std::string> ModelErrors(const Model& model) {
+  return Validator(model, /*loaded=*/false).Run();
+}
+
+std::vector<std::string> ModelErrorsAfterLoading(const Model& model) {
+  return Validator(model, /*loaded=*/true).Run();
+}
 
 absl::Status ValidateModel(const Model& model) { return ErrorsToStatus(ModelErrors(model)); }
 
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint) {
-  Validator v(model);
+  Validator v(model, /*loaded=*/false);
   v.CheckEndpoint(endpoint, "endpoint");
   return ErrorsToStatus(v.TakeErrors());
 }
 
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint,
                               const EndpointNameIndex& others) {
-  Validator v(model);
+  Validator v(model, /*loaded=*/false);
   v.CheckEndpointAmong(endpoint, "endpoint", others);
   return ErrorsToStatus(v.TakeErrors());
 }
