@@ -34,6 +34,41 @@ void AppendPieces(std::string* out, const Parts&... parts) {
   ([out](const absl::AlphaNum& piece) { out->append(piece.data(), piece.size()); }(parts), ...);
 }
 
+// The decimal digits of `v` written at `out` (room for 10); returns their end. Two digits
+// at a time from a table, in 32-bit arithmetic: ports, ICMP types and counts are most of
+// the numbers, and a port list of 28 ports is written for every rule and family.
+inline char* WriteDecimal(uint32_t v, char* out) {
+  static constexpr char kDigitPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  const int digits = v < 10            ? 1
+                     : v < 100         ? 2
+                     : v < 1000        ? 3
+                     : v < 10000       ? 4
+                     : v < 100000      ? 5
+                     : v < 1000000     ? 6
+                     : v < 10000000    ? 7
+                     : v < 100000000   ? 8
+                     : v < 1000000000u ? 9
+                                       : 10;
+  char* const end = out + digits;
+  char* p = end;
+  while (v >= 100) {
+    const char* pair = kDigitPairs + 2 * (v % 100);
+    v /= 100;
+    *--p = pair[1];
+    *--p = pair[0];
+  }
+  if (v >= 10) {
+    *--p = kDigitPairs[2 * v + 1];
+    *--p = kDigitPairs[2 * v];
+  } else {
+    *--p = static_cast<char>('0' + v);
+  }
+  return end;
+}
+
 class TextBuffer {
  public:
   TextBuffer() = default;
@@ -69,47 +104,24 @@ class TextBuffer {
     }
   }
   void Append(char c) { *Extend(1) = c; }
-  // Decimal digits of `v`: ports, ICMP types and counts are most of the numbers. Two
-  // digits at a time from a table, in 32-bit arithmetic when it fits (a port list of 28
-  // ports is formatted for every rule and family), copied byte by byte (a call to memcpy
-  // for a few digits cost more than the digits).
+  // Decimal digits of `v` (WriteDecimal, straight into the buffer, when it fits 32 bits).
   void AppendDecimal(uint64_t v) {
+    if (v <= UINT32_MAX) {
+      char* const to = Extend(10);
+      size_ -= 10 - static_cast<size_t>(WriteDecimal(static_cast<uint32_t>(v), to) - to);
+      return;
+    }
     char digits[20];
     char* const end = digits + sizeof(digits);
     char* p = end;
-    if (v <= UINT32_MAX) {
-      uint32_t w = static_cast<uint32_t>(v);
-      while (w >= 100) {
-        const char* pair = kDigitPairs + 2 * (w % 100);
-        w /= 100;
-        *--p = pair[1];
-        *--p = pair[0];
-      }
-      if (w >= 10) {
-        *--p = kDigitPairs[2 * w + 1];
-        *--p = kDigitPairs[2 * w];
-      } else {
-        *--p = static_cast<char>('0' + w);
-      }
-    } else {
-      do {
-        *--p = static_cast<char>('0' + v % 10);
-        v /= 10;
-      } while (v != 0);
-    }
-    const size_t n = static_cast<size_t>(end - p);
-    char* to = Extend(n);
-    for (size_t i = 0; i < n; ++i) {
-      to[i] = p[i];
-    }
+    do {
+      *--p = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    Append(absl::string_view(p, static_cast<size_t>(end - p)));
   }
 
  private:
-  static constexpr char kDigitPairs[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-      "8081828384858687888990919293949596979899";
-
   void Grow(size_t n) {
     size_t capacity = capacity_ < 256 ? 256 : capacity_;
     while (capacity - size_ < n) {

@@ -1,6 +1,7 @@
 #include "fiptgen/chain_factory.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -22,39 +23,53 @@ constexpr char kCommentToHost[] = "-m comment --comment \"Drop workload to host 
 
 std::string Hex(uint32_t v) { return absl::StrFormat("0x%x", v); }
 
-// Multiport argument lists of at most 15 slots (a range takes 2) over sorted ports: each
-// chunk is a [begin, end) range of indices into `ports`.
-using PortChunks = std::vector<std::pair<size_t, size_t>>;
-void MultiportChunks(const std::vector<PortRange>& ports, PortChunks* chunks) {
-  chunks->clear();
+// Writes " -m multiport <flag> a,b:c" for the longest run of `ports` from `begin` that
+// fits multiport's 15 slots (a range takes 2), and returns where the run ends. The text
+// goes straight into `out`, room for the longest run made once.
+const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
+                                 absl::string_view flag, TextBuffer* out) {
+  constexpr absl::string_view kMultiport = " -m multiport ";
+  const size_t room = kMultiport.size() + flag.size() + 1 + kMultiportSlots * 6;
+  const size_t at = out->size();
+  char* const start = out->Extend(room);
+  char* p = start;
+  auto copy = [&p](absl::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  copy(kMultiport);
+  copy(flag);
+  *p++ = ' ';
   int used = 0;
-  size_t begin = 0;
-  for (size_t i = 0; i < ports.size(); ++i) {
-    int slots = ports[i].lo == ports[i].hi ? 1 : 2;
+  const PortRange* port = begin;
+  for (; port != end; ++port) {
+    const int slots = port->lo == port->hi ? 1 : 2;
     if (used + slots > kMultiportSlots) {
-      chunks->emplace_back(begin, i);
-      begin = i;
-      used = 0;
+      break;
+    }
+    if (used > 0) {
+      *p++ = ',';
     }
     used += slots;
+    p = WriteDecimal(port->lo, p);
+    if (slots == 2) {
+      *p++ = ':';
+      p = WriteDecimal(port->hi, p);
+    }
   }
-  if (begin < ports.size()) {
-    chunks->emplace_back(begin, ports.size());
-  }
+  out->Truncate(at + static_cast<size_t>(p - start));
+  return port;
 }
 
-// " -m multiport [!] --sports|--dports a,b:c" for one chunk.
-void AppendMultiport(const std::vector<PortRange>& ports, std::pair<size_t, size_t> chunk,
-                     absl::string_view flag, TextBuffer* out) {
-  AppendPieces(out, " -m multiport ", flag, " ");
-  for (size_t i = chunk.first; i < chunk.second; ++i) {
-    if (i > chunk.first) {
-      out->Append(',');
-    }
-    out->AppendDecimal(ports[i].lo);
-    if (ports[i].lo != ports[i].hi) {
-      out->Append(':');
-      out->AppendDecimal(ports[i].hi);
+// AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
+// the end of each run's text in `out`.
+void AppendMultiports(const std::vector<PortRange>& ports, absl::string_view flag, TextBuffer* out,
+                      std::vector<size_t>* ends = nullptr) {
+  const PortRange* const end = ports.data() + ports.size();
+  for (const PortRange* at = ports.data(); at != end;) {
+    at = AppendMultiport(at, end, flag, out);
+    if (ends != nullptr) {
+      ends->push_back(out->size());
     }
   }
 }
@@ -360,10 +375,13 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
     if (!m.negated && m.value.prefix_len == 0) {
       continue;
     }
-    AppendPieces(out, m.negated ? " ! " : " ", flag, " ", m.value.ToString());
+    AppendPieces(out, m.negated ? " ! " : " ", flag, " ");
+    const size_t at = out->size();
+    char* const to = out->Extend(IpNet::kMaxText);
+    out->Truncate(at + static_cast<size_t>(m.value.WriteText(to) - to));
   }
   if (r.protocol) {
-    int p = r.protocol->value;
+    const int p = r.protocol->value;
     bool other_family_icmp =
         (p == kProtoIcmp && family_ == 6) || (p == kProtoIcmpv6 && family_ == 4);
     if (other_family_icmp) {
@@ -397,60 +415,46 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
 
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
                                   std::vector<const std::string*>* used_sets) const {
-  PortChunks chunks, src_chunks, dst_chunks;
   for (const PolicyRule& r : rules) {
     head_.clear();
     if (!RuleMatches(r, &head_, used_sets)) {
       continue;
     }
-    negated_ports_.clear();
-    MultiportChunks(r.not_src_ports, &chunks);
-    for (auto c : chunks) {
-      AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports_);
-    }
-    MultiportChunks(r.not_dst_ports, &chunks);
-    for (auto c : chunks) {
-      AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports_);
-    }
-    MultiportChunks(r.src_ports, &src_chunks);
-    MultiportChunks(r.dst_ports, &dst_chunks);
-    // No ports: one empty chunk, so the loops below write the rule once.
-    if (src_chunks.empty()) {
-      src_chunks.emplace_back(0, 0);
-    }
-    if (dst_chunks.empty()) {
-      dst_chunks.emplace_back(0, 0);
-    }
-    absl::string_view target;
+    // What comes after the positive port matches: the negated ones, then the target.
+    tail_.clear();
+    AppendMultiports(r.not_src_ports, "! --sports", &tail_);
+    AppendMultiports(r.not_dst_ports, "! --dports", &tail_);
     switch (r.action) {
       case Action::kAllow:
-        target = spaced_set_accept_;
+        tail_.Append(spaced_set_accept_);
         break;
       case Action::kDeny:
-        target = " -j DROP";
+        tail_.Append(" -j DROP");
         break;
       case Action::kLog: {
         std::string quoted;
         AppendQuotedArg(r.log_prefix, &quoted);
-        log_target_.clear();
-        AppendPieces(&log_target_, " -j LOG --log-prefix", quoted, " --log-level 5");
-        target = log_target_.view();
+        AppendPieces(&tail_, " -j LOG --log-prefix", quoted, " --log-level 5");
         break;
       }
     }
-    // Every piece starts with a space; AddSpacedRule drops the rule's first one.
-    for (auto sc : src_chunks) {
-      src_.clear();
-      if (sc.second > sc.first) {
-        AppendMultiport(r.src_ports, sc, "--sports", &src_);
-      }
-      for (auto dc : dst_chunks) {
-        dst_.clear();
-        if (dc.second > dc.first) {
-          AppendMultiport(r.dst_ports, dc, "--dports", &dst_);
-        }
-        chain->AddSpacedRule(
-            {head_.view(), src_.view(), dst_.view(), negated_ports_.view(), target});
+    // One rule per pair of a source and a destination multiport run (none: one empty run):
+    // each run's text is written once.
+    src_.clear();
+    src_ends_.assign(1, 0);
+    AppendMultiports(r.src_ports, "--sports", &src_, &src_ends_);
+    dst_.clear();
+    dst_ends_.assign(1, 0);
+    AppendMultiports(r.dst_ports, "--dports", &dst_, &dst_ends_);
+    const absl::string_view src = src_.view(), dst = dst_.view();
+    for (size_t s = src_ends_.size() == 1 ? 0 : 1; s < src_ends_.size(); ++s) {
+      const absl::string_view src_run =
+          s == 0 ? "" : src.substr(src_ends_[s - 1], src_ends_[s] - src_ends_[s - 1]);
+      for (size_t d = dst_ends_.size() == 1 ? 0 : 1; d < dst_ends_.size(); ++d) {
+        const absl::string_view dst_run =
+            d == 0 ? "" : dst.substr(dst_ends_[d - 1], dst_ends_[d] - dst_ends_[d - 1]);
+        // Every piece starts with a space; AddSpacedRule drops the rule's first one.
+        chain->AddSpacedRule({head_.view(), src_run, dst_run, tail_.view()});
       }
     }
     if (r.action == Action::kAllow) {

@@ -74,7 +74,8 @@ class ChainFactory {
   // profile id -> its -i and -o chain names
   mutable absl::flat_hash_map<std::string, std::pair<std::string, std::string>> profile_chains_;
   // Reused across chains and rules, so building a chain allocates only the chain itself.
-  mutable TextBuffer body_, head_, src_, dst_, negated_ports_, log_target_;
+  mutable TextBuffer body_, head_, src_, dst_, tail_;
+  mutable std::vector<size_t> src_ends_, dst_ends_;  // where each multiport run ends
   mutable std::vector<const std::string*> rule_sets_;
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;

@@ -111,23 +111,32 @@ IpNet IpNet::WithoutHostBits() const {
   return net;
 }
 
+char* IpNet::WriteText(char* out) const {
+  static_assert(kMaxText >= INET6_ADDRSTRLEN + 1 + 11, "an address, '/' and any int");
+  char* end = out + WriteAddress(*this, out);
+  *end++ = '/';
+  // Any int: a hand-built IpNet is printed as it is.
+  const bool negative = prefix_len < 0;
+  uint32_t len =
+      negative ? 0u - static_cast<uint32_t>(prefix_len) : static_cast<uint32_t>(prefix_len);
+  if (negative) {
+    *end++ = '-';
+  }
+  char digits[10];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + len % 10);
+    len /= 10;
+  } while (len != 0);
+  while (n > 0) {
+    *end++ = digits[--n];
+  }
+  return end;
+}
+
 std::string IpNet::ToString() const {
-  char buf[INET6_ADDRSTRLEN + 8];
-  size_t n = WriteAddress(*this, buf);
-  buf[n++] = '/';
-  char* end = buf + n;
-  const int len = prefix_len;
-  if (len < 0 || len > 999) {  // only a hand-built IpNet; printed as it is
-    return absl::StrCat(absl::string_view(buf, n), len);
-  }
-  if (len >= 100) {
-    *end++ = static_cast<char>('0' + len / 100);
-  }
-  if (len >= 10) {
-    *end++ = static_cast<char>('0' + len / 10 % 10);
-  }
-  *end++ = static_cast<char>('0' + len % 10);
-  return std::string(buf, static_cast<size_t>(end - buf));
+  char buf[kMaxText];
+  return std::string(buf, static_cast<size_t>(WriteText(buf) - buf));
 }
 
 std::string IpNet::ToMemberString() const {

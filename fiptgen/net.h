@@ -34,6 +34,10 @@ struct IpNet {
   IpNet WithoutHostBits() const;
   // "198.18.1.0/24", "fd5a:f1e1::1:1/128": the iptables-save form.
   std::string ToString() const;
+  // ToString()'s text written to `out`, which has room for kMaxText bytes; returns the end
+  // of what it wrote. For text built in a buffer, without a string per net.
+  static constexpr size_t kMaxText = 64;
+  char* WriteText(char* out) const;
   // "198.18.1.1" for a host, else as ToString(): the ipset save form.
   std::string ToMemberString() const;
 
