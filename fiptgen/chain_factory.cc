@@ -62,16 +62,21 @@ const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
 }
 
 // AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
-// the end of each run's text in `out`.
-void AppendMultiports(const std::vector<PortRange>& ports, absl::string_view flag, TextBuffer* out,
-                      std::vector<size_t>* ends = nullptr) {
+// the end of each run's text in `out`. Returns the number of runs.
+inline uint32_t AppendMultiports(const std::vector<PortRange>& ports, absl::string_view flag,
+                                 TextBuffer* out, std::vector<uint32_t>* ends = nullptr) {
+  if (ports.empty()) {  // most lists: a test before any setup
+    return 0;
+  }
+  uint32_t runs = 0;
   const PortRange* const end = ports.data() + ports.size();
-  for (const PortRange* at = ports.data(); at != end;) {
+  for (const PortRange* at = ports.data(); at != end; ++runs) {
     at = AppendMultiport(at, end, flag, out);
     if (ends != nullptr) {
-      ends->push_back(out->size());
+      ends->push_back(static_cast<uint32_t>(out->size()));
     }
   }
+  return runs;
 }
 
 std::string PortMatch(const FailsafePort& p, const char* flag) {
@@ -317,11 +322,11 @@ const std::string* ChainFactory::TagSetName(const std::string& tag) const {
 }
 
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
-                                 std::vector<std::string>* used_sets) const {
+                                 std::vector<std::string>* used_sets, RuleListText* shared) const {
   ChainWriter c(&body_);
   rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
-                 &rule_sets_);
+                 &rule_sets_, shared);
   // A chain names few distinct sets, each in many rules: one copy of each name.
   const size_t before = used_sets->size();
   for (const std::string* set : rule_sets_) {
@@ -413,48 +418,85 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
   return true;
 }
 
+uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t index,
+                                       RuleListText* shared) const {
+  TextBuffer& text = shared->text_;
+  std::vector<uint32_t>& ends = shared->ends_;
+  const uint32_t entry = static_cast<uint32_t>(ends.size());
+  shared->entry_[index] = entry;
+  // The run counts, then the ends: the counts are filled in once known.
+  ends.push_back(0);
+  ends.push_back(0);
+  const uint32_t src_runs = AppendMultiports(r.src_ports, "--sports", &text, &ends);
+  ends[entry] = src_runs;
+  ends[entry + 1] = AppendMultiports(r.dst_ports, "--dports", &text, &ends);
+  // What comes after the positive port matches: the negated ones, then the target.
+  AppendMultiports(r.not_src_ports, "! --sports", &text);
+  AppendMultiports(r.not_dst_ports, "! --dports", &text);
+  switch (r.action) {
+    case Action::kAllow:
+      text.Append(spaced_set_accept_);
+      break;
+    case Action::kDeny:
+      text.Append(" -j DROP");
+      break;
+    case Action::kLog: {
+      std::string quoted;
+      AppendQuotedArg(r.log_prefix, &quoted);
+      AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
+      break;
+    }
+  }
+  ends.push_back(static_cast<uint32_t>(text.size()));
+  return entry;
+}
+
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
-                                  std::vector<const std::string*>* used_sets) const {
-  for (const PolicyRule& r : rules) {
+                                  std::vector<const std::string*>* used_sets,
+                                  RuleListText* shared) const {
+  if (shared->list_ != &rules) {  // the first family to write the list
+    shared->Clear();
+    shared->list_ = &rules;
+    shared->entry_.assign(rules.size(), RuleListText::kNone);
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const PolicyRule& r = rules[i];
     head_.clear();
     if (!RuleMatches(r, &head_, used_sets)) {
       continue;
     }
-    // What comes after the positive port matches: the negated ones, then the target.
-    tail_.clear();
-    AppendMultiports(r.not_src_ports, "! --sports", &tail_);
-    AppendMultiports(r.not_dst_ports, "! --dports", &tail_);
-    switch (r.action) {
-      case Action::kAllow:
-        tail_.Append(spaced_set_accept_);
-        break;
-      case Action::kDeny:
-        tail_.Append(" -j DROP");
-        break;
-      case Action::kLog: {
-        std::string quoted;
-        AppendQuotedArg(r.log_prefix, &quoted);
-        AppendPieces(&tail_, " -j LOG --log-prefix", quoted, " --log-level 5");
-        break;
-      }
+    uint32_t entry = shared->entry_[i];
+    if (entry == RuleListText::kNone) {
+      entry = WriteSharedText(r, i, shared);
     }
-    // One rule per pair of a source and a destination multiport run (none: one empty run):
-    // each run's text is written once.
-    src_.clear();
-    src_ends_.assign(1, 0);
-    AppendMultiports(r.src_ports, "--sports", &src_, &src_ends_);
-    dst_.clear();
-    dst_ends_.assign(1, 0);
-    AppendMultiports(r.dst_ports, "--dports", &dst_, &dst_ends_);
-    const absl::string_view src = src_.view(), dst = dst_.view();
-    for (size_t s = src_ends_.size() == 1 ? 0 : 1; s < src_ends_.size(); ++s) {
+    // The rule's text starts where the entry written before it ends (with its tail).
+    const uint32_t start = entry == 0 ? 0 : shared->ends_[entry - 1];
+    const absl::string_view text = shared->text_.view();
+    const uint32_t* const e = shared->ends_.data() + entry;
+    const uint32_t src_runs = e[0], dst_runs = e[1];
+    const uint32_t* const src_ends = e + 2;
+    const uint32_t* const dst_ends = src_ends + src_runs;
+    const uint32_t tail_start = dst_runs > 0   ? dst_ends[dst_runs - 1]
+                                : src_runs > 0 ? src_ends[src_runs - 1]
+                                               : start;
+    const absl::string_view tail = text.substr(tail_start, dst_ends[dst_runs] - tail_start);
+    // One rule per pair of a source and a destination multiport run (none: one empty run).
+    uint32_t src_at = start;
+    for (uint32_t s = 0; s < std::max(src_runs, 1u); ++s) {
       const absl::string_view src_run =
-          s == 0 ? "" : src.substr(src_ends_[s - 1], src_ends_[s] - src_ends_[s - 1]);
-      for (size_t d = dst_ends_.size() == 1 ? 0 : 1; d < dst_ends_.size(); ++d) {
+          src_runs == 0 ? "" : text.substr(src_at, src_ends[s] - src_at);
+      uint32_t dst_at = src_runs == 0 ? start : src_ends[src_runs - 1];
+      for (uint32_t d = 0; d < std::max(dst_runs, 1u); ++d) {
         const absl::string_view dst_run =
-            d == 0 ? "" : dst.substr(dst_ends_[d - 1], dst_ends_[d] - dst_ends_[d - 1]);
+            dst_runs == 0 ? "" : text.substr(dst_at, dst_ends[d] - dst_at);
         // Every piece starts with a space; AddSpacedRule drops the rule's first one.
-        chain->AddSpacedRule({head_.view(), src_run, dst_run, tail_.view()});
+        chain->AddSpacedRule({head_.view(), src_run, dst_run, tail});
+        if (dst_runs > 0) {
+          dst_at = dst_ends[d];
+        }
+      }
+      if (src_runs > 0) {
+        src_at = src_ends[s];
       }
     }
     if (r.action == Action::kAllow) {

@@ -21,6 +21,34 @@
 
 namespace fiptgen {
 
+// The text of a profile's rule list that is the same in every family: each rule's
+// positive multiport runs (source, then destination) and what follows them (the negated
+// runs and the target). The first family's factory to write the list's chain fills it,
+// rule by rule as it meets them; the other family's copies the rules' text from it
+// instead of writing it again. The generator state keeps one per direction while it
+// builds one profile's chains for every family; given another list, it starts over.
+class RuleListText {
+ public:
+  void Clear() {
+    list_ = nullptr;
+    text_.clear();
+    entry_.clear();
+    ends_.clear();
+  }
+
+ private:
+  friend class ChainFactory;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  const std::vector<PolicyRule>* list_ = nullptr;  // the rules it holds the text of
+  TextBuffer text_;
+  // Per rule of the list, where its entry starts in ends_, or kNone before it is written.
+  // An entry is the number of source runs, the number of destination runs, then where
+  // each source run, each destination run and the tail end in text_ (a rule's text
+  // starts where the one before it that was written ends).
+  std::vector<uint32_t> entry_;
+  std::vector<uint32_t> ends_;
+};
+
 class ChainFactory {
  public:
   // `config` and `ipsets` must outlive the factory.
@@ -37,9 +65,10 @@ class ChainFactory {
   // P from-<n> / P to-<n> of the untracked (raw) or tracked table.
   Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const;
   // A profile's -i or -o chain; appends to `used_sets` each set a written rule names that
-  // is not in it yet.
-  Chain ProfileChain(const Profile& profile, RuleDir dir,
-                     std::vector<std::string>* used_sets) const;
+  // is not in it yet. `shared` holds (or is given) the text of the rules that every family
+  // shares: pass the same one to each family's factory for one profile and direction.
+  Chain ProfileChain(const Profile& profile, RuleDir dir, std::vector<std::string>* used_sets,
+                     RuleListText* shared) const;
 
  private:
   class ChainWriter;
@@ -52,7 +81,10 @@ class ChainFactory {
   Chain FilterInput() const;
   Chain FilterForward() const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
-                      std::vector<const std::string*>* used_sets) const;
+                      std::vector<const std::string*>* used_sets, RuleListText* shared) const;
+  // Writes rule `index`'s family-independent text into `shared` (RuleListText); returns
+  // where its entry starts in shared->ends_.
+  uint32_t WriteSharedText(const PolicyRule& rule, size_t index, RuleListText* shared) const;
   // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece
   // starting with a space, or returns false when the rule has no place in this family.
   bool RuleMatches(const PolicyRule& rule, TextBuffer* out,
@@ -74,8 +106,7 @@ class ChainFactory {
   // profile id -> its -i and -o chain names
   mutable absl::flat_hash_map<std::string, std::pair<std::string, std::string>> profile_chains_;
   // Reused across chains and rules, so building a chain allocates only the chain itself.
-  mutable TextBuffer body_, head_, src_, dst_, tail_;
-  mutable std::vector<size_t> src_ends_, dst_ends_;  // where each multiport run ends
+  mutable TextBuffer body_, head_;
   mutable std::vector<const std::string*> rule_sets_;
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;

@@ -351,12 +351,17 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
     uses.erase(id);
   }
   const Profile& profile = model_->profiles.at(id);
+  // The rules' text that is the same in every family, written by the first.
+  for (RuleListText& text : rule_text_) {
+    text.Clear();
+  }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
     std::vector<std::string> sets;
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        table.Put(ChainKey::ProfileChain(id, dir), fs.factory.ProfileChain(profile, dir, &sets));
+        table.Put(ChainKey::ProfileChain(id, dir),
+                  fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
       }
       if (tracking_) {
         fs.profile_sets[id] = sets;
