@@ -266,6 +266,10 @@ GeneratorState::GeneratorState(std::unique_ptr<Model> model)
 
 void GeneratorState::Build(const std::vector<int>& families) {
   Namer namer(model_->config);
+  profiles_.reserve(model_->profiles.size());
+  for (const auto& [id, profile] : model_->profiles) {
+    profiles_.try_emplace(id, ProfileRef{&profile, profiles_.size()});
+  }
   for (const auto& [id, profile] : model_->profiles) {
     for (const std::string& tag : profile.tags) {
       for (int family : {4, 6}) {
@@ -312,7 +316,7 @@ std::set<std::string> GeneratorState::EndpointTags(const Endpoint& e) const {
   std::set<std::string> tags;
   for (const auto* ids : {&e.profile_ids, &e.untracked_profile_ids}) {
     for (const std::string& id : *ids) {
-      const std::vector<std::string>& t = model_->profiles.at(id).tags;
+      const std::vector<std::string>& t = FindProfile(id).profile->tags;
       tags.insert(t.begin(), t.end());
     }
   }
@@ -350,7 +354,8 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   if (use == 0) {
     uses.erase(id);
   }
-  const Profile& profile = model_->profiles.at(id);
+  const ProfileRef& ref = FindProfile(id);
+  const Profile& profile = *ref.profile;
   // The rules' text that is the same in every family, written by the first.
   for (RuleListText& text : rule_text_) {
     text.Clear();
@@ -360,7 +365,7 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
     std::vector<std::string> sets;
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        table.Put(ChainKey::ProfileChain(id, dir),
+        table.Put(ChainKey::ProfileChain(ref.index, dir),
                   fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
       }
       if (tracking_) {
@@ -368,7 +373,7 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
       }
     } else {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        table.Erase(ChainKey::ProfileChain(id, dir));
+        table.Erase(ChainKey::ProfileChain(ref.index, dir));
       }
       sets = fs.profile_sets[id];
     }
@@ -586,7 +591,7 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
             continue;
           }
           for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-            fs.tables[t].Touch(ChainKey::ProfileChain(id, dir));
+            fs.tables[t].Touch(ChainKey::ProfileChain(FindProfile(id).index, dir));
           }
         }
       }
