@@ -279,10 +279,7 @@ class JsonReader {
       }
       ++i;
     }
-    if (!std::is_sorted(out->begin(), out->end())) {
-      std::sort(out->begin(), out->end());
-    }
-    out->erase(std::unique(out->begin(), out->end()), out->end());
+    SortUnique(out);
     return ok;
   }
 
