@@ -14,8 +14,8 @@ It declares, unless the workspace already declares a repository of that name:
   - system_libs: Debian 12's libraries (tools/setup installs them) as targets that carry the
     link flags (third_party/system_libs.BUILD). Headers live in /usr/include, which the
     auto-configured toolchain already searches. A workspace that keeps its own system_libs
-    must give the same targets: absl, crypto, rapidjson (and gtest, gtest_main, benchmark,
-    fmt for fiptgen's own tests and benchmarks).
+    must give the same targets: absl, rapidjson (and gtest, gtest_main, benchmark
+    for fiptgen's own tests and benchmarks).
 """
 
 def _fiptgen_third_party_impl(repository_ctx):

@@ -1,6 +1,7 @@
 #include "fiptgen/chain_factory.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -22,41 +23,60 @@ constexpr char kCommentToHost[] = "-m comment --comment \"Drop workload to host 
 
 std::string Hex(uint32_t v) { return absl::StrFormat("0x%x", v); }
 
-// Multiport argument lists of at most 15 slots (a range takes 2) over sorted ports: each
-// chunk is a [begin, end) range of indices into `ports`.
-using PortChunks = std::vector<std::pair<size_t, size_t>>;
-void MultiportChunks(const std::vector<PortRange>& ports, PortChunks* chunks) {
-  chunks->clear();
+// Writes " -m multiport <flag> a,b:c" for the longest run of `ports` from `begin` that
+// fits multiport's 15 slots (a range takes 2), and returns where the run ends. The text
+// goes straight into `out`, room for the longest run made once.
+const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
+                                 absl::string_view flag, TextBuffer* out) {
+  constexpr absl::string_view kMultiport = " -m multiport ";
+  const size_t room = kMultiport.size() + flag.size() + 1 + kMultiportSlots * 6;
+  const size_t at = out->size();
+  char* const start = out->Extend(room);
+  char* p = start;
+  auto copy = [&p](absl::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  copy(kMultiport);
+  copy(flag);
+  *p++ = ' ';
   int used = 0;
-  size_t begin = 0;
-  for (size_t i = 0; i < ports.size(); ++i) {
-    int slots = ports[i].lo == ports[i].hi ? 1 : 2;
+  const PortRange* port = begin;
+  for (; port != end; ++port) {
+    const int slots = port->lo == port->hi ? 1 : 2;
     if (used + slots > kMultiportSlots) {
-      chunks->emplace_back(begin, i);
-      begin = i;
-      used = 0;
+      break;
+    }
+    if (used > 0) {
+      *p++ = ',';
     }
     used += slots;
+    p = WriteDecimal(port->lo, p);
+    if (slots == 2) {
+      *p++ = ':';
+      p = WriteDecimal(port->hi, p);
+    }
   }
-  if (begin < ports.size()) {
-    chunks->emplace_back(begin, ports.size());
-  }
+  out->Truncate(at + static_cast<size_t>(p - start));
+  return port;
 }
 
-// " -m multiport [!] --sports|--dports a,b:c" for one chunk.
-void AppendMultiport(const std::vector<PortRange>& ports, std::pair<size_t, size_t> chunk,
-                     const char* flag, std::string* out) {
-  AppendPieces(out, " -m multiport ", flag, " ");
-  for (size_t i = chunk.first; i < chunk.second; ++i) {
-    if (i > chunk.first) {
-      out->push_back(',');
-    }
-    if (ports[i].lo == ports[i].hi) {
-      AppendPieces(out, ports[i].lo);
-    } else {
-      AppendPieces(out, ports[i].lo, ":", ports[i].hi);
+// AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
+// the end of each run's text in `out`. Returns the number of runs.
+inline uint32_t AppendMultiports(const std::vector<PortRange>& ports, absl::string_view flag,
+                                 TextBuffer* out, std::vector<uint32_t>* ends = nullptr) {
+  if (ports.empty()) {  // most lists: a test before any setup
+    return 0;
+  }
+  uint32_t runs = 0;
+  const PortRange* const end = ports.data() + ports.size();
+  for (const PortRange* at = ports.data(); at != end; ++runs) {
+    at = AppendMultiport(at, end, flag, out);
+    if (ends != nullptr) {
+      ends->push_back(static_cast<uint32_t>(out->size()));
     }
   }
+  return runs;
 }
 
 std::string PortMatch(const FailsafePort& p, const char* flag) {
@@ -65,6 +85,45 @@ std::string PortMatch(const FailsafePort& p, const char* flag) {
 }
 
 }  // namespace
+
+// One chain's rules, written into the factory's reused buffer and copied into the Chain at
+// exactly their size: grown in place, a body is reallocated a dozen times on the way and
+// keeps up to half its size spare.
+class ChainFactory::ChainWriter {
+ public:
+  explicit ChainWriter(TextBuffer* body) : body_(body) { body_->clear(); }
+
+  template <typename... Parts>
+  void AddRule(const Parts&... parts) {
+    AppendPieces(body_, parts...);
+    body_->Append('\n');
+    ++rules_;
+  }
+  // One rule made of pieces that each start with a space or are empty; the rule's first
+  // space is dropped.
+  void AddSpacedRule(std::initializer_list<absl::string_view> pieces) {
+    bool first = true;
+    for (absl::string_view piece : pieces) {
+      if (first && !piece.empty()) {
+        piece.remove_prefix(1);
+        first = false;
+      }
+      body_->Append(piece);
+    }
+    body_->Append('\n');
+    ++rules_;
+  }
+
+  Chain Finish(std::string name) {
+    Chain chain(std::move(name));
+    chain.SetBody(std::string(body_->view()), rules_);
+    return chain;
+  }
+
+ private:
+  TextBuffer* body_;
+  size_t rules_ = 0;
+};
 
 ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
     : config_(config), family_(family), namer_(config) {
@@ -79,7 +138,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
   for (const IpSetModel& s : ipsets) {
-    ipsets_by_name_[s.name] = &s;
+    ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
   }
 }
 
@@ -206,7 +265,7 @@ Chain ChainFactory::Failsafe(ChainDir dir, bool untracked) const {
 Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const {
   const bool from = dir == ChainDir::kFrom;
   const bool host = e.kind == EndpointKind::kHost;
-  Chain c(namer_.EndpointChain(dir, e));
+  ChainWriter c(&body_);
   if (host) {
     c.AddRule("-j ", namer_.Fixed(FailsafeChain(dir)));
   }
@@ -224,8 +283,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
       for (const IpNet& n : nets) {
         c.AddRule("-s ", n.ToString(), " ", set_accept_);
       }
-      c.AddRule(absl::StrCat("-m mark --mark 0x0/", Hex(config_.mark_accept)), " ", kCommentWrongIp,
-                " -j DROP");
+      c.AddRule("-m mark --mark 0x0/", Hex(config_.mark_accept), " ", kCommentWrongIp, " -j DROP");
       if (!nets.empty()) {
         c.AddRule(clear_accept_);
       }
@@ -242,7 +300,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   if (!untracked) {
     c.AddRule(kCommentNoProfile, " -j DROP");
   }
-  return c;
+  return c.Finish(namer_.EndpointChain(dir, e));
 }
 
 const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir dir) const {
@@ -255,42 +313,53 @@ const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir
   return dir == RuleDir::kInbound ? it->second.first : it->second.second;
 }
 
-Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
-                                 std::vector<std::string>* used_sets) const {
-  Chain c(ProfileChainName(profile.id, dir));
-  AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
-                 used_sets);
-  return c;
+const std::string* ChainFactory::TagSetName(const std::string& tag) const {
+  auto [it, fresh] = tag_sets_.try_emplace(tag);
+  if (fresh) {
+    it->second = namer_.TagSet(tag, family_);
+  }
+  return &it->second;
 }
 
-void ChainFactory::AppendSetMatch(const Match<std::string>& m, bool tag, const char* dir,
-                                  std::string* out, std::vector<std::string>* sets,
-                                  bool* in_family) const {
-  std::string name;
-  if (tag) {
-    // Set names are made once per tag: shortening a long one costs a SHA-256.
-    auto [it, fresh] = tag_sets_.try_emplace(m.value);
-    if (fresh) {
-      it->second = namer_.TagSet(m.value, family_);
+Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
+                                 std::vector<std::string>* used_sets, RuleListText* shared) const {
+  ChainWriter c(&body_);
+  rule_sets_.clear();
+  AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
+                 &rule_sets_, shared);
+  // A chain names few distinct sets, each in many rules: one copy of each name.
+  const size_t before = used_sets->size();
+  for (const std::string* set : rule_sets_) {
+    if (std::find(used_sets->begin() + before, used_sets->end(), *set) == used_sets->end()) {
+      used_sets->push_back(*set);
     }
-    name = it->second;
+  }
+  return c.Finish(ProfileChainName(profile.id, dir));
+}
+
+void ChainFactory::AppendSetMatch(const SetMatch& m, TextBuffer* out,
+                                  std::vector<const std::string*>* sets, bool* in_family) const {
+  const std::string* name;
+  if (m.kind == SetMatch::kTag) {
+    name = TagSetName(m.name);
   } else {
-    const IpSetModel& set = *ipsets_by_name_.at(m.value);
-    if (set.family != family_) {
+    const ExplicitSet& set = ipsets_by_name_.at(m.name);
+    if (set.model->family != family_) {
       // "In a set of the other family" is never true; "not in it" always is.
       if (!m.negated) {
         *in_family = false;
       }
       return;
     }
-    name = namer_.ExplicitSet(m.value);
+    name = &set.name;
   }
-  AppendPieces(out, " -m set", m.negated ? " !" : "", " --match-set ", name, " ", dir);
-  sets->push_back(std::move(name));
+  AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", *name,
+               m.side == Side::kSource ? " src" : " dst");
+  sets->push_back(name);
 }
 
-bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
-                               std::vector<std::string>* used_sets) const {
+bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
+                               std::vector<const std::string*>* used_sets) const {
   if (r.ip_version && *r.ip_version != family_) {
     return false;
   }
@@ -311,10 +380,13 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
     if (!m.negated && m.value.prefix_len == 0) {
       continue;
     }
-    AppendPieces(out, m.negated ? " ! " : " ", flag, " ", m.value.ToString());
+    AppendPieces(out, m.negated ? " ! " : " ", flag, " ");
+    const size_t at = out->size();
+    char* const to = out->Extend(IpNet::kMaxText);
+    out->Truncate(at + static_cast<size_t>(m.value.WriteText(to) - to));
   }
   if (r.protocol) {
-    int p = r.protocol->value;
+    const int p = r.protocol->value;
     bool other_family_icmp =
         (p == kProtoIcmp && family_ == 6) || (p == kProtoIcmpv6 && family_ == 4);
     if (other_family_icmp) {
@@ -334,82 +406,97 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, std::string* out,
       AppendPieces(out, "/", *r.icmp_code);
     }
   }
-  std::vector<std::string> sets;
-  for (const auto& m : r.src_tags) {
-    AppendSetMatch(m, true, "src", out, &sets, &in_family);
-  }
-  for (const auto& m : r.dst_tags) {
-    AppendSetMatch(m, true, "dst", out, &sets, &in_family);
-  }
-  for (const auto& m : r.src_ipsets) {
-    AppendSetMatch(m, false, "src", out, &sets, &in_family);
-  }
-  for (const auto& m : r.dst_ipsets) {
-    AppendSetMatch(m, false, "dst", out, &sets, &in_family);
+  // The sets are used only if the rule is written: forget them if it is not.
+  const size_t sets_before = used_sets->size();
+  for (const SetMatch& m : r.sets) {
+    AppendSetMatch(m, out, used_sets, &in_family);
   }
   if (!in_family) {
+    used_sets->resize(sets_before);
     return false;
   }
-  // Only sets named by a rule that is written are used.
-  used_sets->insert(used_sets->end(), sets.begin(), sets.end());
   return true;
 }
 
-void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, Chain* chain,
-                                  std::vector<std::string>* used_sets) const {
-  // Reused across rules: most rules need no allocation of their own.
-  std::string head, negated_ports, log_target, src, dst;
-  PortChunks chunks, src_chunks, dst_chunks;
-  for (const PolicyRule& r : rules) {
-    head.clear();
-    if (!RuleMatches(r, &head, used_sets)) {
+uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t index,
+                                       RuleListText* shared) const {
+  TextBuffer& text = shared->text_;
+  std::vector<uint32_t>& ends = shared->ends_;
+  const uint32_t entry = static_cast<uint32_t>(ends.size());
+  shared->entry_[index] = entry;
+  // The run counts, then the ends: the counts are filled in once known.
+  ends.push_back(0);
+  ends.push_back(0);
+  const uint32_t src_runs = AppendMultiports(r.src_ports, "--sports", &text, &ends);
+  ends[entry] = src_runs;
+  ends[entry + 1] = AppendMultiports(r.dst_ports, "--dports", &text, &ends);
+  // What comes after the positive port matches: the negated ones, then the target.
+  AppendMultiports(r.not_src_ports, "! --sports", &text);
+  AppendMultiports(r.not_dst_ports, "! --dports", &text);
+  switch (r.action) {
+    case Action::kAllow:
+      text.Append(spaced_set_accept_);
+      break;
+    case Action::kDeny:
+      text.Append(" -j DROP");
+      break;
+    case Action::kLog: {
+      std::string quoted;
+      AppendQuotedArg(r.log_prefix, &quoted);
+      AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
+      break;
+    }
+  }
+  ends.push_back(static_cast<uint32_t>(text.size()));
+  return entry;
+}
+
+void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
+                                  std::vector<const std::string*>* used_sets,
+                                  RuleListText* shared) const {
+  if (shared->list_ != &rules) {  // the first family to write the list
+    shared->Clear();
+    shared->list_ = &rules;
+    shared->entry_.assign(rules.size(), RuleListText::kNone);
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const PolicyRule& r = rules[i];
+    head_.clear();
+    if (!RuleMatches(r, &head_, used_sets)) {
       continue;
     }
-    negated_ports.clear();
-    MultiportChunks(r.not_src_ports, &chunks);
-    for (auto c : chunks) {
-      AppendMultiport(r.not_src_ports, c, "! --sports", &negated_ports);
+    uint32_t entry = shared->entry_[i];
+    if (entry == RuleListText::kNone) {
+      entry = WriteSharedText(r, i, shared);
     }
-    MultiportChunks(r.not_dst_ports, &chunks);
-    for (auto c : chunks) {
-      AppendMultiport(r.not_dst_ports, c, "! --dports", &negated_ports);
-    }
-    MultiportChunks(r.src_ports, &src_chunks);
-    MultiportChunks(r.dst_ports, &dst_chunks);
-    // No ports: one empty chunk, so the loops below write the rule once.
-    if (src_chunks.empty()) {
-      src_chunks.emplace_back(0, 0);
-    }
-    if (dst_chunks.empty()) {
-      dst_chunks.emplace_back(0, 0);
-    }
-    absl::string_view target;
-    switch (r.action) {
-      case Action::kAllow:
-        target = spaced_set_accept_;
-        break;
-      case Action::kDeny:
-        target = " -j DROP";
-        break;
-      case Action::kLog:
-        log_target = " -j LOG --log-prefix";
-        AppendQuotedArg(r.log_prefix, &log_target);
-        AppendPieces(&log_target, " --log-level 5");
-        target = log_target;
-        break;
-    }
-    // Every piece starts with a space; AddSpacedRule drops the rule's first one.
-    for (auto sc : src_chunks) {
-      src.clear();
-      if (sc.second > sc.first) {
-        AppendMultiport(r.src_ports, sc, "--sports", &src);
-      }
-      for (auto dc : dst_chunks) {
-        dst.clear();
-        if (dc.second > dc.first) {
-          AppendMultiport(r.dst_ports, dc, "--dports", &dst);
+    // The rule's text starts where the entry written before it ends (with its tail).
+    const uint32_t start = entry == 0 ? 0 : shared->ends_[entry - 1];
+    const absl::string_view text = shared->text_.view();
+    const uint32_t* const e = shared->ends_.data() + entry;
+    const uint32_t src_runs = e[0], dst_runs = e[1];
+    const uint32_t* const src_ends = e + 2;
+    const uint32_t* const dst_ends = src_ends + src_runs;
+    const uint32_t tail_start = dst_runs > 0   ? dst_ends[dst_runs - 1]
+                                : src_runs > 0 ? src_ends[src_runs - 1]
+                                               : start;
+    const absl::string_view tail = text.substr(tail_start, dst_ends[dst_runs] - tail_start);
+    // One rule per pair of a source and a destination multiport run (none: one empty run).
+    uint32_t src_at = start;
+    for (uint32_t s = 0; s < std::max(src_runs, 1u); ++s) {
+      const absl::string_view src_run =
+          src_runs == 0 ? "" : text.substr(src_at, src_ends[s] - src_at);
+      uint32_t dst_at = src_runs == 0 ? start : src_ends[src_runs - 1];
+      for (uint32_t d = 0; d < std::max(dst_runs, 1u); ++d) {
+        const absl::string_view dst_run =
+            dst_runs == 0 ? "" : text.substr(dst_at, dst_ends[d] - dst_at);
+        // Every piece starts with a space; AddSpacedRule drops the rule's first one.
+        chain->AddSpacedRule({head_.view(), src_run, dst_run, tail});
+        if (dst_runs > 0) {
+          dst_at = dst_ends[d];
         }
-        chain->AddSpacedRule(head, src, dst, negated_ports, target);
+      }
+      if (src_runs > 0) {
+        src_at = src_ends[s];
       }
     }
     if (r.action == Action::kAllow) {

@@ -218,14 +218,14 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
   PolicyRule allow;
   allow.protocol = Match<int>{6, false};
   allow.dst_ports = {{80, 80}, {8000, 8080}};
-  allow.src_tags = {{"web", false}};
+  allow.sets = {{SetMatch::kTag, Side::kSource, false, "web"}};
   PolicyRule deny;
   deny.action = Action::kDeny;
-  deny.src_ipsets = {{"block4", false}};
+  deny.sets = {{SetMatch::kIpset, Side::kSource, false, "block4"}};
   PolicyRule log;
   log.action = Action::kLog;
   log.log_prefix = "db \"denied\": ";
-  log.src_ipsets = {{"block6", true}};
+  log.sets = {{SetMatch::kIpset, Side::kSource, true, "block6"}};
   Profile profile;
   profile.id = "db";
   profile.inbound_rules = {allow, deny, log};
@@ -253,20 +253,28 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
        {"felix-v6-web", "felix-block6"}},
   };
   Config config = TestConfig();
-  for (const SetCase& c : cases) {
-    ChainFactory f(config, ipsets, c.family);
-    std::vector<std::string> sets;
-    Chain chain = f.ProfileChain(profile, RuleDir::kInbound, &sets);
-    EXPECT_EQ(chain.name(), "felix-p-db-i") << "v" << c.family;
-    std::vector<std::string> rules;
-    chain.ForEachRule([&](absl::string_view rule) { rules.emplace_back(rule); });
-    EXPECT_EQ(rules, c.rules) << "v" << c.family << ":\n" << chain.body();
-    EXPECT_EQ(sets, c.sets) << "v" << c.family << ": " << absl::StrJoin(sets, " ");
-    sets.clear();
-    Chain out = f.ProfileChain(profile, RuleDir::kOutbound, &sets);
-    EXPECT_EQ(out.name(), "felix-p-db-o") << "v" << c.family;
-    EXPECT_EQ(out.body(), "") << "v" << c.family;
-    EXPECT_TRUE(sets.empty()) << "v" << c.family;
+  // Each family alone, then both sharing the rules' family-independent text, in either
+  // order: the second family reads what the first wrote, and writes the rules the first
+  // left out (the deny rule has no place in v6, so v6 first leaves it to v4).
+  for (const std::vector<int>& order : {std::vector<int>{0}, {1}, {0, 1}, {1, 0}}) {
+    RuleListText shared[2];
+    for (int at : order) {
+      const SetCase& c = cases[at];
+      const std::string what = absl::StrCat("v", c.family, " of ", order.size());
+      ChainFactory f(config, ipsets, c.family);
+      std::vector<std::string> sets;
+      Chain chain = f.ProfileChain(profile, RuleDir::kInbound, &sets, &shared[0]);
+      EXPECT_EQ(chain.name(), "felix-p-db-i") << what;
+      std::vector<std::string> rules;
+      chain.ForEachRule([&](absl::string_view rule) { rules.emplace_back(rule); });
+      EXPECT_EQ(rules, c.rules) << what << ":\n" << chain.body();
+      EXPECT_EQ(sets, c.sets) << what << ": " << absl::StrJoin(sets, " ");
+      sets.clear();
+      Chain out = f.ProfileChain(profile, RuleDir::kOutbound, &sets, &shared[1]);
+      EXPECT_EQ(out.name(), "felix-p-db-o") << what;
+      EXPECT_EQ(out.body(), "") << what;
+      EXPECT_TRUE(sets.empty()) << what;
+    }
   }
 }
 

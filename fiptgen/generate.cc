@@ -1,5 +1,6 @@
 #include "fiptgen/generate.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "fiptgen/generator_state.h"
@@ -8,14 +9,16 @@ namespace fiptgen {
 
 Desired Generate(const Model& model) { return GeneratorState(model).Take(); }
 
+Desired Generate(const Model& model, std::vector<int> families) {
+  return GeneratorState(model, std::move(families)).Take();
+}
+
 Ruleset GenerateRuleset(const Model& model, int family) {
-  Desired desired = Generate(model);
-  for (Ruleset& rs : desired.rulesets) {
-    if (rs.family == family) {
-      return std::move(rs);
-    }
+  const std::vector<int>& enabled = model.config.families;
+  if (std::find(enabled.begin(), enabled.end(), family) == enabled.end()) {
+    return Ruleset{family, {}};
   }
-  return Ruleset{family, {}};
+  return std::move(Generate(model, {family}).rulesets[0]);
 }
 
 }  // namespace fiptgen

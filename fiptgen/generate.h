@@ -7,6 +7,8 @@
 #ifndef FIPTGEN_GENERATE_H_
 #define FIPTGEN_GENERATE_H_
 
+#include <vector>
+
 #include "fiptgen/model.h"
 #include "fiptgen/ruleset.h"
 
@@ -15,6 +17,12 @@ namespace fiptgen {
 // Generates the whole desired state. `model` must come from LoadModel (or have passed
 // ValidateModel): generation trusts it and cannot fail.
 Desired Generate(const Model& model);
+
+// Some of the families only (each enabled in model.config.families): their rulesets and the
+// sets their rules name, which are sets of those families. Generate(model, {4}) and
+// Generate(model, {6}) together are Generate(model): a caller that writes one family at a
+// time holds one family's chains at a time.
+Desired Generate(const Model& model, std::vector<int> families);
 
 // One family only; `family` must be enabled in model.config.families.
 Ruleset GenerateRuleset(const Model& model, int family);

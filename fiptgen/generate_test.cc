@@ -1,5 +1,9 @@
 #include "fiptgen/generate.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "fiptgen/load.h"
 #include "fiptgen/render.h"
@@ -73,6 +77,49 @@ TEST(GenerateTest, ModelBuiltInCodeIsCheckedByValidateModel) {
   absl::Status s = ValidateModel(m);
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(absl::StartsWith(s.message(), "endpoints[0].interface: ")) << s.message();
+}
+
+// Generating one family at a time gives each family's part of the whole: its ruleset, and
+// the sets its rules name (sets of that family), which together are every set.
+TEST(GenerateTest, OneFamilyAtATimeIsThePartOfTheWhole) {
+  absl::StatusOr<Model> m = LoadModel(R"({
+    "endpoints": [{"id": "w", "kind": "workload", "interface": "tapw", "profile_ids": ["p"],
+                   "ipv4_nets": ["198.18.0.1/32"], "ipv6_nets": ["fd5a::1/128"]}],
+    "profiles": {"p": {"tags": ["web"], "inbound_rules": [
+      {"protocol": "tcp", "dst_ports": [80], "src_tag": "web"},
+      {"action": "deny", "src_ipset": "bad4"}, {"action": "deny", "src_ipset": "bad6"},
+      {"action": "log", "src_net": "198.19.0.0/16"}]}},
+    "ipsets": [{"name": "bad4", "family": 4, "members": ["198.19.1.0/24"]},
+               {"name": "bad6", "family": 6, "members": ["fd5a:1::/64"]}]})");
+  ASSERT_TRUE(m.ok()) << m.status();
+  const Desired whole = Generate(*m);
+  std::vector<IpSetSpec> sets;
+  for (int family : {4, 6}) {
+    const Desired part = Generate(*m, {family});
+    ASSERT_EQ(part.rulesets.size(), 1u) << family;
+    std::string want, got;
+    RenderRestore(*whole.ForFamily(family), &want);
+    RenderRestore(part.rulesets[0], &got);
+    EXPECT_EQ(got, want) << family;
+    for (const IpSetSpec& s : part.ipsets) {
+      EXPECT_EQ(s.family, family) << s.name;
+      sets.push_back(s);
+    }
+    std::string alone;
+    RenderRestore(GenerateRuleset(*m, family), &alone);
+    EXPECT_EQ(alone, want) << family;
+  }
+  std::sort(sets.begin(), sets.end(),
+            [](const IpSetSpec& a, const IpSetSpec& b) { return a.name < b.name; });
+  EXPECT_EQ(sets, whole.ipsets);
+  EXPECT_EQ(whole.ipsets.size(), 4u);  // felix-bad4, felix-bad6, felix-v4-web, felix-v6-web
+}
+
+TEST(GenerateTest, GenerateRulesetOfAFamilyNotEnabledIsEmpty) {
+  absl::StatusOr<Model> m = LoadModel(R"({"config": {"families": [4]}})");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(GenerateRuleset(*m, 6).tables.empty());
+  EXPECT_EQ(GenerateRuleset(*m, 4).tables.size(), 2u);
 }
 
 }  // namespace

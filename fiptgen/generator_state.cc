@@ -251,26 +251,43 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family)
   }
 }
 
-GeneratorState::GeneratorState(const Model& model) : model_(&model) { Build(); }
-
-GeneratorState::GeneratorState(std::unique_ptr<Model> model)
-    : owned_(std::move(model)), model_(owned_.get()) {
-  Build();
+GeneratorState::GeneratorState(const Model& model) : model_(&model) {
+  Build(model.config.families);
 }
 
-void GeneratorState::Build() {
+GeneratorState::GeneratorState(const Model& model, std::vector<int> families) : model_(&model) {
+  Build(families);
+}
+
+GeneratorState::GeneratorState(std::unique_ptr<Model> model)
+    : owned_(std::move(model)), model_(owned_.get()), tracking_(true) {
+  Build(model_->config.families);
+}
+
+void GeneratorState::Build(const std::vector<int>& families) {
   Namer namer(model_->config);
+  profiles_.reserve(model_->profiles.size());
+  for (const auto& [id, profile] : model_->profiles) {
+    profiles_.try_emplace(id, ProfileRef{&profile, profiles_.size()});
+  }
   for (const auto& [id, profile] : model_->profiles) {
     for (const std::string& tag : profile.tags) {
       for (int family : {4, 6}) {
-        tag_sets_[namer.TagSet(tag, family)] = {tag, family};
+        auto [it, fresh] = tag_set_names_.try_emplace({family, tag});
+        if (fresh) {
+          it->second = namer.TagSet(tag, family);
+          tag_sets_[it->second] = {tag, family};
+        }
       }
     }
   }
+  for (const IpSetModel& s : model_->ipsets) {
+    explicit_sets_.try_emplace(namer.ExplicitSet(s.name), &s);
+  }
   profile_users_.resize(Tables().size());
   failsafe_users_.resize(Tables().size());
-  families_.reserve(model_->config.families.size());
-  for (int family : model_->config.families) {
+  families_.reserve(families.size());
+  for (int family : families) {
     families_.emplace_back(*model_, family);
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
@@ -299,7 +316,7 @@ std::set<std::string> GeneratorState::EndpointTags(const Endpoint& e) const {
   std::set<std::string> tags;
   for (const auto* ids : {&e.profile_ids, &e.untracked_profile_ids}) {
     for (const std::string& id : *ids) {
-      const std::vector<std::string>& t = model_->profiles.at(id).tags;
+      const std::vector<std::string>& t = FindProfile(id).profile->tags;
       tags.insert(t.begin(), t.end());
     }
   }
@@ -337,23 +354,34 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   if (use == 0) {
     uses.erase(id);
   }
-  const Profile& profile = model_->profiles.at(id);
+  const ProfileRef& ref = FindProfile(id);
+  const Profile& profile = *ref.profile;
+  // The rules' text that is the same in every family, written by the first.
+  for (RuleListText& text : rule_text_) {
+    text.Clear();
+  }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
     std::vector<std::string> sets;
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        table.Put(ChainKey::ProfileChain(id, dir), fs.factory.ProfileChain(profile, dir, &sets));
+        table.Put(ChainKey::ProfileChain(ref.index, dir),
+                  fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
       }
-      fs.profile_sets[id] = sets;
+      if (tracking_) {
+        fs.profile_sets[id] = sets;
+      }
     } else {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        table.Erase(ChainKey::ProfileChain(id, dir));
+        table.Erase(ChainKey::ProfileChain(ref.index, dir));
       }
       sets = fs.profile_sets[id];
     }
     for (const std::string& s : sets) {
       UseSet(s, delta);
+      if (!tracking_) {
+        continue;
+      }
       absl::flat_hash_map<std::string, int>& users = set_profiles_[s];
       if ((users[id] += delta) == 0) {
         users.erase(id);
@@ -385,9 +413,9 @@ void GeneratorState::UseFailsafe(size_t table_index, int delta) {
 }
 
 void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
-  Namer namer(model_->config);
   for (const std::string& tag : EndpointTags(e)) {
-    for (int family : model_->config.families) {
+    for (const FamilyState& fs : families_) {
+      const int family = fs.factory.family();
       const std::vector<IpNet>& nets = family == 4 ? e.ipv4_nets : e.ipv6_nets;
       if (nets.empty()) {
         continue;
@@ -398,7 +426,7 @@ void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
           members.erase(n);
         }
       }
-      std::string set = namer.TagSet(tag, family);
+      const std::string& set = tag_set_names_.at({family, tag});
       if (sets_.count(set) > 0) {
         dirty_sets_.insert(set);
       }
@@ -441,8 +469,9 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        table.Put(key, fs.factory.EndpointChain(e, dir, table.layout().untracked));
-        std::string target = fs.factory.namer().EndpointChain(dir, e);
+        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked);
+        std::string target = chain.name();  // the dispatch rule's -g target
+        table.Put(key, std::move(chain));
         if (building) {
           tree.entries.Append(e.interface, std::move(target));
         } else {
@@ -523,11 +552,8 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
     spec.type = all_hosts ? "hash:ip" : "hash:net";
     return spec;
   }
-  Namer namer(model_->config);
-  for (const IpSetModel& s : model_->ipsets) {
-    if (namer.ExplicitSet(s.name) != name) {
-      continue;
-    }
+  if (auto it = explicit_sets_.find(name); it != explicit_sets_.end()) {
+    const IpSetModel& s = *it->second;
     spec.type = s.type;
     spec.family = s.family;
     spec.members.reserve(s.members.size());
@@ -565,7 +591,7 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
             continue;
           }
           for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-            fs.tables[t].Touch(ChainKey::ProfileChain(id, dir));
+            fs.tables[t].Touch(ChainKey::ProfileChain(FindProfile(id).index, dir));
           }
         }
       }

@@ -27,9 +27,12 @@ namespace fiptgen {
 struct ChainKey {
   Section section = Section::kHooked;
   int slot = 0;     // kHooked: index in the table's hooked list; kFailsafe: ChainDir;
-                    // kDispatch: index of the tree's root in the table's dispatch list
+                    // kDispatch: index of the tree's root in the table's dispatch list;
+                    // kProfiles: the profile's index in model.profiles, which is in id
+                    // order (profiles never change in a state): no string compares among
+                    // 10,000 profile chains
   std::string key;  // kDispatch: "" for the root, else the subchain's name;
-                    // kEndpoints: endpoint suffix; kProfiles: profile id
+                    // kEndpoints: endpoint suffix
   int sub = 0;      // kEndpoints: ChainDir; kProfiles: RuleDir
 
   static ChainKey Hooked(size_t index) {
@@ -44,8 +47,8 @@ struct ChainKey {
   static ChainKey EndpointChain(std::string suffix, ChainDir dir) {
     return {Section::kEndpoints, 0, std::move(suffix), static_cast<int>(dir)};
   }
-  static ChainKey ProfileChain(std::string id, RuleDir dir) {
-    return {Section::kProfiles, 0, std::move(id), static_cast<int>(dir)};
+  static ChainKey ProfileChain(size_t profile_index, RuleDir dir) {
+    return {Section::kProfiles, static_cast<int>(profile_index), {}, static_cast<int>(dir)};
   }
 
   friend bool operator<(const ChainKey& a, const ChainKey& b) {
@@ -130,10 +133,13 @@ class TableState {
 
 class GeneratorState {
  public:
-  // Builds every chain and set of `model`, which must be valid (ValidateModel). The first
-  // form borrows the model (it must outlive the state) and allows no changes; the second
-  // owns it.
+  // Builds every chain and set of `model`, which must be valid (ValidateModel).
+  // Borrowing the model (it must outlive the state): no changes, and so none of the
+  // bookkeeping changes need (which sets each profile's chains name); with `families`
+  // (each in config.families), only those families and the sets their rules name.
+  // Owning the model: takes changes (IncrementalGenerator).
   explicit GeneratorState(const Model& model);
+  GeneratorState(const Model& model, std::vector<int> families);
   explicit GeneratorState(std::unique_ptr<Model> model);
 
   const Model& model() const { return *model_; }
@@ -174,6 +180,12 @@ class GeneratorState {
     absl::flat_hash_map<std::string, std::vector<std::string>> profile_sets;
   };
 
+  // A profile of the model and its index in model.profiles (ChainKey::ProfileChain).
+  struct ProfileRef {
+    const Profile* profile;
+    size_t index;
+  };
+  const ProfileRef& FindProfile(const std::string& id) const { return profiles_.at(id); }
   // The tags of every profile the endpoint carries, tracked or untracked.
   std::set<std::string> EndpointTags(const Endpoint& e) const;
   // `table` is an index into Tables() (and every family's tables).
@@ -191,11 +203,14 @@ class GeneratorState {
   static void RebuildTree(DispatchTree& tree, TableState& table, const ChainFactory& factory,
                           const std::string* changed);
 
-  void Build();
+  void Build(const std::vector<int>& families);
 
   std::unique_ptr<Model> owned_;  // set when the state may change
   const Model* model_;
+  // Whether changes may come: then the state remembers what each profile's chains use.
+  bool tracking_ = false;
   absl::flat_hash_map<std::string, size_t> endpoint_index_;
+  absl::flat_hash_map<absl::string_view, ProfileRef> profiles_;  // by id (the model's keys)
   std::vector<FamilyState> families_;
   // Per layout table: profile id -> endpoints whose chains there jump to its chains, and
   // how many host endpoints' chains there jump to its failsafe chains.
@@ -205,8 +220,12 @@ class GeneratorState {
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
+  // (family, tag) -> set name, and explicit set name -> its model: names made once.
+  absl::flat_hash_map<std::pair<int, std::string>, std::string> tag_set_names_;
+  absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
   std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
   std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
+  RuleListText rule_text_[2];              // UseProfile's, by RuleDir: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
   std::map<std::string, std::optional<IpSetSpec>> sets_before_;

@@ -18,6 +18,7 @@ namespace fiptgen {
 namespace {
 
 TEST(ChainKeyTest, OrdersSectionsThenSlotsThenKeysThenSubs) {
+  // Profile chains by the profile's index in model.profiles.
   // In output order.
   const ChainKey keys[] = {
       ChainKey::Hooked(0),
@@ -31,9 +32,9 @@ TEST(ChainKeyTest, OrdersSectionsThenSlotsThenKeysThenSubs) {
       ChainKey::EndpointChain("a", ChainDir::kFrom),
       ChainKey::EndpointChain("a", ChainDir::kTo),
       ChainKey::EndpointChain("b", ChainDir::kFrom),
-      ChainKey::ProfileChain("a", RuleDir::kInbound),
-      ChainKey::ProfileChain("a", RuleDir::kOutbound),
-      ChainKey::ProfileChain("b", RuleDir::kInbound),
+      ChainKey::ProfileChain(0, RuleDir::kInbound),
+      ChainKey::ProfileChain(0, RuleDir::kOutbound),
+      ChainKey::ProfileChain(1, RuleDir::kInbound),
   };
   for (size_t i = 0; i + 1 < std::size(keys); ++i) {
     EXPECT_TRUE(keys[i] < keys[i + 1]) << "key " << i << " before key " << i + 1;

@@ -5,14 +5,15 @@
 set -euo pipefail
 
 declare -A layer=(
-  [net]=base [protocols]=base [rule_text]=base [append]=base [status_macros]=base [version]=base
+  [net]=base [protocols]=base [rule_text]=base [append]=base [sha256]=base [status_macros]=base [version]=base
   [model]=model [layout]=model [names]=model [ruleset]=model
-  [load]=loader [validate]=loader [error_path]=loader
+  [load]=loader [validate]=loader [validate_loaded]=loader [error_path]=loader [json]=loader
   [chain_factory]=generator_internals [generator_state]=generator_internals
   [generate]=generator
   [render]=text [graph]=text [observed]=text [plan]=text [chain_edit]=text
   [incremental]=agent
   [apply]=applier
+  [simulate]=behaviour [flows]=behaviour [trace_text]=behaviour
 )
 # What each layer may include besides itself.
 declare -A may_include=(
@@ -24,6 +25,7 @@ declare -A may_include=(
   [text]="base model"
   [agent]="base model loader generator_internals generator text"
   [applier]="base model text"
+  [behaviour]="base model text"
 )
 
 bad=0

@@ -1,7 +1,11 @@
 #include "fiptgen/load.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,16 +16,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/types/span.h"
+#include "fiptgen/append.h"
 #include "fiptgen/error_path.h"
+#include "fiptgen/json.h"
 #include "fiptgen/protocols.h"
 #include "fiptgen/validate.h"
-#include "rapidjson/document.h"
+#include "fiptgen/validate_loaded.h"
 #include "rapidjson/error/en.h"
+#include "rapidjson/reader.h"
 
 namespace fiptgen {
 namespace {
 
-using rapidjson::Value;
+using json::Value;
 
 const char* TypeName(const Value& v) {
   if (v.IsNull()) {
@@ -42,15 +50,62 @@ const char* TypeName(const Value& v) {
   return "an object";
 }
 
-absl::string_view StringOf(const Value& v) {
-  return absl::string_view(v.GetString(), v.GetStringLength());
-}
+absl::string_view StringOf(const Value& v) { return v.GetString(); }
 
 // Collects errors while walking the JSON document. Each parse function reports what is
 // wrong with the value at `path` and returns false; the caller leaves that value out.
 class JsonReader {
  public:
-  std::vector<std::string>& errors() { return errors_; }
+  size_t error_count() const { return errors_.size(); }
+  // Errors are reported in the order of the model's sections (Section), whatever the
+  // document's order, and in document order within a section: the errors of the section
+  // being read are tagged with it, and TakeErrors sorts them.
+  enum Section { kModel, kConfig, kProfiles, kEndpoints, kIpsets };
+  void set_section(Section section) { section_ = section; }
+  std::vector<std::string> TakeErrors() {
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const Entry& a, const Entry& b) { return a.section < b.section; });
+    std::vector<std::string> sorted;
+    sorted.reserve(errors_.size());
+    for (Entry& e : errors_) {
+      sorted.push_back(std::move(e.text));
+    }
+    errors_.clear();
+    return sorted;
+  }
+
+  // Within an object read member by member (a profile, a rule), errors are reported in
+  // the order of its fields, whatever the document's order: first what is wrong with its
+  // keys (repeated, unknown) in document order, then each field's errors, field by field.
+  // Errors are tagged with the rank set here: `outer` for a profile's fields, `inner` for
+  // a rule's (set_outer_rank starts the inner at 0), and OrderErrorsSince sorts an
+  // object's errors by them when it ends.
+  void set_outer_rank(int outer) {
+    outer_rank_ = outer;
+    inner_rank_ = 0;
+  }
+  void set_inner_rank(int inner) { inner_rank_ = inner; }
+  void OrderErrorsSince(size_t first, bool by_outer) {
+    if (errors_.size() - first < 2) {
+      return;
+    }
+    std::stable_sort(errors_.begin() + first, errors_.end(),
+                     [by_outer](const Entry& a, const Entry& b) {
+                       return by_outer ? a.outer < b.outer : a.inner < b.inner;
+                     });
+  }
+  // Whether an error since `first` is about a field (inner rank above 0), not a key.
+  bool HasFieldErrorsSince(size_t first) const {
+    return std::any_of(errors_.begin() + first, errors_.end(),
+                       [](const Entry& e) { return e.inner > 0; });
+  }
+  // Forgets the errors since `first` of the given inner rank: what was said about a value
+  // that a later field makes moot (both of an exclusive pair).
+  void DropErrorsSince(size_t first, int inner) {
+    errors_.erase(std::remove_if(errors_.begin() + first, errors_.end(),
+                                 [inner](const Entry& e) { return e.inner == inner; }),
+                  errors_.end());
+  }
 
   // Marks everything under `path` as reported (every Error() path is): the model-wide
   // checks stay quiet about it, so one mistake is one error, and entries keep their index.
@@ -66,30 +121,52 @@ class JsonReader {
   }
 
   void Error(absl::string_view path, absl::string_view message) {
-    errors_.push_back(PathError(path, message));
+    errors_.push_back({PathError(path, message), section_, outer_rank_, inner_rank_});
     MarkBroken(std::string(path));
   }
 
-  // Checks that `v` is an object whose keys are all in `allowed` and none repeats.
+  // Checks that `v` is an object whose keys are all in `allowed` and none repeats. When
+  // `found` is given, found[i] is set to the value of the first member named allowed[i]
+  // (what FindMember would find), so a reader looks each field up once.
   bool CheckObject(const Value& v, absl::string_view path,
-                   std::initializer_list<absl::string_view> allowed) {
+                   std::initializer_list<absl::string_view> allowed,
+                   std::optional<Value>* found = nullptr) {
     if (!v.IsObject()) {
       Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
       return false;
     }
-    // Objects here are small: a scan of the keys before is cheaper than a hash set.
-    for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
-      absl::string_view key = StringOf(m->name);
+    // Objects here are small: scans are cheaper than a hash set.
+    size_t index = 0;
+    for (Value::Member m : v.Members()) {
+      ++index;
+      // Size and first byte before memcmp: most keys differ there.
+      const auto field = std::find_if(allowed.begin(), allowed.end(), [&m](absl::string_view a) {
+        return a.size() == m.key.size() && !a.empty() && a[0] == m.key[0] && a == m.key;
+      });
+      const size_t id = static_cast<size_t>(field - allowed.begin());
       bool repeated = false;
-      for (auto prev = v.MemberBegin(); prev != m && !repeated; ++prev) {
-        repeated = StringOf(prev->name) == key;
+      if (field != allowed.end() && found != nullptr) {
+        repeated = found[id].has_value();
+      } else {
+        size_t prev_index = 0;
+        for (Value::Member prev : v.Members()) {
+          if (++prev_index == index) {
+            break;
+          }
+          if (prev.key == m.key) {
+            repeated = true;
+            break;
+          }
+        }
       }
       if (repeated) {
-        Error(path, absl::StrCat("duplicate key ", QuoteForMessage(key)));
+        Error(path, absl::StrCat("duplicate key ", QuoteForMessage(m.key)));
         continue;
       }
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Error(MemberPath(path, key), "unknown field");
+      if (field == allowed.end()) {
+        Error(MemberPath(path, m.key), "unknown field");
+      } else if (found != nullptr) {
+        found[id] = m.value;
       }
     }
     return true;
@@ -105,7 +182,9 @@ class JsonReader {
       Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
       return false;
     }
-    *out = std::string(StringOf(v));
+    if (out != nullptr) {
+      out->assign(v.GetString().data(), v.GetString().size());
+    }
     return true;
   }
 
@@ -134,13 +213,16 @@ class JsonReader {
       return false;
     }
     bool ok = true;
-    for (size_t i = 0; i < v.Size(); ++i) {
-      std::string s;
-      if (String(v[i], IndexPath(path, i), &s)) {
-        out->push_back(std::move(s));
+    size_t i = 0;
+    out->reserve(out->size() + v.Size());
+    for (Value e : v.Elements()) {
+      if (e.IsString()) {
+        out->emplace_back(e.GetString());
       } else {
+        String(e, IndexPath(path, i), nullptr);  // reports it
         ok = false;
       }
+      ++i;
     }
     return ok;
   }
@@ -148,13 +230,17 @@ class JsonReader {
   // A CIDR; `host_bits` kKeep keeps them for the caller to refuse.
   bool Net(const Value& v, absl::string_view path, int family, IpNet* out,
            HostBits host_bits = HostBits::kClear) {
-    std::string text;
-    if (!String(v, path, &text)) {
-      return false;
+    return Net(v, path, "", family, out, host_bits);
+  }
+  bool Net(const Value& v, absl::string_view parent, absl::string_view field, int family,
+           IpNet* out, HostBits host_bits = HostBits::kClear) {
+    if (!v.IsString()) {
+      return String(v, parent, field, nullptr);  // reports it
     }
+    absl::string_view text = v.GetString();
     absl::StatusOr<IpNet> net = ParseIpNet(text, family, host_bits);
     if (!net.ok()) {
-      Error(path,
+      Error(FieldPath(parent, field),
             absl::StrCat(QuoteForMessage(text), " is ",
                          family == 0 ? "not a CIDR" : absl::StrCat("not an IPv", family, " CIDR"),
                          " (", net.status().message(), ")"));
@@ -174,97 +260,38 @@ class JsonReader {
       return false;
     }
     bool ok = true;
-    for (size_t i = 0; i < v.Size(); ++i) {
-      IpNet net;
-      if (!Net(v[i], IndexPath(path, i), family, &net,
-               owned ? HostBits::kKeep : HostBits::kClear)) {
+    size_t i = 0;
+    out->reserve(out->size() + v.Size());
+    const HostBits host_bits = owned ? HostBits::kKeep : HostBits::kClear;
+    for (Value e : v.Elements()) {
+      // The element's path is made only for an error: a big set has 100,000 members.
+      absl::StatusOr<IpNet> net = e.IsString() ? ParseIpNet(e.GetString(), family, host_bits)
+                                               : absl::InvalidArgumentError("not a string");
+      if (!net.ok()) {
+        IpNet unused;
+        Net(e, IndexPath(path, i), family, &unused, host_bits);  // reports it
         ok = false;
-      } else if (std::string problem = owned ? OwnedNetProblem(net) : ""; !problem.empty()) {
+      } else if (std::string problem = owned ? OwnedNetProblem(*net) : ""; !problem.empty()) {
         Error(IndexPath(path, i), problem);
         ok = false;
       } else {
-        out->push_back(net);
+        out->push_back(*net);
       }
+      ++i;
     }
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    return ok;
-  }
-
-  // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
-  // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
-  bool Ports(const Value& v, absl::string_view parent, absl::string_view field,
-             std::vector<PortRange>* out) {
-    if (!v.IsArray() || v.Empty()) {
-      Ports(v, FieldPath(parent, field), out);
-      return false;
-    }
-    for (const Value& p : v.GetArray()) {
-      if (!p.IsInt64() || p.GetInt64() < 0 || p.GetInt64() > 65535) {
-        // Ranges, or an error to report: the general path.
-        return Ports(v, FieldPath(parent, field), out);
-      }
-    }
-    for (const Value& p : v.GetArray()) {
-      uint16_t port = static_cast<uint16_t>(p.GetInt64());
-      out->push_back({port, port});
-    }
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    return true;
-  }
-  bool Ports(const Value& v, absl::string_view path, std::vector<PortRange>* out) {
-    if (!v.IsArray() || v.Empty()) {
-      Error(path, "expected a non-empty array of ports and \"lo:hi\" ranges");
-      return false;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < v.Size(); ++i) {
-      const Value& p = v[i];
-      if (p.IsInt64()) {
-        if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
-          Error(path, absl::StrCat("port ", p.GetInt64(), " out of range"));
-          ok = false;
-        } else {
-          uint16_t port = static_cast<uint16_t>(p.GetInt64());
-          out->push_back({port, port});
-        }
-        continue;
-      }
-      if (!p.IsString()) {
-        Error(path, absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
-        ok = false;
-        continue;
-      }
-      absl::string_view text = StringOf(p);
-      std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
-      int64_t lo = -1, hi = -1;
-      auto number = [](absl::string_view s, int64_t* n) {
-        return !s.empty() && s.size() <= 5 &&
-               s.find_first_not_of("0123456789") == absl::string_view::npos &&
-               absl::SimpleAtoi(s, n);
-      };
-      if (parts.size() != 2 || !number(parts[0], &lo) || !number(parts[1], &hi)) {
-        Error(path, absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
-        ok = false;
-      } else if (lo > 65535 || hi > 65535) {
-        Error(path, absl::StrCat("port ", std::max(lo, hi), " out of range"));
-        ok = false;
-      } else if (lo >= hi) {
-        Error(path, absl::StrCat("range ", QuoteForMessage(text),
-                                 " must have lo < hi (the kernel refuses it)"));
-        ok = false;
-      } else {
-        out->push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
-      }
-    }
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
+    SortUnique(out);
     return ok;
   }
 
  private:
-  std::vector<std::string> errors_;
+  struct Entry {
+    std::string text;
+    Section section;
+    int outer, inner;  // set_outer_rank, set_inner_rank
+  };
+  std::vector<Entry> errors_;
+  Section section_ = kModel;
+  int outer_rank_ = 0, inner_rank_ = 0;
   std::vector<std::string> broken_;
 };
 
@@ -325,8 +352,8 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
                       "failsafe_inbound", "failsafe_outbound", "families"})) {
     return;
   }
-  for (const auto& m : v.GetObject()) {
-    absl::string_view key = StringOf(m.name);
+  for (Value::Member m : v.Members()) {
+    absl::string_view key = m.key;
     std::string p = FieldPath(path, key);
     const Value& f = m.value;
     if (key == "interface_prefix") {
@@ -348,9 +375,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
         continue;
       }
       MetadataConfig md = *DefaultConfig().metadata;
-      if (auto a = f.FindMember("addr"); a != f.MemberEnd()) {
+      if (std::optional<Value> a = f.Find("addr")) {
         IpNet addr;
-        if (r.Net(a->value, FieldPath(p, "addr"), 4, &addr)) {
+        if (r.Net(*a, FieldPath(p, "addr"), 4, &addr)) {
           if (addr.is_host()) {
             md.addr = addr;
           } else {
@@ -358,9 +385,9 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
           }
         }
       }
-      if (auto port = f.FindMember("port"); port != f.MemberEnd()) {
+      if (std::optional<Value> port = f.Find("port")) {
         int64_t n = 0;
-        if (r.Int(port->value, FieldPath(p, "port"), 1, 65535, &n)) {
+        if (r.Int(*port, FieldPath(p, "port"), 1, 65535, &n)) {
           md.port = static_cast<uint16_t>(n);
         }
       }
@@ -392,13 +419,15 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
         continue;
       }
       std::vector<int> families;
-      for (size_t i = 0; i < f.Size(); ++i) {
+      size_t i = 0;
+      for (Value e : f.Elements()) {
         int64_t n = 0;
-        if (!r.Int(f[i], IndexPath(p, i), 4, 6, &n)) {
+        const size_t at = i++;
+        if (!r.Int(e, IndexPath(p, at), 4, 6, &n)) {
           continue;
         }
         if (n == 5) {
-          r.Error(IndexPath(p, i), "family must be 4 or 6");
+          r.Error(IndexPath(p, at), "family must be 4 or 6");
           continue;
         }
         families.push_back(static_cast<int>(n));
@@ -412,338 +441,716 @@ void ParseConfig(JsonReader& r, const Value& v, Config* config) {
   }
 }
 
-// A "name" / "!name" pair of fields holding one string each.
-void ParseNamedMatch(JsonReader& r, const Value& rule, absl::string_view path, const char* field,
-                     const char* negated_field, std::vector<Match<std::string>>* out, bool* ok) {
-  for (bool negated : {false, true}) {
-    const char* key = negated ? negated_field : field;
-    auto it = rule.FindMember(key);
-    if (it == rule.MemberEnd()) {
-      continue;
-    }
-    std::string name;
-    if (r.String(it->value, path, key, &name)) {
-      out->push_back({std::move(name), negated});
-    } else {
-      *ok = false;
-    }
-  }
+// The next value where a scalar is expected, read into `node`; an array or an object is
+// skipped and only its type kept (for "expected a string, got an array").
+Value ReadField(json::Reader& in, json::Node* node) {
+  in.ReadScalar(node);
+  return Value(node);
 }
 
-// Returns false when the rule has an error (the caller leaves it out of the model).
-bool ParseRule(JsonReader& r, const Value& v, const std::string& path, PolicyRule* rule) {
-  if (!r.CheckObject(v, path, {"action",     "log_prefix", "protocol",   "!protocol",  "src_net",
-                               "dst_net",    "!src_net",   "!dst_net",   "src_tag",    "dst_tag",
-                               "!src_tag",   "!dst_tag",   "src_ipset",  "dst_ipset",  "!src_ipset",
-                               "!dst_ipset", "src_ports",  "dst_ports",  "!src_ports", "!dst_ports",
-                               "icmp_type",  "icmp_code",  "!icmp_type", "ip_version"})) {
+// Whether `a` and `b`, both `n` bytes, are equal: for keys of a few bytes, where a call
+// to memcmp costs more than the compare. From 4 bytes on, as two words that may overlap.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  auto same = [a, b](size_t at, auto word) {
+    decltype(word) x, y;
+    std::memcpy(&x, a + at, sizeof(x));
+    std::memcpy(&y, b + at, sizeof(y));
+    return x == y;
+  };
+  if (n >= 8) {
+    return same(0, uint64_t{}) && same(n - 8, uint64_t{}) &&
+           (n <= 16 || std::memcmp(a + 8, b + 8, n - 16) == 0);
+  }
+  if (n >= 4) {
+    return same(0, uint32_t{}) && same(n - 4, uint32_t{});
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The index of `key` in `names`, or -1: for objects of a few fields.
+int FindField(absl::string_view key, absl::Span<const absl::string_view> names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].size() == key.size() && SameBytes(names[i].data(), key.data(), key.size())) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// What the loader keeps from object to object: the keys of the object being read that are
+// not fields (a repeated one is a duplicate key, not a second unknown field), and room in
+// which lists of unknown length grow before they are copied out at their size.
+struct Scratch {
+  std::vector<absl::string_view> unknown_keys;
+  json::Tape tags;
+  std::vector<PortRange> ports;
+  std::vector<PolicyRule> rules;
+};
+
+// Reads the members of the object that comes next (the caller checked that one does),
+// checking its keys as CheckObject does: a key seen before in the object is a duplicate
+// key, one `find` does not find in `names` an unknown field; both are reported with rank 0
+// and their values skipped. `read(field, name)` reads every other member's value, with
+// rank field + 1: so the object's errors come in the order of `names` once sorted
+// (OrderErrorsSince). `inner` says which rank: inner for a rule's fields, outer for a
+// profile's. Returns which fields were read, a bit per name.
+template <typename FindMember, typename ReadMember>
+uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
+                     absl::Span<const absl::string_view> names, FindMember find, bool inner,
+                     Scratch& scratch, ReadMember read) {
+  auto set_rank = [&r, inner](int rank) {
+    inner ? r.set_inner_rank(rank) : r.set_outer_rank(rank);
+  };
+  uint32_t seen = 0;  // a bit per name
+  const size_t unknown_before = scratch.unknown_keys.size();
+  in.BeginObject();
+  absl::string_view key;
+  while (in.NextKey(&key)) {
+    const int field = find(key, names);
+    const bool repeated =
+        field >= 0 ? (seen >> field & 1) != 0
+                   : std::find(scratch.unknown_keys.begin() + unknown_before,
+                               scratch.unknown_keys.end(), key) != scratch.unknown_keys.end();
+    if (repeated || field < 0) {
+      set_rank(0);
+      if (repeated) {
+        r.Error(path, absl::StrCat("duplicate key ", QuoteForMessage(key)));
+      } else {
+        r.Error(MemberPath(path, key), "unknown field");
+        scratch.unknown_keys.push_back(key);
+      }
+      in.Skip();
+      continue;
+    }
+    seen |= uint32_t{1} << field;
+    set_rank(field + 1);
+    read(field, names[field]);
+  }
+  scratch.unknown_keys.resize(unknown_before);
+  return seen;
+}
+
+// A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
+// `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
+void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
+               std::vector<PortRange>& ports, std::vector<PortRange>* out) {
+  std::string path;  // made at the first error only
+  auto error = [&](absl::string_view message) {
+    if (path.empty()) {
+      path = FieldPath(parent, field);
+    }
+    r.Error(path, message);
+  };
+  constexpr absl::string_view kNotAList =
+      "expected a non-empty array of ports and \"lo:hi\" ranges";
+  json::Node node;
+  if (in.PeekType() != json::Type::kArray) {
+    ReadField(in, &node);
+    error(kNotAList);
+    return;
+  }
+  ports.clear();
+  bool empty = true;
+  in.BeginArray();
+  while (in.NextElement()) {
+    empty = false;
+    const Value p = ReadField(in, &node);
+    if (p.IsInt64()) {
+      if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
+        error(absl::StrCat("port ", p.GetInt64(), " out of range"));
+      } else {
+        uint16_t port = static_cast<uint16_t>(p.GetInt64());
+        ports.push_back({port, port});
+      }
+      continue;
+    }
+    if (!p.IsString()) {
+      error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
+      continue;
+    }
+    absl::string_view text = StringOf(p);
+    // "lo:hi": 1-5 digits, ':', 1-5 digits.
+    size_t at = 0;
+    auto number = [&text, &at](int64_t* n) {
+      const size_t start = at;
+      *n = 0;
+      while (at < text.size() && at - start < 6 && text[at] >= '0' && text[at] <= '9') {
+        *n = *n * 10 + (text[at++] - '0');
+      }
+      return at > start && at - start <= 5;
+    };
+    int64_t lo = -1, hi = -1;
+    if (!number(&lo) || at == text.size() || text[at++] != ':' || !number(&hi) ||
+        at != text.size()) {
+      error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
+    } else if (lo > 65535 || hi > 65535) {
+      error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
+    } else if (lo >= hi) {
+      error(absl::StrCat("range ", QuoteForMessage(text),
+                         " must have lo < hi (the kernel refuses it)"));
+    } else {
+      ports.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+    }
+  }
+  if (empty) {
+    error(kNotAList);
+    return;
+  }
+  if (!std::is_sorted(ports.begin(), ports.end())) {
+    std::sort(ports.begin(), ports.end());
+  }
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  out->assign(ports.begin(), ports.end());  // one allocation, at the list's size
+}
+
+// A rule's fields, in the order their errors are reported (each field's rank is its
+// index + 1).
+enum RuleField {
+  kAction,
+  kLogPrefix,
+  kProtocol,
+  kNotProtocol,
+  kSrcNet,
+  kNotSrcNet,
+  kDstNet,
+  kNotDstNet,
+  kSrcTag,
+  kNotSrcTag,
+  kDstTag,
+  kNotDstTag,
+  kSrcIpset,
+  kNotSrcIpset,
+  kDstIpset,
+  kNotDstIpset,
+  kSrcPorts,
+  kDstPorts,
+  kNotSrcPorts,
+  kNotDstPorts,
+  kIcmpType,
+  kNotIcmpType,
+  kIcmpCode,
+  kIpVersion,
+  kRuleFieldCount
+};
+constexpr absl::string_view kRuleFields[kRuleFieldCount] = {
+    "action",     "log_prefix", "protocol",  "!protocol",  "src_net",   "!src_net",
+    "dst_net",    "!dst_net",   "src_tag",   "!src_tag",   "dst_tag",   "!dst_tag",
+    "src_ipset",  "!src_ipset", "dst_ipset", "!dst_ipset", "src_ports", "dst_ports",
+    "!src_ports", "!dst_ports", "icmp_type", "!icmp_type", "icmp_code", "ip_version"};
+
+// Rule fields by a hash of a key's length and two of its bytes, which gives each of the 24
+// names its own slot (checked at compile time): a key is found with one hash and one
+// compare, where a rule has a few keys and a large model 40,000 rules.
+constexpr size_t RuleFieldSlot(absl::string_view key) {
+  return (static_cast<size_t>(key[key.size() - 3]) * 6 + static_cast<size_t>(key[1]) + key.size()) %
+         64;
+}
+struct RuleFieldTable {
+  int8_t field[64] = {};
+  bool collision = false;
+  constexpr RuleFieldTable() {
+    for (int8_t& f : field) {
+      f = -1;
+    }
+    for (int i = 0; i < kRuleFieldCount; ++i) {
+      int8_t& slot = field[RuleFieldSlot(kRuleFields[i])];
+      collision = collision || slot >= 0;
+      slot = static_cast<int8_t>(i);
+    }
+  }
+};
+constexpr RuleFieldTable kRuleFieldTable;
+static_assert(!kRuleFieldTable.collision, "each rule field needs a slot of its own");
+
+int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
+  if (key.size() < 3) {
+    return -1;
+  }
+  const int field = kRuleFieldTable.field[RuleFieldSlot(key)];
+  return field >= 0 && names[field].size() == key.size() &&
+                 SameBytes(names[field].data(), key.data(), key.size())
+             ? field
+             : -1;
+}
+
+// Reads one rule (the element of a rule list at `path`) into `rule`; returns false when it
+// is not an object or a field has an error (the caller marks the rule broken).
+bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
+              PolicyRule* rule) {
+  const size_t first_error = r.error_count();
+  r.set_inner_rank(0);
+  json::Node node;
+  if (in.PeekType() != json::Type::kObject) {
+    const Value v = ReadField(in, &node);
+    if (!in.failed()) {
+      r.Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
+    }
     return false;
   }
-  size_t errors_before = r.errors().size();
-  auto find = [&v](const char* key) -> const Value* {
-    auto it = v.FindMember(key);
-    return it == v.MemberEnd() ? nullptr : &it->value;
-  };
-  bool ok = true;
-  if (const Value* f = find("action")) {
-    std::string action;
-    if (r.String(*f, path, "action", &action)) {
-      if (action == "allow") {
-        rule->action = Action::kAllow;
-      } else if (action == "deny") {
-        rule->action = Action::kDeny;
-      } else if (action == "log") {
-        rule->action = Action::kLog;
-      } else {
-        r.Error(
-            FieldPath(path, "action"),
-            absl::StrCat(QuoteForMessage(action), " is not one of \"allow\", \"deny\", \"log\""));
-      }
-    }
-  }
-  if (const Value* f = find("log_prefix")) {
-    if (r.String(*f, FieldPath(path, "log_prefix"), &rule->log_prefix) &&
-        rule->action != Action::kLog) {
-      r.Error(FieldPath(path, "log_prefix"), "only allowed with action \"log\"");
-    }
-  }
+  bool log_prefix_read = false;
+  const uint32_t seen = ReadMembers(
+      in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
+      [&](int field, absl::string_view name) {
+        switch (field) {
+          case kAction: {
+            const Value f = ReadField(in, &node);
+            if (r.String(f, path, name, nullptr)) {
+              const absl::string_view action = f.GetString();
+              if (action == "allow") {
+                rule->action = Action::kAllow;
+              } else if (action == "deny") {
+                rule->action = Action::kDeny;
+              } else if (action == "log") {
+                rule->action = Action::kLog;
+              } else {
+                r.Error(FieldPath(path, name),
+                        absl::StrCat(QuoteForMessage(action),
+                                     " is not one of \"allow\", \"deny\", \"log\""));
+              }
+            }
+            break;
+          }
+          case kLogPrefix:
+            log_prefix_read = r.String(ReadField(in, &node), path, name, &rule->log_prefix);
+            break;
+          case kProtocol:
+          case kNotProtocol: {
+            const Value f = ReadField(in, &node);
+            const bool negated = field == kNotProtocol;
+            if (f.IsString()) {
+              std::optional<int> proto = ParseProtocolName(StringOf(f));
+              if (!proto) {
+                r.Error(FieldPath(path, name),
+                        absl::StrCat(QuoteForMessage(StringOf(f)),
+                                     " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
+              } else {
+                rule->protocol = Match<int>{*proto, negated};
+              }
+            } else if (f.IsNumber()) {
+              int64_t n = 0;
+              if (r.Int(f, path, name, 1, 255, &n)) {
+                rule->protocol = Match<int>{static_cast<int>(n), negated};
+              }
+            } else {
+              r.Error(FieldPath(path, name),
+                      absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
+            }
+            break;
+          }
+          case kSrcNet:
+          case kNotSrcNet:
+          case kDstNet:
+          case kNotDstNet: {
+            IpNet net;
+            if (r.Net(ReadField(in, &node), path, name, 0, &net)) {
+              (field <= kNotSrcNet ? rule->src_net : rule->dst_net) =
+                  Match<IpNet>{net, field == kNotSrcNet || field == kNotDstNet};
+            }
+            break;
+          }
+          case kSrcTag:
+          case kNotSrcTag:
+          case kDstTag:
+          case kNotDstTag:
+          case kSrcIpset:
+          case kNotSrcIpset:
+          case kDstIpset:
+          case kNotDstIpset: {
+            const Value f = ReadField(in, &node);
+            if (r.String(f, path, name, nullptr)) {
+              // The fields' order is the list's (model.h): src_tag, !src_tag, dst_tag, ...
+              const int order = field - kSrcTag;
+              auto at = rule->sets.begin();
+              while (at != rule->sets.end() &&
+                     (at->kind * 4 + static_cast<int>(at->side) * 2 + at->negated) < order) {
+                ++at;
+              }
+              rule->sets.insert(at, SetMatch{order >= 4 ? SetMatch::kIpset : SetMatch::kTag,
+                                             order % 4 >= 2 ? Side::kDestination : Side::kSource,
+                                             order % 2 == 1, std::string(f.GetString())});
+            }
+            break;
+          }
+          case kSrcPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->src_ports);
+            break;
+          case kDstPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->dst_ports);
+            break;
+          case kNotSrcPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->not_src_ports);
+            break;
+          case kNotDstPorts:
+            ReadPorts(in, r, path, name, scratch.ports, &rule->not_dst_ports);
+            break;
+          case kIcmpType:
+          case kNotIcmpType: {
+            int64_t n = 0;
+            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+              rule->icmp_type = Match<int>{static_cast<int>(n), field == kNotIcmpType};
+            }
+            break;
+          }
+          case kIcmpCode: {
+            int64_t n = 0;
+            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+              rule->icmp_code = static_cast<int>(n);
+            }
+            break;
+          }
+          case kIpVersion: {
+            int64_t n = 0;
+            if (r.Int(ReadField(in, &node), path, name, 4, 6, &n)) {
+              if (n == 5) {
+                r.Error(FieldPath(path, name), "must be 4 or 6");
+              } else {
+                rule->ip_version = static_cast<int>(n);
+              }
+            }
+            break;
+          }
+        }
+      });
   // One of "x" / "!x", exclusive: iptables takes a single -p / -s / -d / --icmp-type.
-  auto exclusive = [&](const char* field, auto parse) {
-    std::string negated_key = absl::StrCat("!", field);
-    const Value* pos = find(field);
-    const Value* neg = find(negated_key.c_str());
-    if (pos != nullptr && neg != nullptr) {
-      r.Error(FieldPath(path, field),
-              absl::StrCat("cannot be combined with ", QuoteForMessage(negated_key)));
-      return;
+  // With both, neither is read: what was said about their values is taken back.
+  for (int field : {kProtocol, kSrcNet, kDstNet, kIcmpType}) {
+    const int negated = field + 1;
+    if ((seen >> field & 1) == 0 || (seen >> negated & 1) == 0) {
+      continue;
     }
-    if (pos != nullptr) {
-      parse(*pos, FieldPath(path, field), false);
+    r.DropErrorsSince(first_error, field + 1);
+    r.DropErrorsSince(first_error, negated + 1);
+    switch (field) {
+      case kProtocol:
+        rule->protocol.reset();
+        break;
+      case kSrcNet:
+        rule->src_net.reset();
+        break;
+      case kDstNet:
+        rule->dst_net.reset();
+        break;
+      default:
+        rule->icmp_type.reset();
+        break;
     }
-    if (neg != nullptr) {
-      parse(*neg, FieldPath(path, negated_key), true);
-    }
-  };
-  exclusive("protocol", [&](const Value& f, const std::string& p, bool negated) {
-    if (f.IsString()) {
-      std::optional<int> proto = ParseProtocolName(StringOf(f));
-      if (!proto) {
-        r.Error(p, absl::StrCat(QuoteForMessage(StringOf(f)),
-                                " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
-        return;
-      }
-      rule->protocol = Match<int>{*proto, negated};
-      return;
-    }
-    int64_t n = 0;
-    if (f.IsInt64() || f.IsNumber()) {
-      if (r.Int(f, p, 1, 255, &n)) {
-        rule->protocol = Match<int>{static_cast<int>(n), negated};
-      }
-      return;
-    }
-    r.Error(p, absl::StrCat("expected a protocol name or number, got ", TypeName(f)));
-  });
-  for (const char* dir : {"src_net", "dst_net"}) {
-    std::optional<Match<IpNet>>& slot = dir[0] == 's' ? rule->src_net : rule->dst_net;
-    exclusive(dir, [&](const Value& f, const std::string& p, bool negated) {
-      IpNet net;
-      if (r.Net(f, p, 0, &net)) {
-        slot = Match<IpNet>{net, negated};
-      }
-    });
+    r.set_inner_rank(field + 1);
+    r.Error(FieldPath(path, kRuleFields[field]),
+            absl::StrCat("cannot be combined with ", QuoteForMessage(kRuleFields[negated])));
   }
-  ParseNamedMatch(r, v, path, "src_tag", "!src_tag", &rule->src_tags, &ok);
-  ParseNamedMatch(r, v, path, "dst_tag", "!dst_tag", &rule->dst_tags, &ok);
-  ParseNamedMatch(r, v, path, "src_ipset", "!src_ipset", &rule->src_ipsets, &ok);
-  ParseNamedMatch(r, v, path, "dst_ipset", "!dst_ipset", &rule->dst_ipsets, &ok);
-  if (const Value* f = find("src_ports")) {
-    r.Ports(*f, path, "src_ports", &rule->src_ports);
+  if (log_prefix_read && rule->action != Action::kLog) {
+    r.set_inner_rank(kLogPrefix + 1);
+    r.Error(FieldPath(path, "log_prefix"), "only allowed with action \"log\"");
   }
-  if (const Value* f = find("dst_ports")) {
-    r.Ports(*f, path, "dst_ports", &rule->dst_ports);
+  if (r.error_count() == first_error) {
+    return true;
   }
-  if (const Value* f = find("!src_ports")) {
-    r.Ports(*f, path, "!src_ports", &rule->not_src_ports);
-  }
-  if (const Value* f = find("!dst_ports")) {
-    r.Ports(*f, path, "!dst_ports", &rule->not_dst_ports);
-  }
-  exclusive("icmp_type", [&](const Value& f, const std::string& p, bool negated) {
-    int64_t n = 0;
-    if (r.Int(f, p, 0, 255, &n)) {
-      rule->icmp_type = Match<int>{static_cast<int>(n), negated};
-    }
-  });
-  if (const Value* f = find("icmp_code")) {
-    int64_t n = 0;
-    if (r.Int(*f, FieldPath(path, "icmp_code"), 0, 255, &n)) {
-      rule->icmp_code = static_cast<int>(n);
-    }
-  }
-  if (const Value* f = find("ip_version")) {
-    int64_t n = 0;
-    if (r.Int(*f, FieldPath(path, "ip_version"), 4, 6, &n)) {
-      if (n == 5) {
-        r.Error(FieldPath(path, "ip_version"), "must be 4 or 6");
-      } else {
-        rule->ip_version = static_cast<int>(n);
-      }
-    }
-  }
-  return ok && r.errors().size() == errors_before;
+  r.OrderErrorsSince(first_error, /*by_outer=*/false);
+  // Only a field's error breaks the rule: after a repeated or unknown key alone, the
+  // model-wide checks still look at it.
+  return !r.HasFieldErrorsSince(first_error);
 }
 
-void ParseRuleList(JsonReader& r, const Value& v, const std::string& path,
-                   std::vector<PolicyRule>* out) {
-  if (!v.IsArray()) {
-    r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
+// A rule list ("inbound_rules", "outbound_rules") at `path`.
+void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
+                  std::vector<PolicyRule>* out) {
+  json::Node node;
+  if (in.PeekType() != json::Type::kArray) {
+    const Value v = ReadField(in, &node);
+    if (!in.failed()) {
+      r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
+    }
     return;
   }
-  for (size_t i = 0; i < v.Size(); ++i) {
-    PolicyRule rule;
-    if (!ParseRule(r, v[i], IndexPath(path, i), &rule)) {
-      r.MarkBroken(IndexPath(path, i));
+  // The rules are read into reused room and moved out at their number: a PolicyRule is
+  // over 250 bytes, and a growing vector would keep up to half of its room spare.
+  std::vector<PolicyRule>& rules = scratch.rules;
+  rules.clear();
+  // One path per rule, "<path>[<i>]": only the index is rewritten, in a reused string.
+  std::string rule_path = path + "[";
+  const size_t index_at = rule_path.size();
+  char digits[24];
+  in.BeginArray();
+  for (size_t i = 0; in.NextElement(); ++i) {
+    rule_path.resize(index_at);
+    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i).ptr);
+    rule_path.push_back(']');
+    if (!ReadRule(in, r, rule_path, scratch, &rules.emplace_back())) {
+      r.MarkBroken(rule_path);
     }
-    out->push_back(std::move(rule));
   }
+  out->reserve(out->size() + rules.size());
+  std::move(rules.begin(), rules.end(), std::back_inserter(*out));
+  rules.clear();
 }
 
-void ParseProfiles(JsonReader& r, const Value& v, Model* model) {
-  if (!v.IsObject()) {
-    r.Error("profiles", absl::StrCat("expected an object of profiles, got ", TypeName(v)));
-    return;
-  }
-  for (const auto& m : v.GetObject()) {
-    std::string id(StringOf(m.name));
-    std::string path = KeyPath("profiles", id);
-    if (model->profiles.count(id) > 0) {
+// One member of "profiles", the one named `id`.
+void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scratch, Model* model) {
+  if (model->profiles.count(id) > 0) {
+    if (in.Skip()) {
       r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
-      continue;
     }
-    Profile& profile = model->profiles[id];
-    profile.id = id;
-    const Value& p = m.value;
-    if (!r.CheckObject(p, path, {"tags", "inbound_rules", "outbound_rules"})) {
-      continue;
+    return;
+  }
+  const std::string path = KeyPath("profiles", id);
+  Profile& profile = model->profiles[id];
+  profile.id = std::move(id);
+  json::Node node;
+  const size_t first_error = r.error_count();
+  r.set_outer_rank(0);
+  if (in.PeekType() != json::Type::kObject) {
+    const Value v = ReadField(in, &node);
+    if (!in.failed()) {
+      r.Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
     }
-    if (auto it = p.FindMember("tags"); it != p.MemberEnd()) {
-      r.StringList(it->value, FieldPath(path, "tags"), &profile.tags);
-      std::sort(profile.tags.begin(), profile.tags.end());
-      profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()), profile.tags.end());
+    return;
+  }
+  enum { kTags, kInbound, kOutbound };
+  constexpr absl::string_view kFields[] = {"tags", "inbound_rules", "outbound_rules"};
+  ReadMembers(in, r, path, kFields, FindField, /*inner=*/false, scratch,
+              [&](int field, absl::string_view name) {
+                if (field != kTags) {
+                  ReadRuleList(
+                      in, r, FieldPath(path, name), scratch,
+                      field == kInbound ? &profile.inbound_rules : &profile.outbound_rules);
+                  return;
+                }
+                json::Tape& tags = scratch.tags;
+                if (in.ReadValue(&tags)) {
+                  r.StringList(tags.root(), FieldPath(path, name), &profile.tags);
+                  std::sort(profile.tags.begin(), profile.tags.end());
+                  profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()),
+                                     profile.tags.end());
+                }
+              });
+  r.OrderErrorsSince(first_error, /*by_outer=*/true);
+}
+
+// One element of "endpoints", at `index`.
+void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
+  std::string path = IndexPath("endpoints", index);
+  if (!r.CheckObject(e, path,
+                     {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
+                      "untracked_profile_ids"})) {
+    r.MarkBroken(path);
+    model->endpoints.emplace_back();
+    return;
+  }
+  Endpoint& ep = model->endpoints.emplace_back();
+  for (const char* required : {"id", "kind", "interface"}) {
+    if (!e.Find(required)) {
+      r.Error(FieldPath(path, required), "missing");
     }
-    if (auto it = p.FindMember("inbound_rules"); it != p.MemberEnd()) {
-      ParseRuleList(r, it->value, FieldPath(path, "inbound_rules"), &profile.inbound_rules);
-    }
-    if (auto it = p.FindMember("outbound_rules"); it != p.MemberEnd()) {
-      ParseRuleList(r, it->value, FieldPath(path, "outbound_rules"), &profile.outbound_rules);
+  }
+  std::string p;
+  for (Value::Member m : e.Members()) {
+    absl::string_view key = m.key;
+    p.assign(path);
+    AppendPieces(&p, ".", key);
+    const Value& f = m.value;
+    if (key == "id") {
+      r.String(f, p, &ep.id);
+    } else if (key == "kind") {
+      std::string kind;
+      if (!r.String(f, p, &kind)) {
+        continue;
+      }
+      if (kind == "workload") {
+        ep.kind = EndpointKind::kWorkload;
+      } else if (kind == "host") {
+        ep.kind = EndpointKind::kHost;
+      } else {
+        r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+      }
+    } else if (key == "interface") {
+      r.String(f, p, &ep.interface);
+    } else if (key == "mac") {
+      std::string text;
+      if (!r.String(f, p, &text)) {
+        continue;
+      }
+      absl::StatusOr<MacAddress> mac = ParseMac(text);
+      if (mac.ok()) {
+        ep.mac = *mac;
+      } else {
+        r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
+      }
+    } else if (key == "ipv4_nets") {
+      r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
+    } else if (key == "ipv6_nets") {
+      r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
+    } else if (key == "profile_ids") {
+      r.StringList(f, p, &ep.profile_ids);
+    } else if (key == "untracked_profile_ids") {
+      r.StringList(f, p, &ep.untracked_profile_ids);
     }
   }
 }
 
-void ParseEndpoints(JsonReader& r, const Value& v, Model* model) {
-  if (!v.IsArray()) {
-    r.Error("endpoints", absl::StrCat("expected an array of endpoints, got ", TypeName(v)));
+// One element of "ipsets", at `index`.
+void ParseIpset(JsonReader& r, size_t index, const Value& s, Model* model) {
+  std::string path = IndexPath("ipsets", index);
+  enum { kName, kFamily, kType, kMembers, kCount };
+  std::optional<Value> fields[kCount];
+  if (!r.CheckObject(s, path, {"name", "family", "type", "members"}, fields)) {
+    r.MarkBroken(path);
+    model->ipsets.emplace_back();
     return;
   }
-  for (size_t i = 0; i < v.Size(); ++i) {
-    std::string path = IndexPath("endpoints", i);
-    const Value& e = v[i];
-    if (!r.CheckObject(e, path,
-                       {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
-                        "untracked_profile_ids"})) {
-      r.MarkBroken(path);
-      model->endpoints.emplace_back();
-      continue;
+  IpSetModel& set = model->ipsets.emplace_back();
+  for (auto [field, name] : {std::pair<int, const char*>{kName, "name"}, {kFamily, "family"}}) {
+    if (!fields[field]) {
+      r.Error(FieldPath(path, name), "missing");
     }
-    Endpoint ep;
-    for (const char* required : {"id", "kind", "interface"}) {
-      if (!e.HasMember(required)) {
-        r.Error(FieldPath(path, required), "missing");
+  }
+  if (fields[kName]) {
+    r.String(*fields[kName], FieldPath(path, "name"), &set.name);
+  }
+  if (fields[kFamily]) {
+    int64_t n = 0;
+    if (r.Int(*fields[kFamily], FieldPath(path, "family"), 4, 6, &n)) {
+      if (n == 5) {
+        r.Error(FieldPath(path, "family"), "must be 4 or 6");
       }
+      set.family = static_cast<int>(n);
     }
-    for (const auto& m : e.GetObject()) {
-      absl::string_view key = StringOf(m.name);
-      std::string p = FieldPath(path, key);
-      const Value& f = m.value;
-      if (key == "id") {
-        r.String(f, p, &ep.id);
-      } else if (key == "kind") {
-        std::string kind;
-        if (!r.String(f, p, &kind)) {
-          continue;
-        }
-        if (kind == "workload") {
-          ep.kind = EndpointKind::kWorkload;
-        } else if (kind == "host") {
-          ep.kind = EndpointKind::kHost;
-        } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
-        }
-      } else if (key == "interface") {
-        r.String(f, p, &ep.interface);
-      } else if (key == "mac") {
-        std::string text;
-        if (!r.String(f, p, &text)) {
-          continue;
-        }
-        absl::StatusOr<MacAddress> mac = ParseMac(text);
-        if (mac.ok()) {
-          ep.mac = *mac;
-        } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
-        }
-      } else if (key == "ipv4_nets") {
-        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
-      } else if (key == "ipv6_nets") {
-        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
-      } else if (key == "profile_ids") {
-        r.StringList(f, p, &ep.profile_ids);
-      } else if (key == "untracked_profile_ids") {
-        r.StringList(f, p, &ep.untracked_profile_ids);
-      }
-    }
-    model->endpoints.push_back(std::move(ep));
+  }
+  if (fields[kType]) {
+    r.String(*fields[kType], FieldPath(path, "type"), &set.type);
+  }
+  if (fields[kMembers]) {
+    // Members are parsed once the family is known; a family error was reported above.
+    r.NetList(*fields[kMembers], FieldPath(path, "members"), set.family == 6 ? 6 : 4, &set.members);
   }
 }
 
-void ParseIpsets(JsonReader& r, const Value& v, Model* model) {
-  if (!v.IsArray()) {
-    r.Error("ipsets", absl::StrCat("expected an array of ipsets, got ", TypeName(v)));
+// The message of invalid JSON, as RapidJSON (iterative, validating UTF-8) words it, with its
+// line and column; nullopt if RapidJSON finds the text valid.
+std::optional<std::string> SyntaxError(absl::string_view json) {
+  rapidjson::Reader reader;
+  rapidjson::BaseReaderHandler<> ignore;
+  rapidjson::MemoryStream memory(json.data(), json.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(memory);
+  rapidjson::ParseResult result =
+      reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(in,
+                                                                                           ignore);
+  if (!result.IsError()) {
+    return std::nullopt;
+  }
+  size_t offset = std::min(result.Offset(), json.size());
+  absl::string_view before = json.substr(0, offset);
+  size_t line = 1 + std::count(before.begin(), before.end(), '\n');
+  size_t last_newline = before.rfind('\n');
+  size_t column = offset - (last_newline == absl::string_view::npos ? 0 : last_newline + 1) + 1;
+  return absl::StrCat("line ", line, ", column ", column,
+                      ": invalid JSON: ", rapidjson::GetParseError_En(result.Code()));
+}
+
+// Reads the document front to back (json.h): the top level and each section member by
+// member; profiles field by field into the model, the other entries (the config, one
+// endpoint, one ipset) each whole into a reused Tape first. Ends with in.failed() if the
+// text is not JSON.
+void ReadSections(json::Reader& in, JsonReader& r, Model* model) {
+  json::Tape entry;
+  Scratch scratch;
+  if (in.PeekType() != json::Type::kObject) {
+    if (in.ReadValue(&entry) && in.Finish()) {
+      r.Error("model", absl::StrCat("expected an object, got ", TypeName(entry.root())));
+    }
     return;
   }
-  for (size_t i = 0; i < v.Size(); ++i) {
-    std::string path = IndexPath("ipsets", i);
-    const Value& s = v[i];
-    if (!r.CheckObject(s, path, {"name", "family", "type", "members"})) {
-      r.MarkBroken(path);
-      model->ipsets.emplace_back();
+  constexpr absl::string_view kSections[] = {"config", "profiles", "endpoints", "ipsets"};
+  std::vector<std::string> keys;  // every key of the top level so far
+  in.BeginObject();
+  absl::string_view key;
+  while (in.NextKey(&key)) {
+    // CheckObject's checks, member by member: a repeated key, then an unknown one.
+    r.set_section(JsonReader::kModel);
+    const bool repeated = std::find(keys.begin(), keys.end(), key) != keys.end();
+    keys.emplace_back(key);
+    const auto* section = std::find(std::begin(kSections), std::end(kSections), key);
+    if (repeated || section == std::end(kSections)) {
+      if (repeated) {
+        r.Error("model", absl::StrCat("duplicate key ", QuoteForMessage(key)));
+      } else {
+        r.Error(MemberPath("model", key), "unknown field");
+      }
+      in.ReadValue(&entry);  // read, so that its syntax is checked, and left out
       continue;
     }
-    IpSetModel set;
-    for (const char* required : {"name", "family"}) {
-      if (!s.HasMember(required)) {
-        r.Error(FieldPath(path, required), "missing");
+    if (key == "config") {
+      r.set_section(JsonReader::kConfig);
+      if (in.ReadValue(&entry)) {
+        ParseConfig(r, entry.root(), &model->config);
       }
-    }
-    if (auto it = s.FindMember("name"); it != s.MemberEnd()) {
-      r.String(it->value, FieldPath(path, "name"), &set.name);
-    }
-    if (auto it = s.FindMember("family"); it != s.MemberEnd()) {
-      int64_t n = 0;
-      if (r.Int(it->value, FieldPath(path, "family"), 4, 6, &n)) {
-        if (n == 5) {
-          r.Error(FieldPath(path, "family"), "must be 4 or 6");
+    } else if (key == "profiles") {
+      r.set_section(JsonReader::kProfiles);
+      if (in.PeekType() != json::Type::kObject) {
+        if (in.ReadValue(&entry)) {
+          r.Error("profiles",
+                  absl::StrCat("expected an object of profiles, got ", TypeName(entry.root())));
         }
-        set.family = static_cast<int>(n);
+        continue;
+      }
+      in.BeginObject();
+      while (in.NextKey(&key)) {
+        ReadProfile(in, r, std::string(key), scratch, model);
+      }
+    } else {
+      const bool endpoints = key == "endpoints";
+      r.set_section(endpoints ? JsonReader::kEndpoints : JsonReader::kIpsets);
+      if (in.PeekType() != json::Type::kArray) {
+        if (in.ReadValue(&entry)) {
+          r.Error(std::string(endpoints ? "endpoints" : "ipsets"),
+                  absl::StrCat("expected an array of ", endpoints ? "endpoints" : "ipsets",
+                               ", got ", TypeName(entry.root())));
+        }
+        continue;
+      }
+      in.BeginArray();
+      for (size_t i = 0; in.NextElement(); ++i) {
+        if (!in.ReadValue(&entry)) {
+          break;
+        }
+        if (endpoints) {
+          ParseEndpoint(r, i, entry.root(), model);
+        } else {
+          ParseIpset(r, i, entry.root(), model);
+        }
       }
     }
-    if (auto it = s.FindMember("type"); it != s.MemberEnd()) {
-      r.String(it->value, FieldPath(path, "type"), &set.type);
-    }
-    if (auto it = s.FindMember("members"); it != s.MemberEnd()) {
-      // Members are parsed once the family is known; a family error was reported above.
-      r.NetList(it->value, FieldPath(path, "members"), set.family == 6 ? 6 : 4, &set.members);
-    }
-    model->ipsets.push_back(std::move(set));
   }
+  in.Finish();
+}
+
+// Returns false if `text` is not JSON.
+bool ReadModel(absl::string_view text, JsonReader& r, Model* model) {
+  json::Reader in(text);
+  ReadSections(in, r, model);
+  if (in.failed()) {
+    return false;
+  }
+  // UTF-8, a \u escape or a number that json.h leaves to RapidJSON to judge.
+  return !in.needs_check() || !SyntaxError(text);
 }
 
 }  // namespace
 
 absl::StatusOr<Model> LoadModel(absl::string_view json) {
-  rapidjson::Document doc;
-  // Iterative: no recursion, so a deeply nested document cannot overflow the stack.
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),
-                                                                                    json.size());
-  if (doc.HasParseError()) {
-    size_t offset = std::min(doc.GetErrorOffset(), json.size());
-    absl::string_view before = json.substr(0, offset);
-    size_t line = 1 + std::count(before.begin(), before.end(), '\n');
-    size_t last_newline = before.rfind('\n');
-    size_t column = offset - (last_newline == absl::string_view::npos ? 0 : last_newline + 1) + 1;
-    return absl::InvalidArgumentError(
-        absl::StrCat("line ", line, ", column ", column,
-                     ": invalid JSON: ", rapidjson::GetParseError_En(doc.GetParseError())));
-  }
   JsonReader r;
   Model model;
-  if (r.CheckObject(doc, "model", {"config", "endpoints", "profiles", "ipsets"})) {
-    if (auto it = doc.FindMember("config"); it != doc.MemberEnd()) {
-      ParseConfig(r, it->value, &model.config);
-    }
-    if (auto it = doc.FindMember("profiles"); it != doc.MemberEnd()) {
-      ParseProfiles(r, it->value, &model);
-    }
-    if (auto it = doc.FindMember("endpoints"); it != doc.MemberEnd()) {
-      ParseEndpoints(r, it->value, &model);
-    }
-    if (auto it = doc.FindMember("ipsets"); it != doc.MemberEnd()) {
-      ParseIpsets(r, it->value, &model);
-    }
+  if (!ReadModel(json, r, &model)) {
+    std::optional<std::string> syntax = SyntaxError(json);
+    return absl::InvalidArgumentError(
+        syntax ? *syntax : "invalid JSON");  // json.h accepts what RapidJSON accepts
   }
-  std::vector<std::string> errors = std::move(r.errors());
-  for (std::string& e : ModelErrors(model)) {
+  std::vector<std::string> errors = r.TakeErrors();
+  for (std::string& e : ModelErrorsAfterLoading(model)) {
     if (!r.IsUnderBroken(e)) {
       errors.push_back(std::move(e));
     }

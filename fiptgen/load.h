@@ -3,9 +3,9 @@
 //   absl::StatusOr<Model> model = LoadModel(R"({"endpoints": []})");
 //
 // LoadModel checks the JSON's shape and each value's format (types, ranges, CIDRs, MACs,
-// ports), fills a Model, and runs ValidateModel (validate.h) on it. On bad input the status
-// is InvalidArgument and its message lists every error found, one a line, each starting
-// with the path of the offending value:
+// ports), fills a Model, and runs the rest of ValidateModel's checks (validate.h) on it. On
+// bad input the status is InvalidArgument and its message lists every error found, one a
+// line, each starting with the path of the offending value:
 //   profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range
 //   endpoints[3].mac: "zz" is not a MAC address
 // A value the first stage reported is left out of the Model, and ValidateModel's errors

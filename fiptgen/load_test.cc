@@ -138,6 +138,47 @@ TEST(LoadModelTest, ErrorMessages) {
   }
 }
 
+// A profile's and a rule's errors come in the order of their fields, whatever the
+// document's order: first what is wrong with the keys (in document order), then each
+// field's own errors; an exclusive pair is one error, whatever its values; a repeated or
+// unknown key alone leaves the rule to the model-wide checks.
+TEST(LoadModelTest, ErrorsFollowTheFieldsNotTheDocument) {
+  const std::string json = R"({"profiles": {"p": {
+      "outbound_rules": [{"!protocol": 1.5, "protocol": "tcp"}],
+      "x": 1,
+      "inbound_rules": [{"dst_ports": [70000, "a"], "ip_version": 5, "log_prefix": 7,
+                         "y": 2, "src_tag": [], "action": "maybe", "y": 3}],
+      "tags": [1],
+      "inbound_rules": 5},
+    "q": {"inbound_rules": [{"src_tag": "ghost", "z": 1}]}}})";
+  const std::string p = "profiles[\"p\"]";
+  EXPECT_EQ(Errors(json),
+            absl::StrCat(p, ".x: unknown field\n",                          //
+                         p, ": duplicate key \"inbound_rules\"\n",          //
+                         p, ".tags[0]: expected a string, got a number\n",  //
+                         p, ".inbound_rules[0].y: unknown field\n",         //
+                         p, ".inbound_rules[0]: duplicate key \"y\"\n",     //
+                         p,
+                         ".inbound_rules[0].action: \"maybe\" is not one of "
+                         "\"allow\", \"deny\", \"log\"\n",
+                         p,
+                         ".inbound_rules[0].log_prefix: expected a string, got "
+                         "a number\n",
+                         p,
+                         ".inbound_rules[0].src_tag: expected a string, got an "
+                         "array\n",
+                         p, ".inbound_rules[0].dst_ports: port 70000 out of range\n", p,
+                         ".inbound_rules[0].dst_ports: \"a\" is not a port "
+                         "range \"lo:hi\"\n",
+                         p, ".inbound_rules[0].ip_version: must be 4 or 6\n",  //
+                         p,
+                         ".outbound_rules[0].protocol: cannot be combined with "
+                         "\"!protocol\"\n",
+                         "profiles[\"q\"].inbound_rules[0].z: unknown field\n",
+                         "profiles[\"q\"].inbound_rules[0].src_tag: no profile has "
+                         "tag \"ghost\""));
+}
+
 // Only endpoint nets refuse host bits: rule nets and ipset members are networks to match,
 // written with the host bits cleared, as iptables-save and ipset save print them.
 TEST(LoadModelTest, RuleNetsAndSetMembersClearHostBits) {

@@ -65,7 +65,7 @@ struct PortRange {
   }
 };
 
-enum class Action { kAllow, kDeny, kLog };
+enum class Action : uint8_t { kAllow, kDeny, kLog };
 
 // A match that may be negated ("!src_net").
 template <typename T>
@@ -74,14 +74,30 @@ struct Match {
   bool negated = false;
 };
 
+// Which address of a packet a match looks at.
+enum class Side : uint8_t { kSource, kDestination };
+
+// A rule's match against a set of addresses: a tag's set (the addresses of every endpoint
+// whose profiles carry the tag) or an ipset of the model. "!dst_ipset": "blocklist" is
+//   SetMatch{SetMatch::kIpset, Side::kDestination, /*negated=*/true, "blocklist"}
+struct SetMatch {
+  enum Kind : uint8_t { kTag, kIpset };
+  Kind kind = kTag;
+  Side side = Side::kSource;
+  bool negated = false;
+  std::string name;  // the tag or the ipset's name, as the user gave it
+};
+
+// One rule of a profile. Most rules use a few of these fields, so the rarely set ones are
+// small: a rule is 264 bytes (a huge model holds 200,000 of them; docs/decisions.md).
 struct PolicyRule {
   Action action = Action::kAllow;
-  std::string log_prefix = "calico-packet: ";
   std::optional<Match<int>> protocol;  // 1..255
+  std::string log_prefix = "calico-packet: ";
   std::optional<Match<IpNet>> src_net, dst_net;
-  // Tag and ipset names as the user gave them; each list holds (name, negated).
-  std::vector<Match<std::string>> src_tags, dst_tags;
-  std::vector<Match<std::string>> src_ipsets, dst_ipsets;
+  // Written in this order. LoadModel orders them src_tag, !src_tag, dst_tag, !dst_tag,
+  // src_ipset, !src_ipset, dst_ipset, !dst_ipset.
+  std::vector<SetMatch> sets;
   std::vector<PortRange> src_ports, dst_ports;          // sorted, unique
   std::vector<PortRange> not_src_ports, not_dst_ports;  // sorted, unique
   std::optional<Match<int>> icmp_type;                  // 0..254

@@ -1,9 +1,11 @@
 #include "fiptgen/names.h"
 
-#include <openssl/sha.h>
+#include <array>
+#include <cstdint>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "fiptgen/sha256.h"
 
 namespace fiptgen {
 namespace {
@@ -25,8 +27,7 @@ std::string UniquelyShorten(absl::string_view s, int length) {
     return std::string(s);
   }
   std::string input = absl::StrCat(length, " ", s);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  const std::array<uint8_t, 32> digest = Sha256(input);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "_";
   for (int i = 0; static_cast<int>(out.size()) < length; ++i) {

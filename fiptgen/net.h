@@ -8,9 +8,13 @@
 #ifndef FIPTGEN_NET_H_
 #define FIPTGEN_NET_H_
 
+#include <endian.h>
+
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -31,22 +35,49 @@ struct IpNet {
   IpNet WithoutHostBits() const;
   // "198.18.1.0/24", "fd5a:f1e1::1:1/128": the iptables-save form.
   std::string ToString() const;
+  // ToString()'s text written to `out`, which has room for kMaxText bytes; returns the end
+  // of what it wrote. For text built in a buffer, without a string per net.
+  static constexpr size_t kMaxText = 64;
+  char* WriteText(char* out) const;
   // "198.18.1.1" for a host, else as ToString(): the ipset save form.
   std::string ToMemberString() const;
 
+  // Ordered by family, address (as bytes), prefix length. The address is compared as two
+  // big-endian words: sets of 100,000 members are sorted with this, and a byte-wise compare
+  // (two memcmp calls) was a quarter of a huge model's run.
   friend bool operator<(const IpNet& a, const IpNet& b) {
     if (a.family != b.family) {
       return a.family < b.family;
     }
-    if (a.addr != b.addr) {
-      return a.addr < b.addr;
+    const uint64_t a0 = a.Word(0), b0 = b.Word(0);
+    if (a0 != b0) {
+      return a0 < b0;
+    }
+    const uint64_t a1 = a.Word(1), b1 = b.Word(1);
+    if (a1 != b1) {
+      return a1 < b1;
     }
     return a.prefix_len < b.prefix_len;
   }
   friend bool operator==(const IpNet& a, const IpNet& b) {
-    return a.family == b.family && a.addr == b.addr && a.prefix_len == b.prefix_len;
+    return a.family == b.family && a.Word(0) == b.Word(0) && a.Word(1) == b.Word(1) &&
+           a.prefix_len == b.prefix_len;
+  }
+
+ private:
+  // Bytes 8*i to 8*i+7 of the address as a number, most significant first.
+  uint64_t Word(int i) const {
+    uint64_t word;
+    std::memcpy(&word, addr.data() + 8 * i, sizeof(word));
+    return be64toh(word);
   }
 };
+
+// Sorts `nets` as operator< orders them and removes duplicates: what LoadModel does to
+// every list of nets, some of 100,000 members. It sorts keys made once per net (the
+// address as two numbers), not the nets, whose operator< reads the address bytes at every
+// compare: a set of 100,000 members sorts in a third of the time.
+void SortUnique(std::vector<IpNet>* nets);
 
 enum class HostBits {
   kClear,  // "198.18.1.7/24" is the network 198.18.1.0/24, as iptables reads it

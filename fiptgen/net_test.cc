@@ -2,7 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstring>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -22,6 +26,8 @@ TEST(ParseIpNetTest, CanonicalForms) {
       {"FD5A:f1e1:0::1:1/128", 6, "fd5a:f1e1::1:1/128", "fd5a:f1e1::1:1"},
       {"fd5a:f1e1::1:1/64", 0, "fd5a:f1e1::/64", "fd5a:f1e1::/64"},
       {"198.18.255.255/17", 4, "198.18.128.0/17", "198.18.128.0/17"},
+      {"0.10.100.255/32", 0, "0.10.100.255/32", "0.10.100.255"},
+      {"::ffff:1.2.3.4", 6, "::ffff:1.2.3.4/128", "::ffff:1.2.3.4"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<IpNet> n = ParseIpNet(c.in, c.family);
@@ -65,9 +71,27 @@ TEST(ParseIpNetTest, RejectsJunk) {
     const char* in;
     int family;
   } cases[] = {
-      {"", 0},           {"1.2.3", 0},       {"1.2.3.4/33", 0}, {"1.2.3.4/", 0},
-      {"1.2.3.4/-1", 0}, {"1.2.3.4/ 8", 0},  {"::/129", 0},     {"1.2.3.4", 6},
-      {"::1", 4},        {"1.2.3.4/8\n", 0}, {"x::1", 0},       {"1.2.3.4/0008", 0},
+      {"", 0},
+      {"1.2.3", 0},
+      {"1.2.3.4/33", 0},
+      {"1.2.3.4/", 0},
+      {"1.2.3.4/-1", 0},
+      {"1.2.3.4/ 8", 0},
+      {"::/129", 0},
+      {"1.2.3.4", 6},
+      {"::1", 4},
+      {"1.2.3.4/8\n", 0},
+      {"x::1", 0},
+      {"1.2.3.4/0008", 0},
+      // Dotted quads are read by hand, then by inet_pton: both refuse these.
+      {"01.2.3.4", 0},
+      {"1.2.3.256", 0},
+      {"1.2.3.4.5", 0},
+      {"1..2.3", 0},
+      {".1.2.3", 0},
+      {"1.2.3.", 0},
+      {" 1.2.3.4", 0},
+      {"1.2.3.1000", 0},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(ParseIpNet(c.in, c.family).ok()) << "\"" << c.in << "\" family " << c.family;
@@ -101,6 +125,72 @@ TEST(IpNetTest, Ipv6TextMatchesInetNtop) {
     char buf[INET6_ADDRSTRLEN];
     ASSERT_NE(inet_ntop(AF_INET6, net.addr.data(), buf, sizeof(buf)), nullptr);
     ASSERT_EQ(net.ToMemberString(), buf);
+  }
+}
+
+// IPv6 addresses in the common form are read by hand; what the hand accepts must be what
+// inet_pton accepts, with the same bytes. Random addresses of 0-9 groups of 0-5 hex digits,
+// with "::" (or two) anywhere, a stray ':' or '.', an IPv4 tail: every edge of the form.
+TEST(ParseIpNetTest, AddressesAreReadAsInetPtonReadsThem) {
+  std::mt19937 rng(3);
+  const char kHex[] = "0123456789abcdefABCDEF";
+  int parsed = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::vector<std::string> groups(rng() % 10);
+    for (std::string& g : groups) {
+      for (int d = rng() % 6; d > 0; --d) {
+        g += kHex[rng() % 22];
+      }
+    }
+    std::string text;
+    const size_t gap = rng() % 3 == 0 ? groups.size() + 1 : rng() % (groups.size() + 1);
+    for (size_t g = 0; g <= groups.size(); ++g) {
+      if (g == gap || rng() % 40 == 0) {
+        text += "::";
+      } else if (g > 0 && g < groups.size()) {
+        text += rng() % 50 == 0 ? "." : ":";
+      }
+      if (g < groups.size()) {
+        text += groups[g];
+      }
+    }
+    if (rng() % 20 == 0) {
+      text += rng() % 2 ? ":1.2.3.4" : ":";
+    }
+    unsigned char want[16];
+    const bool v4 = inet_pton(AF_INET, text.c_str(), want) == 1;
+    const bool v6 = !v4 && inet_pton(AF_INET6, text.c_str(), want) == 1;
+    absl::StatusOr<IpNet> got = ParseIpNet(text, 0);
+    ASSERT_EQ(got.ok(), v4 || v6) << text;
+    if (got.ok()) {
+      ++parsed;
+      ASSERT_EQ(got->family, v4 ? 4 : 6) << text;
+      ASSERT_EQ(std::memcmp(got->addr.data(), want, v4 ? 4 : 16), 0) << text;
+    }
+  }
+  EXPECT_GT(parsed, 10000);
+}
+
+// SortUnique orders as operator< does and drops repeats.
+TEST(IpNetTest, SortUniqueOrdersAsLessThan) {
+  std::mt19937 rng(5);
+  std::vector<IpNet> nets;
+  for (int i = 0; i < 5000; ++i) {
+    IpNet n;
+    n.family = rng() % 2 ? 4 : 6;
+    n.prefix_len = static_cast<int>(rng() % 3) + (n.family == 4 ? 30 : 126);
+    for (int b = 0; b < (n.family == 4 ? 4 : 16); ++b) {
+      n.addr[b] = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : 0);
+    }
+    nets.push_back(n);
+  }
+  std::vector<IpNet> want = nets;
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  SortUnique(&nets);
+  ASSERT_EQ(nets.size(), want.size());
+  for (size_t i = 0; i < nets.size(); ++i) {
+    ASSERT_TRUE(nets[i] == want[i]) << i << ": " << nets[i].ToString() << " " << want[i].ToString();
   }
 }
 

@@ -52,8 +52,11 @@ struct ChainSlot {
 
 class SaveParser {
  public:
-  SaveParser(int family, absl::string_view chain_prefix)
-      : source_(family == 6 ? "ip6tables-save" : "iptables-save"), prefix_(chain_prefix) {
+  // `whole`: nothing is ours (ParseIptablesSaveWhole).
+  SaveParser(int family, absl::string_view chain_prefix, bool whole)
+      : source_(family == 6 ? "ip6tables-save" : "iptables-save"),
+        prefix_(chain_prefix),
+        whole_(whole) {
     result_.ours.family = family;
   }
 
@@ -143,7 +146,11 @@ class SaveParser {
     }
     ChainSlot slot;
     slot.builtin = policy.value != "-";
-    slot.ours = !slot.builtin && absl::StartsWith(name.raw, prefix_);
+    slot.ours = !whole_ && !slot.builtin && absl::StartsWith(name.raw, prefix_);
+    if (slot.builtin) {
+      result_.policies.push_back(ChainPolicy{result_.ours.tables.back().name, std::string(name.raw),
+                                             std::string(policy.value)});
+    }
     std::vector<Chain>& chains =
         slot.ours ? result_.ours.tables.back().chains : result_.foreign.back().chains;
     slot.index = chains.size();
@@ -174,7 +181,7 @@ class SaveParser {
       return absl::OkStatus();
     }
     // A hook is a rule of a built-in chain that is exactly "-j <our chain>".
-    if (slot.builtin) {
+    if (slot.builtin && !whole_) {
       RuleTokenizer hook(rule);
       RuleToken jump, target, more;
       if (hook.Next(&jump) && jump.raw == "-j" && hook.Next(&target) && !hook.Next(&more) &&
@@ -191,6 +198,7 @@ class SaveParser {
 
   const absl::string_view source_;
   const absl::string_view prefix_;
+  const bool whole_;
   ObservedRuleset result_;
   absl::flat_hash_map<std::string, ChainSlot> slots_;              // chains of the current table
   const std::pair<const std::string, ChainSlot>* last_ = nullptr;  // the last rule's chain
@@ -206,6 +214,15 @@ struct SetUnderConstruction {
   std::vector<std::string> other;  // members that are not addresses of the set's family
 };
 
+absl::StatusOr<ObservedRuleset> ParseSave(absl::string_view text, SaveParser parser) {
+  absl::Status status = ForEachLine(
+      text, [&parser](int number, absl::string_view line) { return parser.Line(number, line); });
+  if (!status.ok()) {
+    return status;
+  }
+  return parser.Finish();
+}
+
 }  // namespace
 
 const ObservedRuleset* ObservedState::ForFamily(int family) const {
@@ -220,7 +237,7 @@ const ObservedRuleset* ObservedState::ForFamily(int family) const {
 ObservedState RememberedState(const Desired& applied) {
   ObservedState state;
   for (const Ruleset& rs : applied.rulesets) {
-    state.rulesets.push_back(ObservedRuleset{rs, {}});
+    state.rulesets.push_back(ObservedRuleset{rs, {}, {}});
   }
   state.ipsets = applied.ipsets;
   return state;
@@ -246,13 +263,11 @@ void AppendListingAsSave(absl::string_view table, absl::string_view listing, std
 
 absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,
                                                   absl::string_view chain_prefix) {
-  SaveParser parser(family, chain_prefix);
-  absl::Status status = ForEachLine(
-      text, [&parser](int number, absl::string_view line) { return parser.Line(number, line); });
-  if (!status.ok()) {
-    return status;
-  }
-  return parser.Finish();
+  return ParseSave(text, SaveParser(family, chain_prefix, /*whole=*/false));
+}
+
+absl::StatusOr<ObservedRuleset> ParseIptablesSaveWhole(absl::string_view text, int family) {
+  return ParseSave(text, SaveParser(family, "", /*whole=*/true));
 }
 
 absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,

@@ -22,6 +22,13 @@
 
 namespace fiptgen {
 
+// A built-in chain's policy, as save text declares it (":INPUT ACCEPT [0:0]").
+struct ChainPolicy {
+  std::string table;   // "filter"
+  std::string chain;   // "INPUT"
+  std::string policy;  // "ACCEPT", "DROP"
+};
+
 struct ObservedRuleset {
   // One Table per table in the save text, in its order: our chains (in save order, which
   // is by name) with their rules as printed minus the "-A <chain> " head, and our hooks
@@ -32,6 +39,8 @@ struct ObservedRuleset {
   // their other rules (hooks taken out) and foreign chains (DOCKER, KUBE-SERVICES, …) with
   // all of theirs. Hooks are left empty here.
   std::vector<Table> foreign;
+  // The policy of every built-in chain, in save order.
+  std::vector<ChainPolicy> policies;
 };
 
 // Everything observed: one ObservedRuleset per family that was read, and our sets.
@@ -65,6 +74,11 @@ absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int fa
 // rules as they are, "COMMIT". The listing is split as save text is (NextSaveLine), so a
 // rule whose quoted comment holds "\n-N felix-x" stays one rule and declares nothing.
 void AppendListingAsSave(absl::string_view table, absl::string_view listing, std::string* out);
+// Parses one family's save text whole, for simulating it (simulate.h) rather than planning:
+// nothing is taken for ours, so `foreign` holds every chain as the kernel runs it, built-in
+// chains with all their rules in order, hooks included; `ours` holds only the tables' names.
+// Errors as ParseIptablesSave's.
+absl::StatusOr<ObservedRuleset> ParseIptablesSaveWhole(absl::string_view text, int family);
 
 // Parses `ipset save` text and keeps the sets whose name starts with `ipset_prefix`, in the
 // order printed. Create-line options other than the family (hashsize, maxelem, bucketsize,

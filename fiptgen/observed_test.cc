@@ -180,6 +180,48 @@ COMMIT
   EXPECT_EQ(text, "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n");
 }
 
+TEST(ParseIptablesSaveTest, WholeKeepsEveryRuleInPlaceAndThePolicies) {
+  // For the simulator: hooks stay among the built-in chains' other rules, in order.
+  absl::StatusOr<ObservedRuleset> seen = ParseIptablesSaveWhole(kNftSave, 4);
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->ours.family, 4);
+  EXPECT_EQ(Describe(seen->ours.tables), "*raw\n*filter\n");
+  EXPECT_EQ(Describe(seen->foreign),
+            "*raw\n"
+            "chain PREROUTING\n"
+            "  -j felix-PREROUTING\n"
+            "chain OUTPUT\n"
+            "chain felix-PREROUTING\n"
+            "  -j MARK --set-xmark 0x0/0x1000000\n"
+            "*filter\n"
+            "chain INPUT\n"
+            "  -j felix-INPUT\n"
+            "  -i eth0 -j felix-INPUT\n"
+            "chain FORWARD\n"
+            "  -j DOCKER-USER\n"
+            "  -j felix-FORWARD\n"
+            "  -o docker0 -j DOCKER\n"
+            "chain OUTPUT\n"
+            "chain DOCKER\n"
+            "chain DOCKER-USER\n"
+            "  -j RETURN\n"
+            "chain felix-FORWARD\n"
+            "  -m comment --comment \"two  spaces -j kept\" -j ACCEPT\n"
+            "chain felix-INPUT\n"
+            "  -m conntrack --ctstate INVALID -j DROP\n"
+            "  \n"
+            "chain felix-empty\n");
+  std::string policies;
+  for (const ChainPolicy& p : seen->policies) {
+    absl::StrAppend(&policies, p.table, " ", p.chain, " ", p.policy, "\n");
+  }
+  EXPECT_EQ(policies,
+            "raw PREROUTING ACCEPT\nraw OUTPUT ACCEPT\nfilter INPUT ACCEPT\n"
+            "filter FORWARD DROP\nfilter OUTPUT ACCEPT\n");
+  // The split parse keeps the policies too.
+  EXPECT_EQ(ParseIptablesSave(kNftSave, 4, "felix-")->policies.size(), 5u);
+}
+
 TEST(ParseIptablesSaveTest, LegacyOrderCountersAndOtherPrefix) {
   // iptables-legacy-save prints filter before raw; -c puts counters before each rule.
   constexpr char kSave[] =

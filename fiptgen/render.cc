@@ -1,83 +1,11 @@
 #include "fiptgen/render.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
+#include "fiptgen/append.h"
 
 namespace fiptgen {
-
-void RenderRestore(const Ruleset& ruleset, std::string* out) {
-  size_t size = 0;
-  for (const Table& t : ruleset.tables) {
-    size += 16 + 32 * t.hooks.size();
-    for (const Chain& c : t.chains) {
-      size += 2 * c.name().size() + 10 + c.body().size() + c.rule_count() * (c.name().size() + 4);
-    }
-  }
-  out->reserve(out->size() + size);
-  for (const Table& t : ruleset.tables) {
-    TableEdit edit;
-    edit.table = t.name;
-    edit.fill.reserve(t.chains.size());
-    for (const Chain& c : t.chains) {
-      edit.fill.push_back(&c);
-    }
-    for (const Hook& h : t.hooks) {
-      edit.hook.push_back(&h);
-    }
-    RenderTableEdit(edit, out);
-  }
-}
-
-void RenderTableEdit(const TableEdit& edit, std::string* out) {
-  absl::StrAppend(out, "*", edit.table, "\n");
-  for (const Chain* c : edit.fill) {
-    absl::StrAppend(out, ":", c->name(), " - [0:0]\n");
-  }
-  for (absl::string_view name : edit.flush) {
-    absl::StrAppend(out, ":", name, " - [0:0]\n");
-  }
-  for (const Hook* h : edit.unhook) {
-    absl::StrAppend(out, "-D ", h->builtin, " -j ", h->target, "\n");
-  }
-  for (const Hook* h : edit.hook) {
-    absl::StrAppend(out, "-I ", h->builtin, " 1 -j ", h->target, "\n");
-  }
-  for (const Hook* h : edit.append) {
-    absl::StrAppend(out, "-A ", h->builtin, " -j ", h->target, "\n");
-  }
-  for (const Chain* c : edit.fill) {
-    // Plain appends: Debian's abseil StrAppend zero-fills before it copies.
-    c->ForEachRule([&](absl::string_view rule) {
-      out->append("-A ").append(c->name()).append(" ").append(rule.data(), rule.size());
-      out->push_back('\n');
-    });
-  }
-  for (const ChainEdit& e : edit.edit) {
-    RenderChainEdit(e, out);
-  }
-  for (absl::string_view name : edit.remove) {
-    absl::StrAppend(out, "-X ", name, "\n");
-  }
-  out->append("COMMIT\n");
-}
-
-void RenderChainEdit(const ChainEdit& edit, std::string* out) {
-  for (const RuleEdit& step : edit.steps) {
-    switch (step.kind) {
-      case RuleEdit::Kind::kDelete:
-        absl::StrAppend(out, "-D ", edit.chain, " ", step.position, "\n");
-        break;
-      case RuleEdit::Kind::kInsert:
-        absl::StrAppend(out, "-I ", edit.chain, " ", step.position, " ", step.rule, "\n");
-        break;
-      case RuleEdit::Kind::kReplace:
-        absl::StrAppend(out, "-R ", edit.chain, " ", step.position, " ", step.rule, "\n");
-        break;
-      case RuleEdit::Kind::kAppend:
-        absl::StrAppend(out, "-A ", edit.chain, " ", step.rule, "\n");
-        break;
-    }
-  }
-}
 
 // What ipset gives a set created without maxelem.
 constexpr size_t kIpsetDefaultMaxelem = 65536;
@@ -90,21 +18,143 @@ size_t IpsetCapacity(size_t members) {
   return max;
 }
 
-void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
-  for (const IpSetSpec& s : sets) {
-    absl::StrAppend(out, "create ", s.name, " ", s.type, " family ",
-                    s.family == 4 ? "inet" : "inet6");
-    if (s.members.size() > kIpsetDefaultMaxelem) {
-      absl::StrAppend(out, " maxelem ", IpsetCapacity(s.members.size()));
+namespace {
+
+// Every renderer writes through one of these: text goes into a reused buffer, handed to the
+// sink a piece at a time (so a file is written from a buffer that stays in cache, and a
+// string gets one copy per piece instead of an append per line).
+class Writer {
+ public:
+  static constexpr size_t kPiece = 256 << 10;
+
+  explicit Writer(TextSink sink) : sink_(sink) {}
+  ~Writer() { Flush(); }
+  TextBuffer& buffer() { return buffer_; }
+  // Between units of text (a chain, a set): passes the buffer on once it is big enough.
+  void MaybeFlush() {
+    if (buffer_.size() >= kPiece) {
+      Flush();
     }
-    out->push_back('\n');
-    for (const std::string& m : s.members) {
-      absl::StrAppend(out, "add ", s.name, " ", m, "\n");
+  }
+  void Flush() {
+    if (!buffer_.empty()) {
+      sink_(buffer_.view());
+      buffer_.clear();
+    }
+  }
+
+ private:
+  TextSink sink_;
+  TextBuffer buffer_;
+};
+
+// "<head><line>\n" for every line of `lines` (each ended by '\n'): the rules of a chain with
+// their "-A <chain> " head, the members of a set with their "add <set> " head.
+void AppendLinesWithHead(absl::string_view head, absl::string_view lines, TextBuffer* out) {
+  const char* at = lines.data();
+  const char* const end = at + lines.size();
+  while (at < end) {
+    const char* newline = static_cast<const char*>(std::memchr(at, '\n', end - at));
+    const size_t length = (newline == nullptr ? end : newline + 1) - at;
+    char* to = out->Extend(head.size() + length);
+    std::memcpy(to, head.data(), head.size());
+    std::memcpy(to + head.size(), at, length);
+    at += length;
+  }
+}
+
+// One line per step of a rule-level edit (render.h, RuleEdit).
+void AppendChainEdit(const ChainEdit& edit, TextBuffer* out) {
+  for (const RuleEdit& step : edit.steps) {
+    switch (step.kind) {
+      case RuleEdit::Kind::kDelete:
+        AppendPieces(out, "-D ", edit.chain, " ", step.position, "\n");
+        break;
+      case RuleEdit::Kind::kInsert:
+        AppendPieces(out, "-I ", edit.chain, " ", step.position, " ", step.rule, "\n");
+        break;
+      case RuleEdit::Kind::kReplace:
+        AppendPieces(out, "-R ", edit.chain, " ", step.position, " ", step.rule, "\n");
+        break;
+      case RuleEdit::Kind::kAppend:
+        AppendPieces(out, "-A ", edit.chain, " ", step.rule, "\n");
+        break;
     }
   }
 }
 
-namespace {
+void RenderTableEditTo(const TableEdit& edit, Writer& w) {
+  TextBuffer& out = w.buffer();
+  AppendPieces(&out, "*", edit.table, "\n");
+  for (const Chain* c : edit.fill) {
+    AppendPieces(&out, ":", c->name(), " - [0:0]\n");
+  }
+  for (absl::string_view name : edit.flush) {
+    AppendPieces(&out, ":", name, " - [0:0]\n");
+  }
+  for (const Hook* h : edit.unhook) {
+    AppendPieces(&out, "-D ", h->builtin, " -j ", h->target, "\n");
+  }
+  for (const Hook* h : edit.hook) {
+    AppendPieces(&out, "-I ", h->builtin, " 1 -j ", h->target, "\n");
+  }
+  for (const Hook* h : edit.append) {
+    AppendPieces(&out, "-A ", h->builtin, " -j ", h->target, "\n");
+  }
+  std::string head;
+  for (const Chain* c : edit.fill) {
+    head.clear();
+    AppendPieces(&head, "-A ", c->name(), " ");
+    AppendLinesWithHead(head, c->body(), &out);
+    w.MaybeFlush();
+  }
+  for (const ChainEdit& e : edit.edit) {
+    AppendChainEdit(e, &out);
+    w.MaybeFlush();
+  }
+  for (absl::string_view name : edit.remove) {
+    AppendPieces(&out, "-X ", name, "\n");
+  }
+  out.Append("COMMIT\n");
+}
+
+void RenderRestoreTo(const Ruleset& ruleset, Writer& w) {
+  for (const Table& t : ruleset.tables) {
+    TableEdit edit;
+    edit.table = t.name;
+    edit.fill.reserve(t.chains.size());
+    for (const Chain& c : t.chains) {
+      edit.fill.push_back(&c);
+    }
+    for (const Hook& h : t.hooks) {
+      edit.hook.push_back(&h);
+    }
+    RenderTableEditTo(edit, w);
+  }
+}
+
+void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
+  TextBuffer& out = w.buffer();
+  std::string head;
+  for (const IpSetSpec& s : sets) {
+    AppendPieces(&out, "create ", s.name, " ", s.type, " family ",
+                 s.family == 4 ? "inet" : "inet6");
+    if (s.members.size() > kIpsetDefaultMaxelem) {
+      AppendPieces(&out, " maxelem ", IpsetCapacity(s.members.size()));
+    }
+    out.Append('\n');
+    head.clear();
+    AppendPieces(&head, "add ", s.name, " ");
+    for (const std::string& m : s.members) {
+      char* to = out.Extend(head.size() + m.size() + 1);
+      std::memcpy(to, head.data(), head.size());
+      std::memcpy(to + head.size(), m.data(), m.size());
+      to[head.size() + m.size()] = '\n';
+      w.MaybeFlush();
+    }
+    w.MaybeFlush();
+  }
+}
 
 // The note at the top of every script for an empty state (RenderFiles, `fiptgen` on stdout):
 // how to load it, and that a live host is brought to the model's state with fiptgen-apply.
@@ -112,30 +162,88 @@ namespace {
 // "#" lines; a plain iptables-restore flushes every chain of the tables it names, a second
 // `--noflush` load inserts the hooks again, and `ipset restore` stops at a set that exists.
 void AppendLoadNote(absl::string_view state, absl::string_view load, absl::string_view second_load,
-                    std::string* out) {
-  absl::StrAppend(out, "# fiptgen: ", state, ":\n#   ", load, "\n# A second load ", second_load,
-                  ": fiptgen-apply brings a live host to the model's state.\n");
+                    TextBuffer* out) {
+  AppendPieces(out, "# fiptgen: ", state, ":\n#   ", load, "\n# A second load ", second_load,
+               ": fiptgen-apply brings a live host to the model's state.\n");
 }
+
+// The size of RenderRestore's text, to reserve a string once.
+size_t RestoreSize(const Ruleset& ruleset) {
+  size_t size = 0;
+  for (const Table& t : ruleset.tables) {
+    size += 16 + 32 * t.hooks.size();
+    for (const Chain& c : t.chains) {
+      size += 2 * c.name().size() + 10 + c.body().size() + c.rule_count() * (c.name().size() + 4);
+    }
+  }
+  return size;
+}
+
+// A sink that appends to a string. Named, not a temporary: Writer keeps a reference to it.
+class AppendTo {
+ public:
+  explicit AppendTo(std::string* out) : out_(out) {}
+  void operator()(absl::string_view text) const { out_->append(text.data(), text.size()); }
+
+ private:
+  std::string* out_;
+};
 
 }  // namespace
 
-void RenderRestoreFile(const Ruleset& ruleset, std::string* out) {
+void RenderRestore(const Ruleset& ruleset, std::string* out) {
+  out->reserve(out->size() + RestoreSize(ruleset));
+  const AppendTo append(out);
+  Writer w(append);
+  RenderRestoreTo(ruleset, w);
+}
+
+void RenderTableEdit(const TableEdit& edit, std::string* out) {
+  const AppendTo append(out);
+  Writer w(append);
+  RenderTableEditTo(edit, w);
+}
+
+void RenderChainEdit(const ChainEdit& edit, std::string* out) {
+  const AppendTo append(out);
+  Writer w(append);
+  AppendChainEdit(edit, &w.buffer());
+}
+
+void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
+  const AppendTo append(out);
+  Writer w(append);
+  RenderIpsetRestoreTo(sets, w);
+}
+
+void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
+  Writer w(write);
   const absl::string_view tool = ruleset.family == 6 ? "ip6tables-restore" : "iptables-restore";
   AppendLoadNote(absl::StrCat("the model's full IPv", ruleset.family,
                               " state, for loading into a host with none of its chains"),
                  absl::StrCat(tool, " --noflush < FILE   (plain ", tool,
                               " would wipe the tables' other rules)"),
-                 "doubles the hooks", out);
-  RenderRestore(ruleset, out);
+                 "doubles the hooks", &w.buffer());
+  RenderRestoreTo(ruleset, w);
 }
 
-void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
+void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
   if (sets.empty()) {
     return;
   }
+  Writer w(write);
   AppendLoadNote("the model's ipsets, for loading into a host with none of them",
-                 "ipset restore < FILE", "fails (the sets exist)", out);
-  RenderIpsetRestore(sets, out);
+                 "ipset restore < FILE", "fails (the sets exist)", &w.buffer());
+  RenderIpsetRestoreTo(sets, w);
+}
+
+void RenderRestoreFile(const Ruleset& ruleset, std::string* out) {
+  out->reserve(out->size() + RestoreSize(ruleset) + 256);
+  RenderRestoreFile(ruleset, AppendTo(out));
+}
+
+void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
+  RenderIpsetFile(sets, AppendTo(out));
 }
 
 RestoreFiles RenderFiles(const Desired& desired) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "fiptgen/ruleset.h"
 
@@ -76,6 +77,12 @@ size_t IpsetCapacity(size_t members);
 // host to fiptgen-apply. No sets, no text.
 void RenderRestoreFile(const Ruleset& ruleset, std::string* out);
 void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out);
+
+// The same text handed to `write` in order, in pieces of a few hundred KiB from one reused
+// buffer: a caller that writes a file never holds the whole script (`fiptgen --out`).
+using TextSink = absl::FunctionRef<void(absl::string_view)>;
+void RenderRestoreFile(const Ruleset& ruleset, TextSink write);
+void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write);
 
 // The three files `fiptgen --out DIR` writes; a family that is not enabled gets "".
 struct RestoreFiles {

@@ -35,35 +35,35 @@ TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
     const char* want;
   };
   const Case cases[] = {
-      {"nothing", {"filter", {}, {}, {}, {}, {}, {}}, "*filter\nCOMMIT\n"},
+      {"nothing", {"filter", {}, {}, {}, {}, {}, {}, {}}, "*filter\nCOMMIT\n"},
       {"a filled chain",
-       {"filter", {&a}, {}, {}, {}, {}, {}},
+       {"filter", {&a}, {}, {}, {}, {}, {}, {}},
        "*filter\n:felix-A - [0:0]\n-A felix-A -j DROP\n"
        "-A felix-A -m comment --comment \"x y\" -j RETURN\nCOMMIT\n"},
       {"a filled chain without rules",
-       {"raw", {&empty}, {}, {}, {}, {}, {}},
+       {"raw", {&empty}, {}, {}, {}, {}, {}, {}},
        "*raw\n:felix-E - [0:0]\nCOMMIT\n"},
       {"a flushed chain",
-       {"filter", {}, {"felix-F"}, {}, {}, {}, {}},
+       {"filter", {}, {"felix-F"}, {}, {}, {}, {}, {}},
        "*filter\n:felix-F - [0:0]\nCOMMIT\n"},
       {"a hook deleted",
-       {"filter", {}, {}, {&out}, {}, {}, {}},
+       {"filter", {}, {}, {&out}, {}, {}, {}, {}},
        "*filter\n-D OUTPUT -j felix-OLD\nCOMMIT\n"},
       {"a hook inserted",
-       {"filter", {}, {}, {}, {&in}, {}, {}},
+       {"filter", {}, {}, {}, {&in}, {}, {}, {}},
        "*filter\n-I INPUT 1 -j felix-A\nCOMMIT\n"},
       {"a chain deleted",
-       {"filter", {}, {}, {}, {}, {"felix-X"}, {}},
+       {"filter", {}, {}, {}, {}, {"felix-X"}, {}, {}},
        "*filter\n-X felix-X\nCOMMIT\n"},
       {"a chain edited rule by rule",
-       {"filter", {}, {}, {}, {}, {}, {edited}},
+       {"filter", {}, {}, {}, {}, {}, {edited}, {}},
        "*filter\n-D felix-B 2\n-I felix-B 2 -j felix-A\n-R felix-B 3 -m comment --comment "
        "\"x y\" -j RETURN\n-A felix-B -j DROP\nCOMMIT\n"},
       {"a hook appended",
        {"filter", {}, {}, {}, {}, {}, {}, {&in}},
        "*filter\n-A INPUT -j felix-A\nCOMMIT\n"},
       {"everything",
-       {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}, {edited}},
+       {"filter", {&a}, {"felix-X"}, {&out}, {&in}, {"felix-X"}, {edited}, {}},
        "*filter\n:felix-A - [0:0]\n:felix-X - [0:0]\n-D OUTPUT -j felix-OLD\n"
        "-I INPUT 1 -j felix-A\n-A felix-A -j DROP\n"
        "-A felix-A -m comment --comment \"x y\" -j RETURN\n-D felix-B 2\n"
@@ -157,6 +157,38 @@ TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
   EXPECT_NE(files.ip6tables.find("fiptgen-apply"), std::string::npos) << files.ip6tables;
   // No sets: an empty file, without a note.
   EXPECT_EQ(RenderFiles(Desired{}).ipsets, "");
+}
+
+// The pieces a sink is handed are, in order, the text the string form writes; a script
+// bigger than one piece comes in several.
+TEST(RenderFilesTest, SinkGetsTheSameTextInPieces) {
+  Ruleset rs{4, {Table{"filter", {{"INPUT", "felix-INPUT"}}, {}}}};
+  std::vector<IpSetSpec> sets = {{"felix-v4-a", "hash:ip", 4, {}}};
+  for (int i = 0; i < 5000; ++i) {
+    std::vector<const char*> rules(20, "-m comment --comment \"a rule of some length\" -j ACCEPT");
+    rs.tables[0].chains.push_back(MakeChain(absl::StrCat("felix-p-", i, "-i").c_str(), rules));
+    sets[0].members.push_back(absl::StrCat("10.0.", i / 256, ".", i % 256));
+  }
+  std::string want_rules, want_sets;
+  RenderRestoreFile(rs, &want_rules);
+  RenderIpsetFile(sets, &want_sets);
+  ASSERT_GT(want_rules.size(), 4u << 20);
+  for (bool ipsets : {false, true}) {
+    std::string got;
+    int pieces = 0;
+    auto sink = [&](absl::string_view piece) {
+      EXPECT_FALSE(piece.empty());
+      got.append(piece.data(), piece.size());
+      ++pieces;
+    };
+    if (ipsets) {
+      RenderIpsetFile(sets, sink);
+    } else {
+      RenderRestoreFile(rs, sink);
+    }
+    EXPECT_EQ(got, ipsets ? want_sets : want_rules);
+    EXPECT_GT(pieces, ipsets ? 0 : 8) << "pieces of a few hundred KiB";
+  }
 }
 
 }  // namespace

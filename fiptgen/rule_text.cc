@@ -1,6 +1,7 @@
 #include "fiptgen/rule_text.h"
 
 #include <cstdint>
+#include <cstring>
 
 #include "absl/numeric/bits.h"
 
@@ -145,14 +146,18 @@ bool RuleTokenizer::NextQuoted(const char* start, const char* quote, RuleToken* 
 namespace {
 
 // Whether `text` ends inside a quoted argument. Most lines have no quote, or only balanced
-// quotes and no backslash; only the others are tokenized.
+// quotes and no backslash; only the others are tokenized. Quotes are found by memchr, from
+// one to the next: a save of a large model is 16 MB, every byte of it seen here.
 bool EndsInsideQuotes(absl::string_view text) {
+  const char* const end = text.data() + text.size();
   size_t quotes = 0;
-  bool backslash = false;
-  for (char c : text) {
-    quotes += c == '"';
-    backslash = backslash || c == '\\';
+  for (const char* at = text.data();; ++at, ++quotes) {
+    at = static_cast<const char*>(std::memchr(at, '"', static_cast<size_t>(end - at)));
+    if (at == nullptr) {
+      break;
+    }
   }
+  const bool backslash = std::memchr(text.data(), '\\', text.size()) != nullptr;
   if (quotes == 0 || (!backslash && quotes % 2 == 0)) {
     return false;
   }

@@ -16,15 +16,24 @@
 #include "fiptgen/error_path.h"
 #include "fiptgen/names.h"
 #include "fiptgen/protocols.h"
+#include "fiptgen/validate_loaded.h"
 
 namespace fiptgen {
 namespace {
 
 // Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are
 // those of the JSON the model would be loaded from (endpoints[3].interface).
+//
+// Its checks are of two kinds. Format checks (value ranges, lists sorted and unique,
+// which nets an endpoint may own, a profile's id) are what LoadModel's reading of JSON
+// already guarantees: a value it reads out of range or a net it refuses is reported and
+// left out of the model, and it sorts every list. Every other check (names, references,
+// cross-field rules, collisions) needs the whole model. A Validator for a model LoadModel
+// filled (`loaded`) makes only the second kind, with the same messages in the same order.
 class Validator {
  public:
-  explicit Validator(const Model& model) : model_(model), namer_(model.config) {}
+  Validator(const Model& model, bool loaded)
+      : model_(model), loaded_(loaded), namer_(model.config) {}
 
   std::vector<std::string> Run() {
     CheckConfig();
@@ -105,11 +114,15 @@ class Validator {
     }
   }
 
+  template <typename T>
+  static bool SortedUnique(const std::vector<T>& v) {
+    return std::is_sorted(v.begin(), v.end()) && std::adjacent_find(v.begin(), v.end()) == v.end();
+  }
   // `parent` and `field` make the path only when there is an error to report.
   template <typename T>
   void CheckSortedUnique(const std::vector<T>& v, absl::string_view parent,
                          absl::string_view field) {
-    if (!std::is_sorted(v.begin(), v.end()) || std::adjacent_find(v.begin(), v.end()) != v.end()) {
+    if (!SortedUnique(v)) {
       Error(FieldPath(parent, field), "must be sorted without duplicates (LoadModel does this)");
     }
   }
@@ -171,6 +184,18 @@ class Validator {
     if (!e.untracked_profile_ids.empty() && e.kind == EndpointKind::kWorkload) {
       Error(FieldPath(path, "untracked_profile_ids"), "only host endpoints have untracked policy");
     }
+    if (!loaded_) {
+      CheckEndpointNets(e, path);
+    }
+    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
+    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
+  }
+
+  std::vector<std::string> TakeErrors() { return std::move(errors_); }
+
+ private:
+  // Format checks (LoadModel's reading makes them) of an endpoint's nets.
+  void CheckEndpointNets(const Endpoint& e, const std::string& path) {
     for (const IpNet& n : e.ipv4_nets) {
       if (n.family != 4) {
         Error(FieldPath(path, "ipv4_nets"), "holds a non-IPv4 net");
@@ -192,13 +217,8 @@ class Validator {
     }
     CheckSortedUnique(e.ipv4_nets, path, "ipv4_nets");
     CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
-    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
-    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
   }
 
-  std::vector<std::string> TakeErrors() { return std::move(errors_); }
-
- private:
   void CheckProfileRefs(const std::vector<std::string>& ids, const std::string& path) {
     absl::flat_hash_set<absl::string_view> seen;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -210,6 +230,24 @@ class Validator {
       }
     }
   }
+
+  // A path made the first time an error needs it: a large model has thousands of profiles,
+  // tens of thousands of rules, and almost never an error.
+  template <typename Make>
+  class LazyPath {
+   public:
+    explicit LazyPath(Make make) : make_(std::move(make)) {}
+    const std::string& operator()() {
+      if (path_.empty()) {
+        path_ = make_();
+      }
+      return path_;
+    }
+
+   private:
+    Make make_;
+    std::string path_;
+  };
 
   void CheckProfiles() {
     absl::flat_hash_set<absl::string_view> tags;
@@ -223,32 +261,42 @@ class Validator {
       ipset_family.emplace(s.name, s.family);
     }
     for (const auto& [id, profile] : model_.profiles) {
-      std::string path = KeyPath("profiles", id);
+      LazyPath path([&id = id] { return KeyPath("profiles", id); });
       if (id.empty()) {
-        Error(path, "profile id must not be empty");
+        Error(path(), "profile id must not be empty");
       }
-      if (id != profile.id) {
-        Error(path, "Profile.id differs from its key");
+      if (!loaded_ && id != profile.id) {
+        Error(path(), "Profile.id differs from its key");
       }
       for (const std::string& tag : profile.tags) {
         if (tag.empty()) {
-          Error(FieldPath(path, "tags"), "a tag must not be empty");
+          Error(FieldPath(path(), "tags"), "a tag must not be empty");
         }
       }
-      CheckSortedUnique(profile.tags, path, "tags");
+      if (!loaded_ && !SortedUnique(profile.tags)) {
+        CheckSortedUnique(profile.tags, path(), "tags");
+      }
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-        const auto& rules =
-            dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules;
-        std::string list =
-            FieldPath(path, dir == RuleDir::kInbound ? "inbound_rules" : "outbound_rules");
+        const bool in = dir == RuleDir::kInbound;
+        const std::vector<PolicyRule>& rules = in ? profile.inbound_rules : profile.outbound_rules;
         for (size_t i = 0; i < rules.size(); ++i) {
-          CheckRule(rules[i], IndexPath(list, i), tags, ipset_family);
+          LazyPath rule_path([&path, in, i] {
+            return IndexPath(FieldPath(path(), in ? "inbound_rules" : "outbound_rules"), i);
+          });
+          CheckRule(rules[i], rule_path, tags, ipset_family);
         }
       }
     }
   }
 
-  void CheckRule(const PolicyRule& r, const std::string& path,
+  // The JSON field a set match comes from: "src_tag", "!dst_ipset", ...
+  static std::string SetMatchField(const SetMatch& m) {
+    return absl::StrCat(m.negated ? "!" : "", m.side == Side::kSource ? "src_" : "dst_",
+                        m.kind == SetMatch::kTag ? "tag" : "ipset");
+  }
+
+  template <typename Path>
+  void CheckRule(const PolicyRule& r, Path& path,
                  const absl::flat_hash_set<absl::string_view>& tags,
                  const absl::flat_hash_map<absl::string_view, int>& ipset_family) {
     if (r.action == Action::kLog) {
@@ -257,13 +305,13 @@ class Validator {
         return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
       });
       if (lp.empty() || lp.size() > 29 || !printable) {
-        Error(FieldPath(path, "log_prefix"),
+        Error(FieldPath(path(), "log_prefix"),
               absl::StrCat(QuoteForMessage(lp),
                            " must be 1-29 printable ASCII characters without quotes or backslash"));
       }
     }
-    if (r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
-      Error(FieldPath(path, r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
+    if (!loaded_ && r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
+      Error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
     }
     bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
                      !r.not_dst_ports.empty();
@@ -272,68 +320,61 @@ class Validator {
                           : !r.dst_ports.empty()     ? "dst_ports"
                           : !r.not_src_ports.empty() ? "!src_ports"
                                                      : "!dst_ports";
-      Error(FieldPath(path, field), "needs protocol tcp, udp, sctp or udplite");
+      Error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
     }
     for (const auto& [ports, field] :
          {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
           {&r.dst_ports, "dst_ports"},
           {&r.not_src_ports, "!src_ports"},
           {&r.not_dst_ports, "!dst_ports"}}) {
+      if (loaded_) {
+        break;
+      }
       for (const PortRange& pr : *ports) {
         if (pr.lo > pr.hi) {
-          Error(FieldPath(path, field), "a range must have lo < hi");
+          Error(FieldPath(path(), field), "a range must have lo < hi");
         }
       }
-      CheckSortedUnique(*ports, path, field);
+      if (!SortedUnique(*ports)) {
+        CheckSortedUnique(*ports, path(), field);
+      }
     }
     if (r.icmp_type) {
       const char* field = r.icmp_type->negated ? "!icmp_type" : "icmp_type";
       if (!r.protocol || r.protocol->negated ||
           (r.protocol->value != kProtoIcmp && r.protocol->value != kProtoIcmpv6)) {
-        Error(FieldPath(path, field), "needs protocol icmp or icmpv6");
+        Error(FieldPath(path(), field), "needs protocol icmp or icmpv6");
       }
       if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
-        Error(FieldPath(path, field), "must be 0-254 (the kernel reads type 255 as \"any type\")");
+        Error(FieldPath(path(), field),
+              "must be 0-254 (the kernel reads type 255 as \"any type\")");
       }
     }
     if (r.icmp_code) {
       if (!r.icmp_type) {
-        Error(FieldPath(path, "icmp_code"), "needs icmp_type");
+        Error(FieldPath(path(), "icmp_code"), "needs icmp_type");
       }
-      if (*r.icmp_code < 0 || *r.icmp_code > 255) {
-        Error(FieldPath(path, "icmp_code"), "must be 0-255");
+      if (!loaded_ && (*r.icmp_code < 0 || *r.icmp_code > 255)) {
+        Error(FieldPath(path(), "icmp_code"), "must be 0-255");
       }
     }
-    if (r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
-      Error(FieldPath(path, "ip_version"), "must be 4 or 6");
+    if (!loaded_ && r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
+      Error(FieldPath(path(), "ip_version"), "must be 4 or 6");
     }
     for (const auto& [net, field] :
          {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "src_net"},
           {&r.dst_net, "dst_net"}}) {
       if (*net && (*net)->negated && (*net)->value.prefix_len == 0) {
-        Error(FieldPath(path, absl::StrCat("!", field)),
+        Error(FieldPath(path(), absl::StrCat("!", field)),
               "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
       }
     }
-    for (const auto& [list, field] :
-         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_tags, "src_tag"},
-          {&r.dst_tags, "dst_tag"}}) {
-      for (const Match<std::string>& m : *list) {
-        if (!tags.contains(m.value)) {
-          Error(FieldPath(path, m.negated ? absl::StrCat("!", field) : field),
-                absl::StrCat("no profile has tag ", QuoteForMessage(m.value)));
-        }
-      }
-    }
-    for (const auto& [list, field] :
-         {std::pair<const std::vector<Match<std::string>>*, const char*>{&r.src_ipsets,
-                                                                         "src_ipset"},
-          {&r.dst_ipsets, "dst_ipset"}}) {
-      for (const Match<std::string>& m : *list) {
-        if (!ipset_family.contains(m.value)) {
-          Error(FieldPath(path, m.negated ? absl::StrCat("!", field) : field),
-                absl::StrCat("no ipset named ", QuoteForMessage(m.value)));
-        }
+    for (const SetMatch& m : r.sets) {
+      const bool tag = m.kind == SetMatch::kTag;
+      if (tag ? !tags.contains(m.name) : !ipset_family.contains(m.name)) {
+        Error(
+            FieldPath(path(), SetMatchField(m)),
+            absl::StrCat(tag ? "no profile has tag " : "no ipset named ", QuoteForMessage(m.name)));
       }
     }
   }
@@ -367,7 +408,9 @@ class Validator {
                              " is a network; a hash:ip set holds addresses"));
         }
       }
-      CheckSortedUnique(s.members, path, "members");
+      if (!loaded_) {
+        CheckSortedUnique(s.members, path, "members");
+      }
     }
   }
 
@@ -420,6 +463,7 @@ class Validator {
   }
 
   const Model& model_;
+  const bool loaded_;  // by LoadModel: its format checks are made
   Namer namer_;
   std::vector<std::string> errors_;
   std::set<std::pair<std::string, std::string>> reported_;
@@ -482,19 +526,25 @@ void EndpointNameIndex::Remove(const Endpoint& endpoint) {
   }
 }
 
-std::vector<std::string> ModelErrors(const Model& model) { return Validator(model).Run(); }
+std::vector<std::string> ModelErrors(const Model& model) {
+  return Validator(model, /*loaded=*/false).Run();
+}
+
+std::vector<std::string> ModelErrorsAfterLoading(const Model& model) {
+  return Validator(model, /*loaded=*/true).Run();
+}
 
 absl::Status ValidateModel(const Model& model) { return ErrorsToStatus(ModelErrors(model)); }
 
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint) {
-  Validator v(model);
+  Validator v(model, /*loaded=*/false);
   v.CheckEndpoint(endpoint, "endpoint");
   return ErrorsToStatus(v.TakeErrors());
 }
 
 absl::Status ValidateEndpoint(const Model& model, const Endpoint& endpoint,
                               const EndpointNameIndex& others) {
-  Validator v(model);
+  Validator v(model, /*loaded=*/false);
   v.CheckEndpointAmong(endpoint, "endpoint", others);
   return ErrorsToStatus(v.TakeErrors());
 }

@@ -131,5 +131,56 @@ TEST(ValidateTest, DuplicateIdsAndInterfacesInAModel) {
             "endpoints[2].id: \"a\" is also endpoints[0].id");
 }
 
+// A rule built in code gets every check, those LoadModel's reading already makes for JSON
+// (ranges, sorted ports) as well as the cross-field ones.
+TEST(ValidateTest, RulesBuiltInCode) {
+  auto rule_error = [](PolicyRule rule) {
+    Model model;
+    model.profiles["p"].id = "p";
+    model.profiles["p"].tags = {"web"};
+    model.ipsets.push_back({"block", 4, "hash:net", {}});
+    model.profiles["p"].outbound_rules = {PolicyRule(), std::move(rule)};
+    return Message(ValidateModel(model));
+  };
+  const std::string at = "profiles[\"p\"].outbound_rules[1].";
+  PolicyRule r;
+  EXPECT_EQ(rule_error(r), "OK");
+  r.sets = {{SetMatch::kTag, Side::kSource, false, "web"},
+            {SetMatch::kTag, Side::kDestination, true, "db"},
+            {SetMatch::kIpset, Side::kSource, false, "block"},
+            {SetMatch::kIpset, Side::kDestination, true, "allow"}};
+  EXPECT_EQ(rule_error(r), at + "!dst_tag: no profile has tag \"db\"\n" + at +
+                               "!dst_ipset: no ipset named \"allow\"");
+  r = PolicyRule();
+  r.protocol = Match<int>{256};
+  EXPECT_EQ(rule_error(r), at + "protocol: must be 1-255");
+  r.protocol = Match<int>{6};
+  r.dst_ports = {{80, 80}, {22, 22}};
+  EXPECT_EQ(rule_error(r),
+            at + "dst_ports: must be sorted without duplicates (LoadModel does this)");
+  r.dst_ports = {{90, 80}};
+  EXPECT_EQ(rule_error(r), at + "dst_ports: a range must have lo < hi");
+  r = PolicyRule();
+  r.not_src_ports = {{22, 22}};
+  EXPECT_EQ(rule_error(r), at + "!src_ports: needs protocol tcp, udp, sctp or udplite");
+  r = PolicyRule();
+  r.protocol = Match<int>{1};
+  r.icmp_type = Match<int>{8};
+  r.icmp_code = 256;
+  EXPECT_EQ(rule_error(r), at + "icmp_code: must be 0-255");
+  r.icmp_code = 0;
+  r.icmp_type = Match<int>{255, /*negated=*/true};
+  EXPECT_EQ(rule_error(r),
+            at + "!icmp_type: must be 0-254 (the kernel reads type 255 as \"any type\")");
+  r = PolicyRule();
+  r.ip_version = 5;
+  EXPECT_EQ(rule_error(r), at + "ip_version: must be 4 or 6");
+  r = PolicyRule();
+  r.action = Action::kLog;
+  r.log_prefix = "a\"b";
+  EXPECT_EQ(rule_error(r), at + "log_prefix: \"a\\\"b\" must be 1-29 printable ASCII characters "
+                                "without quotes or backslash");
+}
+
 }  // namespace
 }  // namespace fiptgen

@@ -132,14 +132,104 @@ usage_error "--out with --family" "$fiptgen" --out "$tmp/dir" --family 6 "$testd
 usage_error "--out with --ipsets" "$fiptgen" --out "$tmp/dir" --ipsets "$testdata/example/model.json"
 usage_error "two MODELs" "$fiptgen" "$testdata/example/model.json" "$testdata/tags/model.json"
 
+# ---- fiptgen trace, fiptgen check-flows ---------------------------------------------------
+example="$testdata/example/model.json"
+spoof="in=tapw1 out=eth0 tcp src=198.18.1.99 dst=198.18.9.2 dport=80"
+run "$fiptgen" trace "$example" $spoof
+check "trace exits 0" test $rc -eq 0 -a ! -s "$tmp/err"
+check "trace prints the verdict" grep -q '^verdict  DROP$' "$tmp/out"
+check "trace says why" grep -qF 'filter   FORWARD → felix-FORWARD → felix-FROM-ENDPOINT → felix-from-w1 #3 "Drop if wrong source IP" → DROP' "$tmp/out"
+check "trace fills in the workload's MAC" grep -q '^packet   .* mac=02:00:00:00:00:01 ' "$tmp/out"
+check "trace lists every rule met" grep -q '^  - felix-from-w1 #2  -m mac ! --mac-source' "$tmp/out"
+run "$fiptgen" trace --json "$example" $spoof
+check "trace --json exits 0" test $rc -eq 0
+check "trace --json is one line of JSON" test "$(wc -l <"$tmp/out")" -eq 1
+check "trace --json has the verdict" grep -q '"verdict":"DROP","untracked":false' "$tmp/out"
+"$fiptgen" trace - in=eth0 udp src=198.18.9.2 dst=198.18.9.254 dport=4789 <"$example" >"$tmp/out"
+check "trace reads the model from stdin" grep -q '^verdict  ACCEPT (untracked)$' "$tmp/out"
+
+# A host's saved state: the example's scripts as iptables-save and ipset save print them.
+to_save() {  # restore-file: built-in chains declared, hooks as -A, no comments
+  awk '/^#/ { next }
+       $0 == "*raw" { print; print ":PREROUTING ACCEPT [0:0]"; print ":OUTPUT ACCEPT [0:0]"; next }
+       $0 == "*filter" { print; print ":INPUT ACCEPT [0:0]"; print ":FORWARD ACCEPT [0:0]"; print ":OUTPUT ACCEPT [0:0]"; next }
+       $1 == "-I" { print "-A " $2 " -j " $5; next }
+       { print }' "$1"
+}
+to_save "$testdata/example/iptables.restore" >"$tmp/example.save4"
+to_save "$testdata/example/ip6tables.restore" >"$tmp/example.save6"
+run "$fiptgen" trace --iptables-save "$tmp/example.save4" --ipset-save "$testdata/example/ipsets.restore" \
+  $spoof mac=02:00:00:00:00:01
+check "trace of a saved state exits 0" test $rc -eq 0
+check "trace of a saved state says why" grep -qF 'felix-from-w1 #3 "Drop if wrong source IP" → DROP' "$tmp/out"
+run "$fiptgen" trace --iptables-save "$tmp/example.save4" $spoof
+check "trace of a saved state without MAC is unresolved" grep -q '^verdict  UNRESOLVED$' "$tmp/out"
+check "...and says why" grep -qF 'felix-from-w1 #2 "Drop if wrong source MAC" → UNRESOLVED: -m mac needs the packet' "$tmp/out"
+run "$fiptgen" trace --iptables-save - in=tapw1 tcp src=fd5a:f1e1::1:1 dst=fd5a:f1e1::2 dport=1 \
+  <"$tmp/example.save4"
+check "a v6 packet with only --iptables-save exits 2" test $rc -eq 2 -a ! -s "$tmp/out"
+check "...and names the flag" grep -q 'an IPv6 packet: give --ip6tables-save FILE' "$tmp/err"
+echo '*filter' >"$tmp/bad.save"
+run "$fiptgen" trace --iptables-save "$tmp/bad.save" $spoof
+check "a bad save exits 2" test $rc -eq 2 -a ! -s "$tmp/out"
+check "a bad save names file and line" grep -q "^$tmp/bad.save: iptables-save:1: table filter has no COMMIT$" "$tmp/err"
+usage_error "trace: no MODEL" "$fiptgen" trace
+usage_error "trace: no PACKET" "$fiptgen" trace "$example"
+usage_error "trace: a bad PACKET" "$fiptgen" trace "$example" in=eth0 tcp src=198.18.9.2 dst=198.18.9.254
+check "trace: a bad PACKET is named" grep -q 'PACKET: dport: required for tcp' "$tmp/err"
+usage_error "trace: two stdins" "$fiptgen" trace --iptables-save - --ipset-save - $spoof
+usage_error "trace: --ipset-save alone" "$fiptgen" trace --ipset-save "$tmp/x" $spoof
+usage_error "trace: an unknown flag" "$fiptgen" trace --family 4 "$example" $spoof
+run "$fiptgen" trace /nonexistent/model.json $spoof
+check "trace: a missing model exits 1" test $rc -eq 1 -a ! -s "$tmp/out"
+
+cat >"$tmp/flows.txt" <<'FLOWS'
+# the example's workload w1 and host endpoint eth0
+in=tapw1 out=eth0 tcp src=198.18.1.1 dst=198.18.9.2 dport=80 => accept
+in=tapw1 out=eth0 tcp src=198.18.1.99 dst=198.18.9.2 dport=80 => drop
+in=eth0 udp src=198.18.9.2 dst=198.18.9.254 dport=4789 => accept untracked
+in=tapw1 out=eth0 icmpv6 src=fd5a:f1e1::1:1 dst=fd5a:f1e1::9:2 => accept
+FLOWS
+run "$fiptgen" check-flows "$example" "$tmp/flows.txt"
+check "check-flows exits 0 when every flow holds" test $rc -eq 0 -a ! -s "$tmp/err"
+check "check-flows counts" grep -q '^4 flows: 4 hold, 0 do not$' "$tmp/out"
+run "$fiptgen" check-flows --iptables-save "$tmp/example.save4" --ip6tables-save "$tmp/example.save6" \
+  --ipset-save "$testdata/example/ipsets.restore" "$tmp/flows.txt"
+check "check-flows of a saved state without MACs: unresolved flows" test $rc -eq 3
+check "...counted" grep -q '^4 flows: 1 hold, 3 do not$' "$tmp/out"
+sed -i 's/=> drop$/=> accept/; s/4789 => accept untracked/4789 => accept tracked/' "$tmp/flows.txt"
+run "$fiptgen" check-flows "$example" "$tmp/flows.txt"
+check "check-flows exits 3 when a flow does not hold" test $rc -eq 3
+check "check-flows names the flow by file and line" grep -q "^$tmp/flows.txt:3: in=tapw1 out=eth0 tcp src=198.18.1.99 .* => accept$" "$tmp/out"
+check "check-flows says what it got" grep -q '^  got drop$' "$tmp/out"
+check "check-flows prints the trace" grep -qF '    filter   FORWARD → felix-FORWARD → felix-FROM-ENDPOINT → felix-from-w1 #3' "$tmp/out"
+check "check-flows checks untracked" grep -q '^  got accept untracked$' "$tmp/out"
+check "check-flows counts failures" grep -q '^4 flows: 2 hold, 2 do not$' "$tmp/out"
+echo 'in=eth0 tcp src=198.18.9.2 dst=198.18.9.254 dport=22 => allow' >"$tmp/bad_flows.txt"
+run "$fiptgen" check-flows "$example" "$tmp/bad_flows.txt"
+check "check-flows: a bad flow exits 2" test $rc -eq 2 -a ! -s "$tmp/out"
+check "check-flows: a bad flow is named by line" grep -q "bad_flows.txt:1: \"allow\" is not a verdict" "$tmp/err"
+run "$fiptgen" check-flows "$example" /nonexistent/flows.txt
+check "check-flows: a missing flows file exits 1" test $rc -eq 1
+run "$fiptgen" check-flows "$example" "$testdata"
+check "check-flows: a directory is not a flows file" grep -q 'is a directory, not a flows file' "$tmp/err"
+usage_error "check-flows: no FLOWS" "$fiptgen" check-flows "$example"
+usage_error "check-flows: two FLOWS" "$fiptgen" check-flows "$example" "$tmp/flows.txt" "$tmp/flows.txt"
+usage_error "check-flows: stdin twice" "$fiptgen" check-flows - -
+
 # ---- both tools: --help, -h, --version ---------------------------------------------------
 version=$(sed -n 's/^inline constexpr char kVersion\[\] = "\(.*\)";$/\1/p' "$version_h")
 check "version.h holds a version" grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$version"
-for tool in fiptgen fiptgen-apply; do
-  if [ "$tool" = fiptgen ]; then bin="$fiptgen"; flags="--family --ipsets --graph --out"
-  else bin="$apply"; flags="--dry-run --check --remove --backend --hooks --timeout --quiet --verbose"; fi
+for tool in fiptgen "fiptgen trace" "fiptgen check-flows" fiptgen-apply; do
+  state_flags="--iptables-save --ip6tables-save --ipset-save"
+  case "$tool" in
+    fiptgen) bin=("$fiptgen"); flags="--family --ipsets --graph --out" ;;
+    "fiptgen trace") bin=("$fiptgen" trace); flags="--json $state_flags" ;;
+    "fiptgen check-flows") bin=("$fiptgen" check-flows); flags="$state_flags" ;;
+    *) bin=("$apply"); flags="--dry-run --check --remove --backend --hooks --timeout --quiet --verbose" ;;
+  esac
   for help in --help -h; do
-    run "$bin" "$help"
+    run "${bin[@]}" "$help"
     check "$tool $help exits 0" test $rc -eq 0
     check "$tool $help prints nothing on stderr" test ! -s "$tmp/err"
     check "$tool $help starts with the usage line" grep -q "^Usage: $tool " "$tmp/out"
@@ -155,13 +245,17 @@ for tool in fiptgen fiptgen-apply; do
   # Every flag --help lists is in the README's synopsis of the tool.
   synopsis=$(grep -E "^    $tool \[" "$readme")
   check "README has a synopsis of $tool" test -n "$synopsis"
-  for flag in $(sed -n 's/^  \(-h, \)\{0,1\}\(--[a-z-]*\).*/\2/p' "$tmp/out"); do
+  for flag in $(sed -n 's/^  \(-h, \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' "$tmp/out"); do
     case "$flag" in --help | --version) continue ;; esac
     check "README synopsis of $tool names $flag" grep -qE -- "(\[| )$flag( |\])" <<<"$synopsis"
   done
-  run "$bin" --version
+  if [ "$tool" = fiptgen ]; then
+    check "fiptgen --help lists the commands" grep -q '^  check-flows  ' "$tmp/out"
+  fi
+  run "${bin[@]}" --version
   check "$tool --version exits 0" test $rc -eq 0
-  check "$tool --version prints the version of version.h" test "$(cat "$tmp/out")" = "$tool $version"
+  check "$tool --version prints the version of version.h" \
+    test "$(cat "$tmp/out")" = "${tool%% *} $version"
 done
 
 # ---- fiptgen-apply: everything that exits before it touches the kernel -------------------

@@ -84,8 +84,30 @@ std::string Usage(const Program& program) {
   for (const auto& [names, help] : rows) {
     AppendFlagHelp(names, help, column, &out);
   }
+  if (!program.commands.empty()) {
+    absl::StrAppend(&out, "\nCommands (each has its own --help):\n");
+    size_t width = 0;
+    for (const Command& c : program.commands) {
+      width = std::max(width, 2 + c.name.size() + 2);
+    }
+    for (const Command& c : program.commands) {
+      AppendFlagHelp(c.name, c.summary, width, &out);
+    }
+  }
   absl::StrAppend(&out, "\nExit status:\n", program.exit_codes, "\n");
   return out;
+}
+
+const Command* FindCommand(const Program& program, int argc, char** argv) {
+  if (argc < 2) {
+    return nullptr;
+  }
+  for (const Command& c : program.commands) {
+    if (c.name == argv[1]) {
+      return &c;
+    }
+  }
+  return nullptr;
 }
 
 int UsageError(const Program& program, absl::string_view message) {
@@ -112,7 +134,8 @@ std::optional<int> ParseArgs(const Program& program, int argc, char** argv, Args
       return kExitOk;
     }
     if (arg == kVersionFlag) {
-      std::cout << program.name << " " << kVersion << "\n";
+      // A subcommand's version is its tool's: "fiptgen trace" prints "fiptgen 1.2.3".
+      std::cout << program.name.substr(0, program.name.find(' ')) << " " << kVersion << "\n";
       std::cout.flush();
       return kExitOk;
     }
@@ -153,6 +176,10 @@ std::string CommandLinePath(absl::string_view path) {
 }
 
 absl::StatusOr<std::string> ReadModelText(const std::string& path) {
+  return ReadInputText(path, "model file");
+}
+
+absl::StatusOr<std::string> ReadInputText(const std::string& path, absl::string_view what) {
   const bool is_stdin = path == "-";
   const std::string name = is_stdin ? "standard input" : path;
   const int fd = is_stdin ? STDIN_FILENO : open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -188,7 +215,7 @@ absl::StatusOr<std::string> ReadModelText(const std::string& path) {
     close(fd);
   }
   if (is_dir) {
-    return absl::FailedPreconditionError(absl::StrCat(name, ": is a directory, not a model file"));
+    return absl::FailedPreconditionError(absl::StrCat(name, ": is a directory, not a ", what));
   }
   if (error != 0) {
     return ReadError(name, error);

@@ -1,6 +1,6 @@
 // What `fiptgen` and `fiptgen-apply` share on the command line: flag parsing with the same
-// conventions and exit codes, the usage text made from the flag table, and reading the model
-// file.
+// conventions and exit codes, the usage text made from the flag table, subcommands, and
+// reading the model file.
 //
 //   const cli::Program program = {"fiptgen", "[--out DIR] [MODEL.json | -]", "Prints ...",
 //                                 {{"--out", "DIR", "write the files into DIR"}}, kExitCodes};
@@ -39,13 +39,24 @@ struct Flag {
   absl::string_view help;        // one line or more, without a trailing newline
 };
 
-struct Program {
-  absl::string_view name;         // "fiptgen"
-  absl::string_view synopsis;     // what follows the name on the usage line
-  absl::string_view description;  // paragraphs after the usage line
-  std::vector<Flag> flags;        // without -h/--help and --version, which every program has
-  absl::string_view exit_codes;   // the "Exit status" lines
+// A subcommand: `fiptgen trace ...`. It has a Program of its own, named "fiptgen trace".
+struct Command {
+  absl::string_view name;     // "trace"
+  absl::string_view summary;  // one line for the tool's --help
 };
+
+struct Program {
+  absl::string_view name;              // "fiptgen", or "fiptgen trace" for a subcommand
+  absl::string_view synopsis;          // what follows the name on the usage line
+  absl::string_view description;       // paragraphs after the usage line
+  std::vector<Flag> flags;             // without -h/--help and --version, which every program has
+  absl::string_view exit_codes;        // the "Exit status" lines
+  std::vector<Command> commands = {};  // subcommands, listed in --help
+};
+
+// The subcommand argv[1] names, or nullptr. A tool with commands calls this first and hands
+// the command argc - 1, argv + 1: a MODEL file named like a command is given as ./trace.
+const Command* FindCommand(const Program& program, int argc, char** argv);
 
 // The --help text: usage line, description, every flag, exit codes.
 std::string Usage(const Program& program);
@@ -59,7 +70,7 @@ struct Args {
 
 // Parses argv: "--flag VALUE", "--flag=VALUE", a switch alone; "--" ends the flags; "-" is a
 // positional argument. Returns std::nullopt when main should go on with *args, else the code
-// main exits with: -h/--help prints Usage and --version "<name> <version>" on stdout (0);
+// main exits with: -h/--help prints Usage and --version "<tool> <version>" on stdout (0);
 // an unknown flag, a missing value, a value given to a switch or a flag given twice prints
 // the error and a hint on stderr (kExitUsage).
 std::optional<int> ParseArgs(const Program& program, int argc, char** argv, Args* args);
@@ -73,7 +84,11 @@ int UsageError(const Program& program, absl::string_view message);
 std::string CommandLinePath(absl::string_view path);
 
 // The text of the file at `path`, or of standard input for "-". A missing or unreadable file
-// and a directory are NotFound / PermissionDenied / FailedPrecondition errors naming the path.
+// and a directory are NotFound / PermissionDenied / FailedPrecondition errors naming the path
+// ("PATH: is a directory, not a <what>").
+absl::StatusOr<std::string> ReadInputText(const std::string& path, absl::string_view what);
+
+// ReadInputText for a model file.
 absl::StatusOr<std::string> ReadModelText(const std::string& path);
 
 // ReadModelText, then LoadModel: its errors are InvalidArgument, one a line, each starting

@@ -1,0 +1,281 @@
+// Internal to the loader: the JSON reader LoadModel (load.h) runs on, built for speed on
+// models of tens of megabytes. It reads the document once, front to back: the loader walks
+// containers (BeginObject / NextKey, BeginArray / NextElement) and reads values one by one,
+// scalars straight into a Node (ReadScalar), or a whole value into a Tape, a small DOM
+// reused from value to value (ReadValue: one endpoint, one ipset, the config). So no DOM of
+// the whole model exists, and strings are views of the input (copied only when they hold
+// escapes).
+//
+// It accepts exactly JSON (RFC 8259), as RapidJSON does, and says nothing about what is
+// wrong with invalid JSON: on failed(), the loader asks RapidJSON, whose messages and
+// positions ("line 4, column 4: ... Missing a comma or '}' after an object member.") are
+// the ones fiptgen has always given. needs_check() is set by what this reader does not
+// judge itself and RapidJSON may refuse: bytes outside ASCII (UTF-8 validity), \u escapes
+// (surrogate pairs) and numbers that are not 64-bit integers (a double may overflow).
+//
+//   json::Reader reader(text);
+//   json::Tape entry;
+//   json::Node scalar;
+//   if (reader.BeginObject()) {
+//     absl::string_view key;
+//     while (reader.NextKey(&key)) {
+//       if (key == "name") {
+//         reader.ReadScalar(&scalar);   // Value(&scalar).IsString() ...
+//       } else {
+//         reader.ReadValue(&entry);   // entry.root() is the member's value
+//       }
+//     }
+//   }
+//   reader.Finish();   // false: not one JSON value
+#ifndef FIPTGEN_JSON_H_
+#define FIPTGEN_JSON_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace fiptgen {
+namespace json {
+
+enum class Type : uint8_t {
+  kNull,
+  kFalse,
+  kTrue,
+  kInt,     // an integer that fits int64_t
+  kNumber,  // any other number: a fraction, an exponent, a bigger integer
+  kString,
+  kArray,
+  kObject,
+};
+
+// One value of a Tape. A container is followed by its elements (an object's members are a
+// key node, then the value); `skip` is the distance to the node after the whole value.
+struct Node {
+  Type type = Type::kNull;
+  uint32_t count = 0;  // containers: elements or members
+  uint32_t skip = 1;
+  uint32_t length = 0;  // kString and keys: of the text
+  union {
+    int64_t int_value = 0;  // kInt
+    const char* data;       // kString and keys: the unescaped text
+  };
+  absl::string_view text() const { return absl::string_view(data, length); }
+  void set_text(absl::string_view s) {
+    data = s.data();
+    length = static_cast<uint32_t>(s.size());
+  }
+};
+
+// A read-only view of one value of a Tape, with what the loader asks of a JSON value.
+class Value {
+ public:
+  explicit Value(const Node* node) : node_(node) {}
+
+  Type type() const { return node_->type; }
+  bool IsNull() const { return type() == Type::kNull; }
+  bool IsBool() const { return type() == Type::kFalse || type() == Type::kTrue; }
+  bool IsInt64() const { return type() == Type::kInt; }
+  bool IsNumber() const { return type() == Type::kInt || type() == Type::kNumber; }
+  bool IsString() const { return type() == Type::kString; }
+  bool IsArray() const { return type() == Type::kArray; }
+  bool IsObject() const { return type() == Type::kObject; }
+
+  int64_t GetInt64() const { return node_->int_value; }
+  absl::string_view GetString() const { return node_->text(); }
+  // Elements of an array, members of an object.
+  size_t Size() const { return node_->count; }
+  bool Empty() const { return node_->count == 0; }
+
+  // Arrays: `for (Value element : value.Elements())`, in order.
+  class ElementIterator;
+  // Objects: `for (Value::Member m : value.Members())`, in order, repeated keys included.
+  struct Member;
+  class MemberIterator;
+  template <typename Iterator>
+  struct Range {
+    Iterator b, e;
+    Iterator begin() const { return b; }
+    Iterator end() const { return e; }
+  };
+  Range<ElementIterator> Elements() const;
+  Range<MemberIterator> Members() const;
+  // The value of the first member named `key`, as RapidJSON's FindMember finds it.
+  std::optional<Value> Find(absl::string_view key) const;
+
+ private:
+  const Node* node_;
+};
+
+class Value::ElementIterator {
+ public:
+  explicit ElementIterator(const Node* at) : at_(at) {}
+  Value operator*() const { return Value(at_); }
+  ElementIterator& operator++() {
+    at_ += at_->skip;
+    return *this;
+  }
+  bool operator!=(const ElementIterator& other) const { return at_ != other.at_; }
+
+ private:
+  const Node* at_;
+};
+
+struct Value::Member {
+  absl::string_view key;
+  Value value;
+};
+
+class Value::MemberIterator {
+ public:
+  explicit MemberIterator(const Node* at) : at_(at) {}
+  Member operator*() const { return Member{at_->text(), Value(at_ + 1)}; }
+  MemberIterator& operator++() {
+    at_ += 1 + at_[1].skip;  // the key, then the value
+    return *this;
+  }
+  bool operator!=(const MemberIterator& other) const { return at_ != other.at_; }
+
+ private:
+  const Node* at_;
+};
+
+inline Value::Range<Value::ElementIterator> Value::Elements() const {
+  return {ElementIterator(node_ + 1), ElementIterator(node_ + node_->skip)};
+}
+inline Value::Range<Value::MemberIterator> Value::Members() const {
+  return {MemberIterator(node_ + 1), MemberIterator(node_ + node_->skip)};
+}
+
+// One JSON value read whole. Reused: reading into it again keeps its memory.
+class Tape {
+ public:
+  Value root() const { return Value(nodes_.data()); }
+
+ private:
+  friend class Reader;
+  std::vector<Node> nodes_;
+  std::deque<std::string> unescaped_;  // strings that held escapes (stable addresses)
+  size_t unescaped_used_ = 0;
+};
+
+class Reader {
+ public:
+  // Reads `text` up to its first NUL byte, where RapidJSON's reading of it ends too.
+  explicit Reader(absl::string_view text);
+
+  // False once the text was found not to be JSON; every call after that fails.
+  bool failed() const { return failed_; }
+  bool needs_check() const { return needs_check_; }
+
+  // The type of the next value, or nullopt (and failed()) if no value starts there.
+  std::optional<Type> PeekType();
+  // Enters the object that comes next. NextKey reads its next key and the ':' after it, or
+  // returns false at its end (or on an error); a value must be read after each key.
+  // Containers are left by reading them to their end: the caller's loops keep the nesting.
+  bool BeginObject() { return Enter('{'); }
+  bool NextKey(absl::string_view* key) {
+    return NextInContainer('}') && (*at_ == '"' || Fail()) && ReadString(key, nullptr) &&
+           ReadColon();
+  }
+  // The same for an array: NextElement returns true when an element comes next.
+  bool BeginArray() { return Enter('['); }
+  bool NextElement() { return NextInContainer(']'); }
+  // Reads the next value whole into `tape`.
+  bool ReadValue(Tape* tape);
+  // Reads the next value into `node` when it is a string, number, true, false or null. An
+  // array or an object is skipped (its syntax checked all the same) and `node` gets only
+  // its type, for a message such as "expected a string, got an array". An unescaped string
+  // lives as long as the reader.
+  bool ReadScalar(Node* node);
+  // Reads the next value and drops it (its syntax is checked all the same).
+  bool Skip() { return ReadValue(&skipped_); }
+  // After the top-level value: true if nothing but whitespace follows.
+  bool Finish();
+
+ private:
+  // After a failure every read meets the end of the text, and fails: the hot paths need
+  // no test of failed_.
+  bool Fail() {
+    failed_ = true;
+    at_ = end_;
+    return false;
+  }
+  void SkipSpace() {
+    const char* p = at_;  // a local: the compiler keeps it in a register
+    // One compare for the common case, a byte that is not whitespace.
+    while (p != end_ && static_cast<unsigned char>(*p) <= ' ' &&
+           (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+      ++p;
+    }
+    at_ = p;
+  }
+  // At the '"' of a string: reads it; escaped text goes into `tape`'s storage (or
+  // unescaped_).
+  bool ReadString(absl::string_view* out, Tape* tape);
+  bool ReadNumber(Node* node);
+  bool ReadLiteral(absl::string_view word);
+  bool ReadColon() {
+    SkipSpace();
+    if (at_ == end_ || *at_ != ':') {
+      return Fail();
+    }
+    ++at_;
+    return true;
+  }
+  // Enters the object or array ('{' or '[') that comes next.
+  bool Enter(char open) {
+    SkipSpace();
+    if (at_ == end_ || *at_ != open) {
+      return Fail();
+    }
+    ++at_;
+    first_ = true;
+    return true;
+  }
+  // In the container being read (closed by `close`): true when a member or element
+  // follows (its ',' read); false at the container's end, which leaves it, or on an error.
+  // Only the first element has no ',' before it, and only right after Enter is first_ set:
+  // a nested container read to its end clears it, as does every element.
+  bool NextInContainer(char close) {
+    SkipSpace();
+    if (at_ == end_) {
+      return Fail();
+    }
+    const bool first = first_;
+    first_ = false;
+    if (*at_ == close) {
+      ++at_;
+      return false;
+    }
+    if (!first) {
+      if (*at_ != ',') {
+        return Fail();
+      }
+      ++at_;
+      SkipSpace();
+      if (at_ == end_) {
+        return Fail();
+      }
+    }
+    return true;
+  }
+
+  const char* at_;
+  const char* end_;
+  bool failed_ = false;
+  bool needs_check_ = false;
+  bool first_ = false;                 // right after Enter: no ',' before the next element
+  std::vector<uint32_t> open_;         // ReadValue: containers not yet closed, by node index
+  std::deque<std::string> unescaped_;  // keys and scalars read outside a tape, with escapes
+  Tape skipped_;
+};
+
+}  // namespace json
+}  // namespace fiptgen
+
+#endif  // FIPTGEN_JSON_H_

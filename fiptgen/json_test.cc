@@ -1,0 +1,225 @@
+#include "fiptgen/json.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "rapidjson/reader.h"
+
+namespace fiptgen {
+namespace json {
+namespace {
+
+// Whether RapidJSON, as LoadModel runs it on invalid JSON, accepts `text`.
+bool RapidJsonAccepts(const std::string& text) {
+  rapidjson::Reader reader;
+  rapidjson::BaseReaderHandler<> ignore;
+  rapidjson::MemoryStream memory(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(memory);
+  return !reader
+              .Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(in,
+                                                                                             ignore)
+              .IsError();
+}
+
+struct Verdict {
+  bool accepted;
+  bool needs_check;
+};
+
+// Reads `text` as one value, the way the loader reads a non-object document.
+Verdict Read(const std::string& text) {
+  Reader reader(text);
+  Tape tape;
+  bool ok = reader.ReadValue(&tape) && reader.Finish();
+  return {ok && !reader.failed(), reader.needs_check()};
+}
+
+// The contract with RapidJSON: what it accepts, we accept; what we accept without asking
+// for a check, it accepts.
+void ExpectAgrees(const std::string& text) {
+  const bool rapidjson = RapidJsonAccepts(text);
+  const Verdict ours = Read(text);
+  if (rapidjson) {
+    EXPECT_TRUE(ours.accepted) << "RapidJSON accepts, we refuse: " << text;
+  } else if (ours.accepted) {
+    EXPECT_TRUE(ours.needs_check) << "RapidJSON refuses, we accept unchecked: " << text;
+  }
+}
+
+TEST(JsonReaderTest, AcceptsWhatRapidJsonAccepts) {
+  const std::vector<std::string> cases = {
+      "{}",
+      "[]",
+      "0",
+      "-0",
+      "1",
+      "-1",
+      "12345678901234567890",
+      "123456789012345678901",
+      "9223372036854775807",
+      "-9223372036854775808",
+      "9223372036854775808",
+      "1.5",
+      "-1.5e+3",
+      "1E-2",
+      "1e400",
+      "\"\"",
+      "\"a\\\"b\"",
+      "\"\\u00e9\"",
+      "\"\\ud83d\\ude00\"",
+      "\"\\udc00\"",
+      "\"\\ud83d\"",
+      "\"\\ud83dx\"",
+      "\"\xc3\xa9\"",
+      "\"\xc3\"",
+      "\"\xed\xa0\x80\"",
+      "true",
+      "false",
+      "null",
+      " [1, 2 , 3 ] ",
+      "{\"a\": {\"b\": [true, false, null]}}",
+      "",
+      " ",
+      "{",
+      "}",
+      "[",
+      "]",
+      "[1,]",
+      "{\"a\":1,}",
+      "{\"a\" 1}",
+      "{1: 2}",
+      "01",
+      "-",
+      "1.",
+      ".5",
+      "1e",
+      "+1",
+      "tru",
+      "nul",
+      "[1 2]",
+      "{} {}",
+      "{}x",
+      "\"a\nb\"",
+      "\"\\x\"",
+      "\"\\u12\"",
+      "\"abc",
+      "[\"a\", \"b\"",
+      std::string("{}\0x", 4),
+      std::string("[1,\0]", 5),
+      std::string("\"a\0b\"", 5),
+      "\t\r\n{}\t\r\n",
+      "{\"a\":1,\"a\":2}",
+      "[1.0, 2, \"x\", [[]], {\"k\": \"\\/\\b\\f\\n\\r\\t\"}]",
+  };
+  for (const std::string& c : cases) {
+    ExpectAgrees(c);
+  }
+}
+
+// Mutations of a model-like document, each byte changed in turn: every outcome must agree.
+// The document needs no check (ASCII, no \u escape, integers only), so a mutation that
+// RapidJSON refuses must be refused by this reader itself.
+TEST(JsonReaderTest, AgreesWithRapidJsonOnMutations) {
+  const std::string seed =
+      R"({"config": {"families": [4, 6], "mark_accept": "0x1000000"},
+ "profiles": {"p\"q": {"tags": ["web"], "inbound_rules": [{"action": "allow",
+   "protocol": "tcp", "dst_ports": [80, "8000:8080"], "src_net": "10.0.0.0/8"}]}},
+ "endpoints": [{"id": "w", "kind": "workload", "interface": "tapw", "ipv4_nets": []}],
+ "ipsets": [{"name": "s", "family": 4, "members": ["198.18.0.1"]}], "x": -15, "long string": "0123456789abcdefghij"})";
+  const std::string replacements = "{}[]\",:0-1.eE\\u /\n\x01\xc3";
+  uint64_t state = 12345;  // SplitMix64, for deterministic choices
+  auto next = [&state]() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+  };
+  ASSERT_TRUE(RapidJsonAccepts(seed));
+  ASSERT_FALSE(Read(seed).needs_check);
+  for (size_t i = 0; i < seed.size(); ++i) {
+    std::string changed = seed;
+    changed[i] = replacements[next() % replacements.size()];
+    ExpectAgrees(changed);
+    ExpectAgrees(seed.substr(0, i) + seed.substr(i + 1));  // one byte deleted
+    ExpectAgrees(seed.substr(0, i));                       // cut short
+  }
+}
+
+TEST(JsonReaderTest, ValuesAsRapidJsonReadsThem) {
+  const std::string text =
+      R"({"int": -0, "max": 9223372036854775807, "min": -9223372036854775808,
+          "big": 9223372036854775808, "frac": 1.0, "s": "a\"\\\/\n\u00e9\ud83d\ude00",
+          "t": true, "f": false, "n": null, "list": [1, [2, 3], {"k": "v"}, 4],
+          "dup": 1, "dup": 2})";
+  Reader reader(text);
+  Tape tape;
+  ASSERT_TRUE(reader.ReadValue(&tape));
+  ASSERT_TRUE(reader.Finish());
+  Value root = tape.root();
+  ASSERT_TRUE(root.IsObject());
+  EXPECT_EQ(root.Size(), 12u);
+  EXPECT_TRUE(root.Find("int")->IsInt64());
+  EXPECT_EQ(root.Find("int")->GetInt64(), 0);
+  EXPECT_EQ(root.Find("max")->GetInt64(), INT64_MAX);
+  EXPECT_EQ(root.Find("min")->GetInt64(), INT64_MIN);
+  EXPECT_FALSE(root.Find("big")->IsInt64());
+  EXPECT_TRUE(root.Find("big")->IsNumber());
+  EXPECT_FALSE(root.Find("frac")->IsInt64());
+  EXPECT_EQ(root.Find("s")->GetString(), "a\"\\/\n\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_TRUE(root.Find("t")->IsBool());
+  EXPECT_TRUE(root.Find("f")->IsBool());
+  EXPECT_TRUE(root.Find("n")->IsNull());
+  EXPECT_EQ(root.Find("dup")->GetInt64(), 1) << "the first of repeated keys, as FindMember";
+  EXPECT_FALSE(root.Find("nope").has_value());
+  std::vector<Type> types;
+  for (Value e : root.Find("list")->Elements()) {
+    types.push_back(e.type());
+  }
+  EXPECT_EQ(types, (std::vector<Type>{Type::kInt, Type::kArray, Type::kObject, Type::kInt}));
+  std::vector<std::string> keys;
+  for (Value::Member m : root.Members()) {
+    keys.emplace_back(m.key);
+  }
+  EXPECT_EQ(keys.front(), "int");
+  EXPECT_EQ(keys.back(), "dup");
+  EXPECT_TRUE(reader.needs_check()) << "\\u escapes and a big number";
+}
+
+TEST(JsonReaderTest, WalksMembersAndElementsOneAtATime) {
+  const std::string text = R"( {"a": [1, {"x": 2}], "b": {"c": "d"}, "e": []} )";
+  Reader reader(text);
+  Tape tape;
+  ASSERT_TRUE(reader.BeginObject());
+  std::vector<std::string> seen;
+  absl::string_view key;
+  while (reader.NextKey(&key)) {
+    seen.emplace_back(key);
+    if (key == "a" || key == "e") {
+      ASSERT_TRUE(reader.BeginArray());
+      while (reader.NextElement()) {
+        ASSERT_TRUE(reader.ReadValue(&tape));
+        seen.push_back(tape.root().IsObject() ? "{}" : "value");
+      }
+    } else {
+      ASSERT_TRUE(reader.ReadValue(&tape));
+      seen.push_back(std::string(tape.root().Find("c")->GetString()));
+    }
+  }
+  EXPECT_FALSE(reader.failed());
+  EXPECT_TRUE(reader.Finish());
+  EXPECT_FALSE(reader.needs_check());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "value", "{}", "b", "d", "e"}));
+}
+
+TEST(JsonReaderTest, DeepNestingWithoutRecursion) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  Verdict v = Read(deep);
+  EXPECT_TRUE(v.accepted);
+  EXPECT_FALSE(Read(std::string(200000, '[')).accepted);
+}
+
+}  // namespace
+}  // namespace json
+}  // namespace fiptgen
