@@ -46,6 +46,7 @@
 #include "fiptgen/incremental.h"
 #include "fiptgen/load.h"
 #include "fiptgen/net.h"
+#include "fiptgen/observed.h"
 #include "fiptgen/plan.h"
 #include "fiptgen/render.h"
 #include "tools/subprocess.h"
@@ -197,9 +198,12 @@ int Main() {
     std::printf("reads (best of %d):\n", cycles);
     std::vector<std::vector<std::string>> reads;
     for (int family : {4, 6}) {
+      const std::string list = absl::StrCat(family == 6 ? "ip6tables-" : "iptables-", backend);
       reads.push_back({Tool(family, backend, "save")});
       reads.push_back({Tool(family, backend, "save"), "-t", "raw"});
       reads.push_back({Tool(family, backend, "save"), "-t", "filter"});
+      reads.push_back({list, "-t", "raw", "-S"});
+      reads.push_back({list, "-t", "filter", "-S"});
     }
     reads.push_back({"ipset", "save"});
     for (const std::vector<std::string>& argv : reads) {
@@ -213,6 +217,37 @@ int Main() {
       std::printf("  %-36s %8.1f ms  %6.1f MB\n", absl::StrJoin(argv, " ").c_str(), Ms(best),
                   bytes / 1e6);
     }
+    // What the applier reads before it plans (Applier::Observe: both families and the sets),
+    // against what it read before it listed tables on nft (both whole saves and the sets,
+    // parsed), taken in turn so both see the same machine.
+    ApplyOptions options;
+    options.backend = backend == "legacy" ? Backend::kLegacy : Backend::kNft;
+    Applier applier(config, options, &runner);
+    const Desired desired = gen->desired();
+    std::vector<double> whole, observe;
+    for (int i = 0; i < cycles; ++i) {
+      absl::Time start = absl::Now();
+      for (int family : {4, 6}) {
+        auto [text, took] = MustRun(&runner, {Tool(family, backend, "save")});
+        if (!ParseIptablesSave(text, family, config.chain_prefix).ok()) {
+          Die("cannot parse the save text");
+        }
+      }
+      auto [sets, took] = MustRun(&runner, {"ipset", "save"});
+      if (!ParseIpsetSave(sets, config.ipset_prefix).ok()) {
+        Die("cannot parse ipset save");
+      }
+      whole.push_back(Ms(absl::Now() - start));
+      start = absl::Now();
+      absl::StatusOr<KernelState> state = applier.Observe(desired);
+      observe.push_back(Ms(absl::Now() - start));
+      if (!state.ok()) {
+        Die(state.status().message());
+      }
+    }
+    std::printf("  %-36s %s ms (min / median; read and parsed)\n", "whole saves + ipset save",
+                MinMedian(whole).c_str());
+    std::printf("  %-36s %s ms\n", "Applier::Observe", MinMedian(observe).c_str());
   }
 
   // The added workload: the middle one's profiles (so its tag sets), a new interface and
