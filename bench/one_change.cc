@@ -56,7 +56,8 @@ ABSL_FLAG(std::string, backend, "nft", "nft or legacy");
 ABSL_FLAG(std::string, mode, "known", "known, observe or steps");
 ABSL_FLAG(int, cycles, 3, "How many times each change is made (and each save timed)");
 ABSL_FLAG(bool, reads, false, "Also time each save tool on the loaded state");
-ABSL_FLAG(bool, detail, false, "Print every program run while applying, with its time");
+ABSL_FLAG(bool, detail, false,
+          "Print every program run while applying, with its time, and the first cycle's plans");
 ABSL_FLAG(bool, check_first, true,
           "ApplyOptions::check_first: every rule plan checked with --test before any table "
           "changes (--mode known and observe)");
@@ -285,6 +286,12 @@ int Main() {
         Die(plans.status().message());
       }
       bytes[change] = Bytes(*plans);
+      if (absl::GetFlag(FLAGS_detail) && cycle == 0) {
+        Progress(absl::StrCat(change, ": ", plans->ipsets.before));
+        for (const RestorePlan& p : plans->rulesets) {
+          Progress(absl::StrCat(change, " v", p.family, ":\n", p.text));
+        }
+      }
       absl::Duration took;
       if (mode == "observe") {
         const Desired target = gen->desired();
