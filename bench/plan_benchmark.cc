@@ -14,6 +14,7 @@
 #include "fiptgen/generate.h"
 #include "fiptgen/incremental.h"
 #include "fiptgen/plan.h"
+#include "fiptgen/render.h"
 
 namespace fiptgen {
 namespace bench {
@@ -132,7 +133,7 @@ void BM_IncrementalUpsertEndpoint(benchmark::State& state, ScaleSize size) {
 FIPTGEN_SCALE_BENCHMARK(BM_IncrementalUpsertEndpoint);
 
 // The ipset side of the endpoint change: the tag sets holding its old and new addresses
-// are rebuilt and swapped. bytes = desired ipset text; items = members.
+// lose and gain a member (del/add lines). bytes = desired ipset text; items = members.
 void BM_PlanIpsetsEndpointChanged(benchmark::State& state, ScaleSize size) {
   const ScaleFixture& f = GetScaleFixture(size);
   size_t members = 0;
@@ -152,6 +153,35 @@ void BM_PlanIpsetsEndpointChanged(benchmark::State& state, ScaleSize size) {
   SetThroughput(state, f.files.ipsets.size(), members);
 }
 FIPTGEN_SCALE_BENCHMARK(BM_PlanIpsetsEndpointChanged);
+
+// One address more in the v4 blocklist (100,000 members in huge): the plan is one add line
+// whatever the set's size. bytes = the set's restore text; items = its members.
+void BM_PlanIpsetsBlocklistMemberAdded(benchmark::State& state, ScaleSize size) {
+  const ScaleFixture& f = GetScaleFixture(size);
+  const IpSetSpec* blocklist = nullptr;
+  for (const IpSetSpec& s : f.desired.ipsets) {
+    if (s.name == "felix-blocklist-v4") {
+      blocklist = &s;
+    }
+  }
+  if (blocklist == nullptr) {
+    state.SkipWithError("no blocklist-v4 set");
+    return;
+  }
+  IpSetSpec grown = *blocklist;
+  grown.members.push_back("203.0.113.77");
+  size_t plan_bytes = 0;
+  for (auto _ : state) {
+    IpsetPlan plan = PlanIpsets({grown}, {*blocklist}, f.model.config);
+    plan_bytes = plan.before.size() + plan.after.size();
+    benchmark::DoNotOptimize(plan);
+  }
+  state.counters["plan_bytes"] = static_cast<double>(plan_bytes);
+  std::string text;
+  RenderIpsetRestore({*blocklist}, &text);
+  SetThroughput(state, text.size(), blocklist->members.size());
+}
+FIPTGEN_SCALE_BENCHMARK(BM_PlanIpsetsBlocklistMemberAdded);
 
 // Lower bounds of a plan that compares chains by content, to split PlanRestore's time:
 // (1) comparing every desired body with its observed twin (chains matched beforehand),

@@ -72,6 +72,13 @@ struct ApplyOptions {
   Backend backend = Backend::kNft;
   HookMode hooks = HookMode::kFirst;  // plan.h
   ApplyLog log;                       // may be empty
+  // Every rule plan is checked with `iptables-restore --noflush --test` before any table
+  // changes, so a rule the kernel refuses changes nothing at all. Off, each table is
+  // committed straight away and a refused one is put back like any failed step (the kernel
+  // is read then): one program run less per family, which an agent applying small plans
+  // from memory may prefer (on the huge bench model 15 ms a family on nft, 0.7 s on legacy,
+  // where --test reads the whole table; bench/README.md).
+  bool check_first = true;
   // When the run must be over. Changes are made in the first three quarters of the time
   // left when the Applier is made; the last quarter is kept for putting back what was
   // changed. A program still running at its deadline is killed (an nft transaction that a
@@ -82,7 +89,9 @@ struct ApplyOptions {
 
 // What the kernel holds: the save tools' text as printed, and parsed.
 struct KernelState {
-  std::map<int, std::string> save_text;  // by family; a family that could not be read is absent
+  // By family, as iptables-save prints it (on nft: the raw and filter tables only); a family
+  // that could not be read is absent.
+  std::map<int, std::string> save_text;
   std::string ipset_text;
   ObservedState observed;
 };
@@ -105,14 +114,39 @@ class Applier {
   Applier(const Config& config, ApplyOptions options, CommandRunner* runner);
 
   // Brings the kernel to `target`: usually one round of plans, two when a set changed type.
-  // Logs each change. OK when applied (or nothing differed). When a step fails, it puts back
-  // what it found and returns Aborted; DataLoss when putting back failed too (the state is
+  // Logs each change. Then it reads back what the last round wrote, to check that nothing is
+  // left to do (a rule the kernel prints back differently is warned about): on nft, when it
+  // wrote a few chains, just those chains (`iptables-nft -t filter -S <chain>`) and the sets;
+  // else the whole state again. OK when applied (or nothing differed). When a step fails, it puts
+  // back what it found and returns Aborted; DataLoss when putting back failed too (the state is
   // mixed); DeadlineExceeded, whatever was put back (the message says), when it ran out of
   // time. Unavailable when the state cannot be read.
   absl::Status Apply(const Desired& target);
 
-  // Reads the state: both families' save text (a family `target` does not enable may fail to
-  // read) and the sets.
+  // Applies plans made without reading the kernel, against a state the caller knows it holds
+  // (what it applied last), which is what an agent does between full applies:
+  //
+  //   absl::StatusOr<Plans> plans = generator.UpsertEndpoint(endpoint);  // incremental.h
+  //   absl::Status status = applier.ApplyPlans(*plans);
+  //
+  // Reads nothing first: it runs the plans' steps as Apply does (the sets, every rule plan
+  // checked with --test, each table, the stale sets), logging each change once the kernel
+  // took it. A step the kernel refuses, because a rule cannot load or because the kernel is
+  // not in the state planned against (a member that is already there, a rule position past
+  // the end), makes it read the kernel and put back Plans::from over the part of the state
+  // the plans change, as Apply puts back what it found: Aborted, DataLoss when putting back
+  // failed too, DeadlineExceeded at the time limit. Plans that need another round (a set
+  // changed type) are finished the same way: the kernel is read and Plans::to planned
+  // against it over that part. InvalidArgument, changing nothing, when the plans do not say
+  // what they change from (Plans::from and Plans::to are empty).
+  absl::Status ApplyPlans(const Plans& plans);
+
+  // Reads the state: both families' rules (a family `target` does not enable may fail to
+  // read) and the sets. On nft only the tables fiptgen writes are read, raw and filter, each
+  // with `iptables-nft -t <table> -S` (KernelState::save_text holds them as save text); on
+  // legacy the whole `iptables-legacy-save`. A wanted set held with another type that no rule
+  // read names is checked with `ipset list -terse`: its kernel references tell whether
+  // something not read uses it (ObservedState::unseen_set_users).
   absl::StatusOr<KernelState> Observe(const Desired& target);
   Plans Plan(const Desired& target, const KernelState& state) const;
 
@@ -125,6 +159,7 @@ class Applier {
   absl::Status LoadCopy(const KernelState& state);
 
   std::string SaveTool(int family) const;     // "iptables-nft-save"
+  std::string ListTool(int family) const;     // "ip6tables-nft"
   std::string RestoreTool(int family) const;  // "ip6tables-legacy-restore"
 
  private:
@@ -140,7 +175,17 @@ class Applier {
   // logging each change, after `prefix`, once the kernel took it; counts them in *made.
   absl::Status Execute(const Plans& plans, absl::string_view prefix, size_t* made);
   size_t DestroyStaleSets(absl::string_view script, absl::string_view prefix);
-  absl::Status RollBack(const KernelState& before, absl::StatusCode cause);
+  // Puts back `previous` after a failed step, planned against the kernel read again; with
+  // `part`, over the part of the state it holds only (Plans::from and Plans::to).
+  absl::Status RollBack(const Desired& previous, const Plans* part, absl::StatusCode cause);
+  absl::Status FindUnseenSetUsers(const Desired& target, ObservedState* observed);
+  // Reads back the chains `plans` wrote and the sets, and warns about what a plan of `target`
+  // would still change; false, having read nothing or part, when it cannot tell that way.
+  bool CheckWritten(const Desired& target, const Plans& plans);
+  // Reads the kernel for a plan of `target`; with `part`, narrowed to what it holds.
+  absl::StatusOr<KernelState> ObservePart(const Desired& target, const Plans* part);
+  // "applied: 3 changes in 12ms", or "no changes".
+  void LogApplied(size_t made, absl::Time start);
   std::string Hint(const std::vector<std::string>& argv) const;
 
   const Config& config_;

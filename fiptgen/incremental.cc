@@ -82,9 +82,19 @@ Plans IncrementalGenerator::PlanRecordedChange() {
   }
   GeneratorState::Recording rec = state_->TakeRecording();
   for (size_t f = 0; f < rec.after.size(); ++f) {
-    RenameSets(plans.ipsets.renamed, &rec.after[f]);
-    plans.rulesets.push_back(PlanRestore(rec.after[f], rec.before[f]));
+    if (plans.ipsets.renamed.empty()) {
+      plans.rulesets.push_back(PlanRestore(rec.after[f], rec.before[f]));
+    } else {
+      Ruleset this_round = rec.after[f];
+      RenameSets(plans.ipsets.renamed, &this_round);
+      plans.rulesets.push_back(PlanRestore(this_round, rec.before[f]));
+    }
   }
+  // What changes, for an applier that puts it back on failure (Plans::from, Plans::to).
+  plans.from.rulesets = std::move(rec.before);
+  plans.from.ipsets = std::move(sets_before);
+  plans.to.rulesets = std::move(rec.after);
+  plans.to.ipsets = std::move(sets_after);
   return plans;
 }
 

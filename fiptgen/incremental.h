@@ -7,9 +7,11 @@
 //   // apply RenderPlans(PlanState(gen.desired(), kernel_state, config)) once, then:
 //   FIPTGEN_ASSIGN_OR_RETURN(Plans plans, gen.UpsertEndpoint(new_endpoint));
 //   // plans == PlanState(Generate(model'), RememberedState(Generate(model)), config)
+//   FIPTGEN_RETURN_IF_ERROR(applier.ApplyPlans(plans));  // apply.h: no iptables-save
 //
 // The plans go through the same PlanRestore / PlanIpsets as every other plan; they are just
-// handed only what changed.
+// handed only what changed, and carry it (Plans::from, Plans::to) so an applier can put it
+// back when a step fails.
 #ifndef FIPTGEN_INCREMENTAL_H_
 #define FIPTGEN_INCREMENTAL_H_
 

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "fiptgen/net.h"
 #include "fiptgen/rule_text.h"
 
@@ -240,6 +241,24 @@ ObservedState RememberedState(const Desired& applied) {
   }
   state.ipsets = applied.ipsets;
   return state;
+}
+
+void AppendListingAsSave(absl::string_view table, absl::string_view listing, std::string* out) {
+  absl::StrAppend(out, "*", table, "\n");
+  while (!listing.empty()) {
+    absl::string_view line = NextSaveLine(&listing);
+    if (absl::ConsumePrefix(&line, "-P ")) {  // "-P INPUT ACCEPT"
+      const size_t space = line.find(' ');
+      absl::StrAppend(out, ":", line.substr(0, space), " ",
+                      space == absl::string_view::npos ? "ACCEPT" : line.substr(space + 1),
+                      " [0:0]\n");
+    } else if (absl::ConsumePrefix(&line, "-N ")) {
+      absl::StrAppend(out, ":", line, " - [0:0]\n");
+    } else if (!line.empty() && line[0] != '#') {
+      absl::StrAppend(out, line, "\n");
+    }
+  }
+  out->append("COMMIT\n");
 }
 
 absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,

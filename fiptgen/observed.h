@@ -12,6 +12,7 @@
 #ifndef FIPTGEN_OBSERVED_H_
 #define FIPTGEN_OBSERVED_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct ObservedRuleset {
 struct ObservedState {
   std::vector<ObservedRuleset> rulesets;
   std::vector<IpSetSpec> ipsets;
+  // Sets that something the rulesets above do not show uses (a rule in a table or backend
+  // that was not read, a list:set), with what tells: "the kernel counts 2 references". A plan
+  // keeps them as a foreign rule's (FindSetUsers).
+  std::map<std::string, std::string> unseen_set_users;
 
   // The ruleset of `family`, or nullptr when it was not read.
   const ObservedRuleset* ForFamily(int family) const;
@@ -63,6 +68,12 @@ ObservedState RememberedState(const Desired& applied);
 absl::StatusOr<ObservedRuleset> ParseIptablesSave(absl::string_view text, int family,
                                                   absl::string_view chain_prefix);
 
+// Appends one table of `iptables -t <table> -S` output (a listing) to *out as iptables-save
+// prints the table, for ParseIptablesSave: "*<table>", a declaration per chain
+// (":INPUT ACCEPT [0:0]" for "-P INPUT ACCEPT", ":felix-x - [0:0]" for "-N felix-x"), the
+// rules as they are, "COMMIT". The listing is split as save text is (NextSaveLine), so a
+// rule whose quoted comment holds "\n-N felix-x" stays one rule and declares nothing.
+void AppendListingAsSave(absl::string_view table, absl::string_view listing, std::string* out);
 // Parses one family's save text whole, for simulating it (simulate.h) rather than planning:
 // nothing is taken for ours, so `foreign` holds every chain as the kernel runs it, built-in
 // chains with all their rules in order, hooks included; `ours` holds only the tables' names.

@@ -22,9 +22,6 @@
 namespace fiptgen {
 namespace {
 
-// The tables fiptgen writes. Our chains in any other table are not managed.
-constexpr absl::string_view kManagedTables[] = {"raw", "filter"};
-
 const Table* FindTable(const std::vector<Table>& tables, absl::string_view name) {
   for (const Table& t : tables) {
     if (t.name == name) {
@@ -214,6 +211,24 @@ void PlanTable(int family, absl::string_view name, const Table& want, const Tabl
   }
   RestorePlan::TableStep step;
   step.table = std::string(name);
+  absl::flat_hash_set<absl::string_view> written;
+  auto write = [&](absl::string_view chain) {
+    if (written.insert(chain).second) {
+      step.written.emplace_back(chain);
+    }
+  };
+  for (const Chain* c : edit.fill) {
+    write(c->name());
+  }
+  for (const ChainEdit& e : edit.edit) {
+    write(e.chain);
+  }
+  for (const std::vector<const Hook*>* hooks : {&edit.unhook, &edit.hook, &edit.append}) {
+    for (const Hook* h : *hooks) {
+      write(h->builtin);
+    }
+  }
+  std::sort(step.written.begin(), step.written.end());
   step.text_begin = plan->text.size();
   step.changes_begin = changes_begin;
   step.changes_end = plan->changes.size();
@@ -281,27 +296,51 @@ bool SameKind(const IpSetSpec& a, const IpSetSpec& b) {
   return a.type == b.type && a.family == b.family;
 }
 
-// "add" and "del" lines under `name` that take the members `have` to `want`; the counts.
-std::pair<size_t, size_t> AppendMemberDelta(absl::string_view name,
-                                            const std::vector<std::string>& have,
-                                            const std::vector<std::string>& want,
-                                            std::string* out) {
+// The members to take a set from `have` to `want`: those to delete and those to add, in the
+// order of their lists.
+struct MemberDelta {
+  std::vector<absl::string_view> del, add;
+  size_t size() const { return del.size() + add.size(); }
+};
+MemberDelta Delta(const std::vector<std::string>& have, const std::vector<std::string>& want) {
   absl::flat_hash_set<absl::string_view> had(have.begin(), have.end());
   absl::flat_hash_set<absl::string_view> wanted(want.begin(), want.end());
-  size_t added = 0, removed = 0;
-  for (const std::string& m : want) {
-    if (!had.contains(m)) {
-      absl::StrAppend(out, "add ", name, " ", m, "\n");
-      ++added;
-    }
-  }
+  MemberDelta delta;
   for (const std::string& m : have) {
     if (!wanted.contains(m)) {
-      absl::StrAppend(out, "del ", name, " ", m, "\n");
-      ++removed;
+      delta.del.push_back(m);
     }
   }
-  return {added, removed};
+  for (const std::string& m : want) {
+    if (!had.contains(m)) {
+      delta.add.push_back(m);
+    }
+  }
+  return delta;
+}
+
+// "del" lines, then "add" lines, under `name`. Deletions first: the set never holds more
+// members than before or after, so it stays within its maxelem. Neither has -exist: an add
+// of a member that is there, or a del of one that is not, means the set is not what the plan
+// was made against, and the restore stops there (then the applier puts back what it found).
+void AppendDelta(absl::string_view name, const MemberDelta& delta, std::string* out) {
+  for (absl::string_view m : delta.del) {
+    absl::StrAppend(out, "del ", name, " ", m, "\n");
+  }
+  for (absl::string_view m : delta.add) {
+    absl::StrAppend(out, "add ", name, " ", m, "\n");
+  }
+}
+
+// "1 added, 2 removed", leaving out a count of zero.
+std::string DescribeDelta(const MemberDelta& delta) {
+  if (delta.del.empty()) {
+    return absl::StrCat(delta.add.size(), " added");
+  }
+  if (delta.add.empty()) {
+    return absl::StrCat(delta.del.size(), " removed");
+  }
+  return absl::StrCat(delta.add.size(), " added, ", delta.del.size(), " removed");
 }
 
 std::string Kind(const IpSetSpec& s) { return absl::StrCat(s.type, " family ", s.family); }
@@ -322,6 +361,12 @@ SetUsers FindSetUsers(const ObservedState& observed) {
       AddSetUsers(t, family, &users.now);
       AddSetUsers(t, family, &users.kept, "a foreign rule in ");
     }
+  }
+  for (const auto& [set, why] : observed.unseen_set_users) {
+    const std::string who = absl::StrCat(
+        "something not read (a rule in another table or backend, or a list:set; ", why, ")");
+    users.now.emplace(set, who);
+    users.kept.emplace(set, who);
   }
   return users;
 }
@@ -383,23 +428,34 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
         RenderIpsetRestore({want}, &rebuilt);
         plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " recreated (", Kind(*old),
                                             " -> ", Kind(want), "; no rule used it)"));
-      } else if (!(*old == want) && !leftover_used) {
-        // Rebuilt under the temporary name and swapped in; a leftover goes first.
-        if (leftover != nullptr) {
-          keep.insert(leftover->name);
-          absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
-        }
-        RenderIpsetRestore({temp}, &rebuilt);
-        absl::StrAppend(&rebuilt, "swap ", temp.name, " ", want.name, "\n");
-        absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
-        plan.changes.push_back(
-            absl::StrCat("ipset: set ", want.name, " swapped (", want.members.size(), " members)"));
       } else if (!(*old == want)) {
-        // The temporary name is a set rules still use: the members change in place.
-        auto [added, removed] = AppendMemberDelta(want.name, old->members, want.members, &rebuilt);
-        plan.changes.push_back(absl::StrCat("ipset: set ", want.name, " updated in place (", added,
-                                            " added, ", removed, " removed; ", temp.name,
-                                            " is in use)"));
+        // The members change by add/del lines, unless the difference is larger than the
+        // set (rebuilding it is shorter) or the set outgrows what it can hold: then it is
+        // rebuilt under the temporary name and swapped in, which needs that name free.
+        const MemberDelta delta = Delta(old->members, want.members);
+        const bool outgrown = want.members.size() > IpsetCapacity(old->members.size());
+        if (delta.size() == 0) {
+          // The same members, listed in another order: nothing to do.
+        } else if (leftover_used || (delta.size() <= want.members.size() && !outgrown)) {
+          AppendDelta(want.name, delta, &rebuilt);
+          plan.changes.push_back(absl::StrCat(
+              "ipset: set ", want.name, " updated: ", DescribeDelta(delta),
+              leftover_used ? absl::StrCat(" (in place: ", temp.name, " is in use)") : ""));
+        } else {
+          // A leftover goes first.
+          if (leftover != nullptr) {
+            keep.insert(leftover->name);
+            absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
+          }
+          RenderIpsetRestore({temp}, &rebuilt);
+          absl::StrAppend(&rebuilt, "swap ", temp.name, " ", want.name, "\n");
+          absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
+          plan.changes.push_back(absl::StrCat(
+              "ipset: set ", want.name, " swapped (", want.members.size(), " members; ",
+              outgrown ? absl::StrCat("more than its maxelem, ", IpsetCapacity(old->members.size()))
+                       : absl::StrCat("the difference is larger: ", DescribeDelta(delta)),
+              ")"));
+        }
       }
       // A leftover temporary set not rebuilt here is stale: the rules name the real set
       // after this round, and it is destroyed after them.
@@ -412,7 +468,7 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
       keep.insert(temp.name);
       if (leftover_used) {
         // Left by an interrupted run, with the new type, and in use: the live set.
-        AppendMemberDelta(temp.name, leftover->members, want.members, &rebuilt);
+        AppendDelta(temp.name, Delta(leftover->members, want.members), &rebuilt);
         plan.changes.push_back(absl::StrCat("ipset: set ", want.name, ": the rules use ", temp.name,
                                             ", left by an interrupted run (", Kind(*old), " -> ",
                                             Kind(want), "); a second round renames it back"));
@@ -618,8 +674,8 @@ std::string DescribePlanLine(absl::string_view plan, int line) {
       }
     }
     add("hook ", absl::StrCat(name, " -> ", target));
-  } else if (verb == "create" || verb == "add" || verb == "swap" || verb == "destroy" ||
-             verb == "flush") {
+  } else if (verb == "create" || verb == "add" || verb == "del" || verb == "swap" ||
+             verb == "destroy" || verb == "flush") {
     add("set ", name);
   }
   if (where.empty()) {

@@ -26,6 +26,9 @@
 
 namespace fiptgen {
 
+// The tables fiptgen writes. Our chains in any other table are not managed.
+inline constexpr absl::string_view kManagedTables[] = {"raw", "filter"};
+
 struct RestorePlan {
   int family = 4;
   // iptables-restore --noflush input; "" when nothing differs.
@@ -40,6 +43,10 @@ struct RestorePlan {
     std::string table;
     size_t text_begin = 0, text_end = 0;
     size_t changes_begin = 0, changes_end = 0;
+    // The chains whose rules the step writes: ours that it creates, refills or edits (not
+    // those it only flushes or deletes), and the built-in chains whose hooks it changes; by
+    // name, each once. What an applier reads back to check the step (Applier::Apply).
+    std::vector<std::string> written;
   };
   std::vector<TableStep> tables;
 };
@@ -81,18 +88,24 @@ struct SetUsers {
   std::map<std::string, std::string> now;
   // The sets named by rules a plan leaves as they are, with who names them: "a foreign rule
   // in v4 filter chain FORWARD", or ours in a table fiptgen does not manage ("our rule in
-  // v4 mangle chain felix-x, a table fiptgen does not manage").
+  // v4 mangle chain felix-x, a table fiptgen does not manage"), or what the state says it
+  // did not read (ObservedState::unseen_set_users: "something not read (…)"), which counts
+  // in `now` too.
   std::map<std::string, std::string> kept;
 };
 SetUsers FindSetUsers(const ObservedState& observed);
 
 struct IpsetPlan {
   // `ipset restore` input to run before the iptables update: new sets created and filled,
-  // changed sets rebuilt under their temporary name and swapped in.
+  // changed members deleted and added ("del <set> <member>", "add <set> <member>"), and the
+  // sets whose difference is larger than they are rebuilt under their temporary name and
+  // swapped in.
   std::string before;
   // Input to run after it, when no rule uses them any more: stale sets destroyed.
   std::string after;
-  // One line per change: "ipset: set felix-v4-web swapped (3 members)". Those `before`
+  // One line per change: "ipset: set felix-v4-web updated: 1 added, 1 removed",
+  // "ipset: set felix-v4-web swapped (3 members; the difference is larger: 5 removed)". Those
+  // `before`
   // makes come first, then (from before_changes on) the sets `after` destroys.
   std::vector<std::string> changes;
   size_t before_changes = 0;
@@ -112,6 +125,13 @@ struct IpsetPlan {
 // Plans the ipsets. `observed` holds our sets only (ParseIpsetSave, or the sets applied
 // last); the temporary names come from config.ipset_prefix (Namer::TemporarySet). Against
 // no sets, `before` is exactly RenderIpsetRestore(desired).
+//
+// A set whose members alone changed gets the difference: "del" lines, then "add" lines, so
+// one member costs one line whatever the set's size. It is rebuilt under its temporary name
+// and swapped in instead (atomically) when the difference has more lines than the set has
+// members, or when the set would outgrow the maxelem it was created with (IpsetCapacity of
+// what it holds). The lines have no -exist: a set that is not as planned against fails the
+// restore at that line.
 //
 // `users` says which sets rules name. A set that rules the plan leaves in place name
 // (SetUsers::kept) is never destroyed: it is kept, with a note. A set a rule names now is
@@ -134,6 +154,14 @@ void RenameSets(const std::vector<std::pair<std::string, std::string>>& renamed,
 struct Plans {
   IpsetPlan ipsets;
   std::vector<RestorePlan> rulesets;
+  // What the plans change, as it was (`from`) and as it is to be (`to`), for plans made
+  // without reading the kernel: IncrementalGenerator puts there just the chains that change
+  // (in their tables, each table with all its hooks) and the sets that change; an agent that
+  // plans from memory, PlanState(target, RememberedState(known), config), may put `known`
+  // and `target` whole. Applier::ApplyPlans needs them: it puts `from` back when a step
+  // fails, and finishes a set-type change towards `to` (whose rules name the real sets).
+  // PlanState leaves them empty.
+  Desired from, to;
 
   bool empty() const;
   // Applying these plans leaves more to do: plan again against the new state.

@@ -1,6 +1,8 @@
 #include "fiptgen/plan.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/load.h"
 #include "fiptgen/observed.h"
@@ -331,6 +334,28 @@ COMMIT
             << c.name << ": " << plan.changes[i];
       }
       changes = step.changes_end;
+      // `written` names every chain a rule line of the step writes, and no chain it deletes.
+      std::set<std::string> ruled, declared, deleted;
+      for (absl::string_view line : absl::StrSplit(part, '\n', absl::SkipEmpty())) {
+        std::vector<std::string> words = absl::StrSplit(line, ' ');
+        if (words[0] == "-A" || words[0] == "-I" || words[0] == "-R" || words[0] == "-D") {
+          ruled.insert(words[1]);
+        } else if (words[0] == "-X") {
+          deleted.insert(words[1]);
+        } else if (absl::StartsWith(words[0], ":")) {
+          declared.insert(words[0].substr(1));
+        }
+      }
+      const std::set<std::string> written(step.written.begin(), step.written.end());
+      EXPECT_EQ(written.size(), step.written.size()) << c.name;
+      EXPECT_TRUE(std::is_sorted(step.written.begin(), step.written.end())) << c.name;
+      for (const std::string& chain : ruled) {
+        EXPECT_TRUE(written.count(chain)) << c.name << ": " << chain << " not in written";
+      }
+      for (const std::string& chain : written) {
+        EXPECT_TRUE(ruled.count(chain) || (declared.count(chain) && !deleted.count(chain)))
+            << c.name << ": " << chain;
+      }
     }
     EXPECT_EQ(text, plan.text) << c.name;
     EXPECT_EQ(changes, plan.changes.size()) << c.name;
@@ -427,23 +452,69 @@ TEST(PlanIpsetsTest, Cases) {
        "",
        {"ipset: set felix-v4-web created (2 members)"},
        {}},
-      {"member added: rebuilt and swapped",
+      {"member added: one add line",
        {Set("felix-v6-web", "hash:ip", 6, {"fd5a::1", "fd5a::2"})},
        {Set("felix-v6-web", "hash:ip", 6, {"fd5a::1"})},
-       "create felix-tmp-v6-web hash:ip family inet6\nadd felix-tmp-v6-web fd5a::1\n"
-       "add felix-tmp-v6-web fd5a::2\nswap felix-tmp-v6-web felix-v6-web\n"
-       "destroy felix-tmp-v6-web\n",
+       "add felix-v6-web fd5a::2\n",
        "",
-       {"ipset: set felix-v6-web swapped (2 members)"},
+       {"ipset: set felix-v6-web updated: 1 added"},
        {}},
-      {"leftover temporary set of a failed run: destroyed first, not again after",
+      {"member removed: one del line",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.3"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2", "198.18.1.3"})},
+       "del felix-v4-web 198.18.1.2\n",
+       "",
+       {"ipset: set felix-v4-web updated: 1 removed"},
+       {}},
+      {"members added and removed: deletions first, so the set never holds more than before "
+       "or after",
+       {Set("felix-v4-web", "hash:net", 4, {"198.18.1.0/24", "198.18.3.0/24", "198.18.4.0/24"})},
+       {Set("felix-v4-web", "hash:net", 4, {"198.18.1.0/24", "198.18.2.0/24", "198.18.4.0/24"})},
+       "del felix-v4-web 198.18.2.0/24\nadd felix-v4-web 198.18.3.0/24\n",
+       "",
+       {"ipset: set felix-v4-web updated: 1 added, 1 removed"},
+       {}},
+      {"difference as large as the set: still a delta",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.3", "198.18.1.4"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.3", "198.18.1.5"})},
+       "del felix-v4-web 198.18.1.5\nadd felix-v4-web 198.18.1.4\n",
+       "",
+       {"ipset: set felix-v4-web updated: 1 added, 1 removed"},
+       {}},
+      {"difference larger than the set: rebuilt and swapped",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.9"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"})},
+       "create felix-tmp-v4-web hash:ip family inet\nadd felix-tmp-v4-web 198.18.1.9\n"
+       "swap felix-tmp-v4-web felix-v4-web\ndestroy felix-tmp-v4-web\n",
+       "",
+       {"ipset: set felix-v4-web swapped (1 members; the difference is larger: 1 added, 2 "
+        "removed)"},
+       {}},
+      {"the same members in another order: nothing to do",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.2", "198.18.1.1"})},
+       "",
+       "",
+       {},
+       {}},
+      {"leftover temporary set of a failed run, the set emptied: the leftover is destroyed "
+       "first and the set swapped, not destroyed again after",
        {Set("felix-v4-web", "hash:ip", 4, {})},
        {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
         Set("felix-tmp-v4-web", "hash:ip", 4, {"198.18.1.1"})},
        "destroy felix-tmp-v4-web\ncreate felix-tmp-v4-web hash:ip family inet\n"
        "swap felix-tmp-v4-web felix-v4-web\ndestroy felix-tmp-v4-web\n",
        "",
-       {"ipset: set felix-v4-web swapped (0 members)"},
+       {"ipset: set felix-v4-web swapped (0 members; the difference is larger: 1 removed)"},
+       {}},
+      {"leftover temporary set of a failed run and a small difference: the delta goes to the "
+       "set, the leftover is stale and destroyed after",
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"})},
+       {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1"}),
+        Set("felix-tmp-v4-web", "hash:ip", 4, {"198.18.1.1"})},
+       "add felix-v4-web 198.18.1.2\n",
+       "destroy felix-tmp-v4-web\n",
+       {"ipset: set felix-v4-web updated: 1 added", "ipset: set felix-tmp-v4-web destroyed"},
        {}},
       {"stale sets destroyed after, by name, including leftover temporaries",
        {},
@@ -475,6 +546,50 @@ TEST(PlanIpsetsTest, Cases) {
     EXPECT_EQ(plan.after, c.after) << c.name;
     EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), absl::StrJoin(c.changes, "\n")) << c.name;
     EXPECT_EQ(plan.renamed, c.renamed) << c.name;
+  }
+}
+
+// One member more costs one line whatever the set's size, until the set would outgrow the
+// maxelem it was created with: then it is rebuilt with a larger one.
+TEST(PlanIpsetsTest, LargeSetsGetDeltasUntilTheyOutgrowTheirMaxelem) {
+  auto members = [](int n) {
+    std::vector<std::string> m;
+    for (int i = 0; i < n; ++i) {
+      m.push_back(absl::StrCat("10.", i >> 16, ".", (i >> 8) & 255, ".", i & 255));
+    }
+    return m;
+  };
+  struct Case {
+    int have, want;
+    bool swapped;
+    const char* before;  // all of it, or its first line when swapped
+    const char* change;
+  };
+  const Case cases[] = {
+      {100000, 100001, false, "add felix-big 10.1.134.160\n",
+       "ipset: set felix-big updated: 1 added"},
+      {100001, 100000, false, "del felix-big 10.1.134.160\n",
+       "ipset: set felix-big updated: 1 removed"},
+      {65535, 65536, false, "add felix-big 10.0.255.255\n",
+       "ipset: set felix-big updated: 1 added"},
+      {65536, 65537, true, "create felix-tmp-big hash:ip family inet maxelem 131072\n",
+       "ipset: set felix-big swapped (65537 members; more than its maxelem, 65536)"},
+      {131072, 131073, true, "create felix-tmp-big hash:ip family inet maxelem 262144\n",
+       "ipset: set felix-big swapped (131073 members; more than its maxelem, 131072)"},
+  };
+  for (const Case& c : cases) {
+    IpsetPlan plan = PlanIpsets({Set("felix-big", "hash:ip", 4, members(c.want))},
+                                {Set("felix-big", "hash:ip", 4, members(c.have))}, Config());
+    const std::string name = absl::StrCat(c.have, " -> ", c.want, " members");
+    if (c.swapped) {
+      EXPECT_TRUE(absl::StartsWith(plan.before, c.before)) << name;
+      EXPECT_TRUE(
+          absl::EndsWith(plan.before, "swap felix-tmp-big felix-big\ndestroy felix-tmp-big\n"))
+          << name;
+    } else {
+      EXPECT_EQ(plan.before, c.before) << name;
+    }
+    EXPECT_EQ(absl::StrJoin(plan.changes, "\n"), c.change) << name;
   }
 }
 
@@ -540,7 +655,8 @@ TEST(PlanIpsetsTest, SetsRulesUseAreNeverDestroyedFirst) {
     EXPECT_EQ(plan.renamed, c.renamed) << c.name;
     EXPECT_EQ(plan.another_round, c.another_round) << c.name;
   }
-  // A member change whose temporary name rules use: changed in place, not swapped.
+  // A member change whose temporary name rules use: changed in place, even when the
+  // difference is larger than the set, since the temporary name is not free to swap through.
   SetUsers users;
   users.now.emplace("felix-v4-web", "");
   users.now.emplace("felix-tmp-v4-web", "");
@@ -548,7 +664,11 @@ TEST(PlanIpsetsTest, SetsRulesUseAreNeverDestroyedFirst) {
                               {Set("felix-v4-web", "hash:net", 4, {"198.17.0.0/16"}),
                                Set("felix-tmp-v4-web", "hash:ip", 4, {})},
                               config, users);
-  EXPECT_EQ(plan.before, "add felix-v4-web 198.18.0.0/16\ndel felix-v4-web 198.17.0.0/16\n");
+  EXPECT_EQ(plan.before, "del felix-v4-web 198.17.0.0/16\nadd felix-v4-web 198.18.0.0/16\n");
+  EXPECT_EQ(absl::StrJoin(plan.changes, "\n"),
+            "ipset: set felix-v4-web updated: 1 added, 1 removed (in place: felix-tmp-v4-web is "
+            "in use)\n"
+            "ipset: set felix-tmp-v4-web destroyed");
   EXPECT_EQ(plan.after, "destroy felix-tmp-v4-web\n");
 }
 
@@ -749,7 +869,8 @@ TEST(DescribePlanLineTest, NamesTableAndChain) {
       "*raw\n-D felix-to-w1 3\n-I felix-from-w1 1 -j felix-p-web-o\n"
       "-R felix-p-web-i 12 -m comment --comment \"a b\" -j DROP\n-I INPUT 1 -j felix-INPUT\n"
       "COMMIT\n";
-  constexpr char kIpset[] = "create felix-tmp-v4-web hash:ip family inet\nswap a b\n";
+  constexpr char kIpset[] =
+      "create felix-tmp-v4-web hash:ip family inet\nswap a b\ndel felix-v4-web 198.18.1.1\n";
   struct Case {
     const char* plan;
     int line;
@@ -776,6 +897,7 @@ TEST(DescribePlanLineTest, NamesTableAndChain) {
       {kPlan, 0, "line 0 (past the end of the plan)"},
       {kIpset, 1, "line 1 (set felix-tmp-v4-web): create felix-tmp-v4-web hash:ip family inet"},
       {kIpset, 2, "line 2 (set a): swap a b"},
+      {kIpset, 3, "line 3 (set felix-v4-web): del felix-v4-web 198.18.1.1"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(DescribePlanLine(c.plan, c.line), c.description) << "line " << c.line;

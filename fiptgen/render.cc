@@ -6,6 +6,18 @@
 #include "fiptgen/append.h"
 
 namespace fiptgen {
+
+// What ipset gives a set created without maxelem.
+constexpr size_t kIpsetDefaultMaxelem = 65536;
+
+size_t IpsetCapacity(size_t members) {
+  size_t max = kIpsetDefaultMaxelem;
+  while (max < members) {
+    max *= 2;
+  }
+  return max;
+}
+
 namespace {
 
 // Every renderer writes through one of these: text goes into a reused buffer, handed to the
@@ -127,12 +139,8 @@ void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   for (const IpSetSpec& s : sets) {
     AppendPieces(&out, "create ", s.name, " ", s.type, " family ",
                  s.family == 4 ? "inet" : "inet6");
-    if (s.members.size() > 65536) {
-      size_t max = 65536;
-      while (max < s.members.size()) {
-        max *= 2;
-      }
-      AppendPieces(&out, " maxelem ", max);
+    if (s.members.size() > kIpsetDefaultMaxelem) {
+      AppendPieces(&out, " maxelem ", IpsetCapacity(s.members.size()));
     }
     out.Append('\n');
     head.clear();

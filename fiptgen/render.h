@@ -61,7 +61,14 @@ struct TableEdit {
 void RenderTableEdit(const TableEdit& edit, std::string* out);
 
 // "create <name> <type> family inet|inet6 [maxelem N]" then "add <name> <member>" lines.
+// `maxelem` is IpsetCapacity(members), written only when more than ipset's default.
 void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out);
+
+// The most members a set created for `members` members holds (its maxelem): ipset's default,
+// 65,536, or the next power of two above it. A set only ever gets members through a create
+// of this size and add/del lines that keep it within it, so a set of ours holding n members
+// holds at least IpsetCapacity(n).
+size_t IpsetCapacity(size_t members);
 
 // The scripts `fiptgen` writes for an empty state: RenderRestore / RenderIpsetRestore after
 // a comment that says so. They load into a host holding none of our chains and sets with

@@ -346,9 +346,12 @@ case_check() {
     fail "$what: the plan that fixes the drift is not on stdout: $(cat "$tmp/out")"
   grep -q 'drift: v4 filter: chain felix-from-w1 edited: 1 inserted' "$tmp/err" || fail "$what: the drift is not named: $(cat "$tmp/err")"
   [ "$(rules)" = "$before" ] || fail "$what: --check changed something"
+  # The tool the state is read with: on nft each table is listed (iptables-nft -t raw -S).
+  local reader="iptables-$backend-save"
+  [ "$backend" = nft ] && reader=iptables-nft
   mkdir -p "$tmp/nosave"
-  printf '#!/bin/sh\necho "cannot read" >&2\nexit 1\n' >"$tmp/nosave/iptables-$backend-save"
-  chmod +x "$tmp/nosave/iptables-$backend-save"
+  printf '#!/bin/sh\necho "cannot read" >&2\nexit 1\n' >"$tmp/nosave/$reader"
+  chmod +x "$tmp/nosave/$reader"
   in_ns env PATH="$tmp/nosave:$PATH" "$apply" --backend "$backend" --check "$model" >"$tmp/out" 2>"$tmp/err"
   rc=$?
   [ "$rc" = 1 ] || fail "$what: error: exit $rc, not 1: $(cat "$tmp/err")"

