@@ -104,9 +104,8 @@ struct IpsetPlan {
   // Input to run after it, when no rule uses them any more: stale sets destroyed.
   std::string after;
   // One line per change: "ipset: set felix-v4-web updated: 1 added, 1 removed",
-  // "ipset: set felix-v4-web swapped (3 members; the difference is larger: 5 removed)". Those
-  // `before`
-  // makes come first, then (from before_changes on) the sets `after` destroys.
+  // "ipset: set felix-v4-web swapped (3 members; the difference is larger: 5 removed)".
+  // Those `before` makes come first, then (from before_changes on) the sets `after` destroys.
   std::vector<std::string> changes;
   size_t before_changes = 0;
   // What the plan leaves alone although it is not as desired, and why: "ipset: set
