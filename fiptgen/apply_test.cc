@@ -92,6 +92,16 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
 
   Backend backend() const { return GetParam(); }
 
+  // The log lines other than what was run (LogLevel::kDetail), each after its level's letter.
+  static ApplyLog LogInto(Outcome* outcome) {
+    return [outcome](LogLevel level, absl::string_view line) {
+      const char* letter[] = {"E", "W", "I", "D"};
+      if (level != LogLevel::kDetail) {
+        outcome->log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
+      }
+    };
+  }
+
   // Applies the model; the run must be over by `deadline`. The log leaves out what was run
   // (LogLevel::kDetail).
   Outcome Apply(absl::string_view json, absl::Time deadline = absl::InfiniteFuture()) {
@@ -102,12 +112,7 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
     ApplyOptions options;
     options.backend = backend();
     options.deadline = deadline;
-    options.log = [&outcome](LogLevel level, absl::string_view line) {
-      const char* letter[] = {"E", "W", "I", "D"};
-      if (level != LogLevel::kDetail) {
-        outcome.log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
-      }
-    };
+    options.log = LogInto(&outcome);
     Applier applier(config_, options, &kernel_);
     outcome.status = applier.Apply(Generate(*model));
     return outcome;
@@ -120,12 +125,7 @@ class ApplyTest : public ::testing::TestWithParam<Backend> {
     ApplyOptions options;
     options.backend = backend();
     options.check_first = check_first;
-    options.log = [&outcome](LogLevel level, absl::string_view line) {
-      const char* letter[] = {"E", "W", "I", "D"};
-      if (level != LogLevel::kDetail) {
-        outcome.log.push_back(absl::StrCat(letter[static_cast<int>(level)], " ", line));
-      }
-    };
+    options.log = LogInto(&outcome);
     const size_t first_call = kernel_.calls().size();
     Applier applier(config_, options, &kernel_);
     outcome.status = applier.ApplyPlans(plans);
