@@ -307,8 +307,7 @@ const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir
   // Made once per profile: shortening a long id costs a SHA-256.
   auto [it, fresh] = profile_chains_.try_emplace(id);
   if (fresh) {
-    it->second = {namer_.ProfileChain(id, RuleDir::kInbound),
-                  namer_.ProfileChain(id, RuleDir::kOutbound)};
+    it->second = namer_.ProfileChains(id);
   }
   return dir == RuleDir::kInbound ? it->second.first : it->second.second;
 }
