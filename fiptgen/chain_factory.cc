@@ -321,16 +321,18 @@ const std::string* ChainFactory::TagSetName(const std::string& tag) const {
 }
 
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
-                                 std::vector<std::string>* used_sets, RuleListText* shared) const {
+                                 std::vector<const std::string*>* used_sets,
+                                 RuleListText* shared) const {
   ChainWriter c(&body_);
   rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
                  &rule_sets_, shared);
-  // A chain names few distinct sets, each in many rules: one copy of each name.
+  // A chain names few distinct sets, each in many rules: each name once.
   const size_t before = used_sets->size();
   for (const std::string* set : rule_sets_) {
-    if (std::find(used_sets->begin() + before, used_sets->end(), *set) == used_sets->end()) {
-      used_sets->push_back(*set);
+    if (std::find_if(used_sets->begin() + before, used_sets->end(),
+                     [set](const std::string* s) { return *s == *set; }) == used_sets->end()) {
+      used_sets->push_back(set);
     }
   }
   return c.Finish(ProfileChainName(profile.id, dir));

@@ -362,22 +362,31 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
-    std::vector<std::string> sets;
+    // The names are the factory's, or (when the profile goes) the copies kept for it.
+    std::vector<const std::string*>& sets = used_sets_;
+    sets.clear();
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Put(ChainKey::ProfileChain(ref.index, dir),
                   fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
       }
       if (tracking_) {
-        fs.profile_sets[id] = sets;
+        std::vector<std::string>& kept = fs.profile_sets[id];
+        kept.clear();
+        for (const std::string* s : sets) {
+          kept.push_back(*s);
+        }
       }
     } else {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Erase(ChainKey::ProfileChain(ref.index, dir));
       }
-      sets = fs.profile_sets[id];
+      for (const std::string& s : fs.profile_sets[id]) {
+        sets.push_back(&s);
+      }
     }
-    for (const std::string& s : sets) {
+    for (const std::string* set : sets) {
+      const std::string& s = *set;
       UseSet(s, delta);
       if (!tracking_) {
         continue;

@@ -224,8 +224,9 @@ class GeneratorState {
   absl::flat_hash_map<std::pair<int, std::string>, std::string> tag_set_names_;
   absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
   std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
-  std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
-  RuleListText rule_text_[2];              // UseProfile's, by RuleDir: reused room
+  std::map<std::string, IpSetSpec> sets_;      // the sets in use, by name
+  RuleListText rule_text_[2];                  // UseProfile's, by RuleDir: reused room
+  std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
   std::map<std::string, std::optional<IpSetSpec>> sets_before_;
