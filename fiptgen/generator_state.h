@@ -58,8 +58,9 @@ struct ChainKey {
     if (a.slot != b.slot) {
       return a.slot < b.slot;
     }
-    if (a.key != b.key) {
-      return a.key < b.key;
+    // One compare of the keys (most are empty, or differ in their first bytes).
+    if (const int c = a.key.compare(b.key); c != 0) {
+      return c < 0;
     }
     return a.sub < b.sub;
   }
