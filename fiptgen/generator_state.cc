@@ -229,12 +229,14 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
 // GeneratorState
 
 // Every table of the layout: hooked chains (with their hooks) and empty dispatch trees.
-GeneratorState::FamilyState::FamilyState(const Model& model, int family)
-    : factory(model.config, model.ipsets, family) {
+GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tracking)
+    : factory(model.config, model.ipsets, family),
+      nodes(tracking ? nullptr : std::make_unique<std::pmr::monotonic_buffer_resource>()) {
   const Namer& n = factory.namer();
   tables.reserve(Tables().size());
   for (const TableLayout& layout : Tables()) {
-    TableState& table = tables.emplace_back(layout);
+    TableState& table = tables.emplace_back(
+        layout, nodes != nullptr ? nodes.get() : std::pmr::new_delete_resource());
     std::vector<Hook> hooks;
     for (size_t i = 0; i < layout.hooked.size(); ++i) {
       const HookedChain& hooked = layout.hooked[i];
@@ -288,7 +290,7 @@ void GeneratorState::Build(const std::vector<int>& families) {
   failsafe_users_.resize(Tables().size());
   families_.reserve(families.size());
   for (int family : families) {
-    families_.emplace_back(*model_, family);
+    families_.emplace_back(*model_, family, tracking_);
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
