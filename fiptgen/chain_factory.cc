@@ -327,11 +327,11 @@ Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
   rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
                  &rule_sets_, shared);
-  // A chain names few distinct sets, each in many rules: each name once.
+  // A chain names few distinct sets, each in many rules: each name once. The factory keeps
+  // one copy of each name, so the same set is the same address.
   const size_t before = used_sets->size();
   for (const std::string* set : rule_sets_) {
-    if (std::find_if(used_sets->begin() + before, used_sets->end(),
-                     [set](const std::string* s) { return *s == *set; }) == used_sets->end()) {
+    if (std::find(used_sets->begin() + before, used_sets->end(), set) == used_sets->end()) {
       used_sets->push_back(set);
     }
   }

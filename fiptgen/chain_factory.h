@@ -65,7 +65,8 @@ class ChainFactory {
   // P from-<n> / P to-<n> of the untracked (raw) or tracked table.
   Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const;
   // A profile's -i or -o chain; appends to `used_sets` each set a written rule names that
-  // is not in it yet: the factory's own copy of the name, which lives as long as it does.
+  // is not in it yet: the factory's own copy of the name, which lives as long as it does
+  // (one copy of each name: the same set is the same address).
   // `shared` holds (or is given) the text of the rules that every family shares: pass the
   // same one to each family's factory for one profile and direction.
   Chain ProfileChain(const Profile& profile, RuleDir dir,

@@ -325,19 +325,20 @@ std::set<std::string> GeneratorState::EndpointTags(const Endpoint& e) const {
   return tags;
 }
 
-void GeneratorState::UseSet(const std::string& name, int delta) {
-  int& use = set_use_[name];
+void GeneratorState::UseSet(const std::string* name_copy, int delta) {
+  int& use = set_use_[name_copy];
   const int before = use;
   use += delta;
   if ((before == 0) == (use == 0)) {
     return;
   }
+  const std::string& name = *name_copy;
   if (recording_ && sets_before_.count(name) == 0) {
     auto it = sets_.find(name);
     sets_before_[name] = it == sets_.end() ? std::nullopt : std::optional<IpSetSpec>(it->second);
   }
   if (use == 0) {
-    set_use_.erase(name);
+    set_use_.erase(name_copy);
     sets_.erase(name);
   } else {
     dirty_sets_.insert(name);
@@ -364,7 +365,7 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
-    // The names are the factory's, or (when the profile goes) the copies kept for it.
+    // The names are the factory's copies (ChainFactory::ProfileChain).
     std::vector<const std::string*>& sets = used_sets_;
     sets.clear();
     if (delta > 0) {
@@ -373,23 +374,17 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
                   fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
       }
       if (tracking_) {
-        std::vector<std::string>& kept = fs.profile_sets[id];
-        kept.clear();
-        for (const std::string* s : sets) {
-          kept.push_back(*s);
-        }
+        fs.profile_sets[id] = sets;
       }
     } else {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Erase(ChainKey::ProfileChain(ref.index, dir));
       }
-      for (const std::string& s : fs.profile_sets[id]) {
-        sets.push_back(&s);
-      }
+      sets = fs.profile_sets[id];
     }
     for (const std::string* set : sets) {
       const std::string& s = *set;
-      UseSet(s, delta);
+      UseSet(set, delta);
       if (!tracking_) {
         continue;
       }

@@ -187,8 +187,9 @@ class GeneratorState {
     // changes allocates and frees each node (null here).
     std::unique_ptr<std::pmr::monotonic_buffer_resource> nodes;
     std::vector<TableState> tables;  // one per layout table (Tables()), in output order
-    // Sets each profile's chains name in this family (the same in every table).
-    absl::flat_hash_map<std::string, std::vector<std::string>> profile_sets;
+    // Sets each profile's chains name in this family (the same in every table): the
+    // factory's copies of their names.
+    absl::flat_hash_map<std::string, std::vector<const std::string*>> profile_sets;
   };
 
   // A profile of the model and its index in model.profiles (ChainKey::ProfileChain).
@@ -201,7 +202,8 @@ class GeneratorState {
   std::set<std::string> EndpointTags(const Endpoint& e) const;
   // `table` is an index into Tables() (and every family's tables).
   void UseProfile(const std::string& id, size_t table, int delta);
-  void UseSet(const std::string& name, int delta);
+  // `name`: the factory's copy (set_use_).
+  void UseSet(const std::string* name, int delta);
   void UseFailsafe(size_t table, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
   // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
@@ -227,7 +229,11 @@ class GeneratorState {
   // how many host endpoints' chains there jump to its failsafe chains.
   std::vector<absl::flat_hash_map<std::string, int>> profile_users_;
   std::vector<int> failsafe_users_;
-  absl::flat_hash_map<std::string, int> set_use_;  // set -> profile chains naming it
+  // Set -> profile chains naming it. A set is named by its family's factory, which keeps
+  // one copy of each name (ChainFactory::ProfileChain): the key is that copy's address,
+  // which is hashed at a pointer's cost, where a profile chain pair counts each set it
+  // names (33,000 times on large).
+  absl::flat_hash_map<const std::string*, int> set_use_;
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
