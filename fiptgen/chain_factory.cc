@@ -127,7 +127,8 @@ class ChainFactory::ChainWriter {
 
 ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
     : config_(config), family_(family), namer_(config) {
-  std::string a = Hex(config_.mark_accept);
+  accept_mask_ = Hex(config_.mark_accept);
+  const std::string& a = accept_mask_;
   std::string ep = Hex(config_.mark_from_endpoint);
   set_accept_ = absl::StrCat("-j MARK --set-xmark ", a, "/", a);
   spaced_set_accept_ = absl::StrCat(" ", set_accept_);
@@ -271,19 +272,25 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   }
   c.AddRule(clear_accept_);
   if (!host && from) {
+    // Addresses are written into a local buffer, not a string of their own each.
+    char text[std::max(IpNet::kMaxText, MacAddress::kTextSize)];
+    auto written = [&text](char* end) {
+      return absl::string_view(text, static_cast<size_t>(end - text));
+    };
     if (e.mac) {
-      c.AddRule("-m mac ! --mac-source ", e.mac->ToString(), " ", kCommentWrongMac, " -j DROP");
+      c.AddRule("-m mac ! --mac-source ", written(e.mac->WriteText(text)), " ", kCommentWrongMac,
+                " -j DROP");
     }
     // Anti-spoofing: only the endpoint's own addresses may be sources. One net is one
     // negated match; several borrow the accept bit, which is clear here and cleared again.
     const std::vector<IpNet>& nets = family_ == 4 ? e.ipv4_nets : e.ipv6_nets;
     if (nets.size() == 1) {
-      c.AddRule("! -s ", nets[0].ToString(), " ", kCommentWrongIp, " -j DROP");
+      c.AddRule("! -s ", written(nets[0].WriteText(text)), " ", kCommentWrongIp, " -j DROP");
     } else {
       for (const IpNet& n : nets) {
-        c.AddRule("-s ", n.ToString(), " ", set_accept_);
+        c.AddRule("-s ", written(n.WriteText(text)), " ", set_accept_);
       }
-      c.AddRule("-m mark --mark 0x0/", Hex(config_.mark_accept), " ", kCommentWrongIp, " -j DROP");
+      c.AddRule("-m mark --mark 0x0/", accept_mask_, " ", kCommentWrongIp, " -j DROP");
       if (!nets.empty()) {
         c.AddRule(clear_accept_);
       }

@@ -110,6 +110,7 @@ class ChainFactory {
   // Reused across chains and rules, so building a chain allocates only the chain itself.
   mutable TextBuffer body_, head_;
   mutable std::vector<const std::string*> rule_sets_;
+  std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;

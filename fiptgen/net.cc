@@ -304,18 +304,21 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   return net;
 }
 
-std::string MacAddress::ToString() const {
+char* MacAddress::WriteText(char* out) const {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(17);
   for (int i = 0; i < 6; ++i) {
     if (i > 0) {
-      s.push_back(':');
+      *out++ = ':';
     }
-    s.push_back(kHex[octets[i] >> 4]);
-    s.push_back(kHex[octets[i] & 0xf]);
+    *out++ = kHex[octets[i] >> 4];
+    *out++ = kHex[octets[i] & 0xf];
   }
-  return s;
+  return out;
+}
+
+std::string MacAddress::ToString() const {
+  char text[kTextSize];
+  return std::string(text, static_cast<size_t>(WriteText(text) - text));
 }
 
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
