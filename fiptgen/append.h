@@ -36,18 +36,42 @@ void AppendPieces(std::string* out, const Parts&... parts) {
 
 // The decimal digits of `v` written at `out` (room for 10); returns their end. Two digits
 // at a time from a table, in 32-bit arithmetic: ports, ICMP types and counts are most of
-// the numbers, and a port list of 28 ports is written for every rule and family.
+// the numbers, and a port list of 28 ports is written for every rule and family. Below
+// 100,000 (every port) the digits are placed by their count, with no loop.
 inline char* WriteDecimal(uint32_t v, char* out) {
   static constexpr char kDigitPairs[] =
       "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
       "8081828384858687888990919293949596979899";
-  const int digits = v < 10            ? 1
-                     : v < 100         ? 2
-                     : v < 1000        ? 3
-                     : v < 10000       ? 4
-                     : v < 100000      ? 5
-                     : v < 1000000     ? 6
+  auto pair = [](uint32_t two, char* at) { std::memcpy(at, kDigitPairs + 2 * two, 2); };
+  if (v < 100) {
+    if (v < 10) {
+      *out = static_cast<char>('0' + v);
+      return out + 1;
+    }
+    pair(v, out);
+    return out + 2;
+  }
+  if (v < 10000) {
+    const uint32_t high = v / 100;
+    if (high < 10) {
+      *out = static_cast<char>('0' + high);
+      pair(v % 100, out + 1);
+      return out + 3;
+    }
+    pair(high, out);
+    pair(v % 100, out + 2);
+    return out + 4;
+  }
+  if (v < 100000) {
+    const uint32_t low = v % 10000;
+    *out = static_cast<char>('0' + v / 10000);
+    pair(low / 100, out + 1);
+    pair(low % 100, out + 3);
+    return out + 5;
+  }
+  // Six digits and more: from the last two up.
+  const int digits = v < 1000000       ? 6
                      : v < 10000000    ? 7
                      : v < 100000000   ? 8
                      : v < 1000000000u ? 9
@@ -55,16 +79,14 @@ inline char* WriteDecimal(uint32_t v, char* out) {
   char* const end = out + digits;
   char* p = end;
   while (v >= 100) {
-    const char* pair = kDigitPairs + 2 * (v % 100);
+    p -= 2;
+    pair(v % 100, p);
     v /= 100;
-    *--p = pair[1];
-    *--p = pair[0];
   }
   if (v >= 10) {
-    *--p = kDigitPairs[2 * v + 1];
-    *--p = kDigitPairs[2 * v];
+    pair(v, p - 2);
   } else {
-    *--p = static_cast<char>('0' + v);
+    p[-1] = static_cast<char>('0' + v);
   }
   return end;
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -39,6 +40,24 @@ TEST(AppendTest, DecimalLimits) {
   TextBuffer b;
   b.AppendDecimal(std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(b.view(), "18446744073709551615");
+}
+
+// Every value below 100,000 (each a count of digits placed its own way), and the longer
+// ones at each count of digits.
+TEST(AppendTest, WriteDecimalAsToString) {
+  std::vector<uint32_t> values;
+  for (uint32_t v = 0; v < 100000; ++v) {
+    values.push_back(v);
+  }
+  for (uint32_t v : {100000u, 100001u, 999999u, 1000000u, 1234567u, 9999999u, 10000000u, 87654321u,
+                     99999999u, 100000000u, 999999999u, 1000000000u, 4294967295u}) {
+    values.push_back(v);
+  }
+  char buf[12];
+  for (uint32_t v : values) {
+    char* end = WriteDecimal(v, buf);
+    ASSERT_EQ(std::string(buf, static_cast<size_t>(end - buf)), std::to_string(v));
+  }
 }
 
 // Growth keeps what was written; clear and Truncate keep the capacity for reuse.

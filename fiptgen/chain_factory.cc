@@ -127,7 +127,8 @@ class ChainFactory::ChainWriter {
 
 ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
     : config_(config), family_(family), namer_(config) {
-  std::string a = Hex(config_.mark_accept);
+  accept_mask_ = Hex(config_.mark_accept);
+  const std::string& a = accept_mask_;
   std::string ep = Hex(config_.mark_from_endpoint);
   set_accept_ = absl::StrCat("-j MARK --set-xmark ", a, "/", a);
   spaced_set_accept_ = absl::StrCat(" ", set_accept_);
@@ -271,19 +272,25 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   }
   c.AddRule(clear_accept_);
   if (!host && from) {
+    // Addresses are written into a local buffer, not a string of their own each.
+    char text[std::max(IpNet::kMaxText, MacAddress::kTextSize)];
+    auto written = [&text](char* end) {
+      return absl::string_view(text, static_cast<size_t>(end - text));
+    };
     if (e.mac) {
-      c.AddRule("-m mac ! --mac-source ", e.mac->ToString(), " ", kCommentWrongMac, " -j DROP");
+      c.AddRule("-m mac ! --mac-source ", written(e.mac->WriteText(text)), " ", kCommentWrongMac,
+                " -j DROP");
     }
     // Anti-spoofing: only the endpoint's own addresses may be sources. One net is one
     // negated match; several borrow the accept bit, which is clear here and cleared again.
     const std::vector<IpNet>& nets = family_ == 4 ? e.ipv4_nets : e.ipv6_nets;
     if (nets.size() == 1) {
-      c.AddRule("! -s ", nets[0].ToString(), " ", kCommentWrongIp, " -j DROP");
+      c.AddRule("! -s ", written(nets[0].WriteText(text)), " ", kCommentWrongIp, " -j DROP");
     } else {
       for (const IpNet& n : nets) {
-        c.AddRule("-s ", n.ToString(), " ", set_accept_);
+        c.AddRule("-s ", written(n.WriteText(text)), " ", set_accept_);
       }
-      c.AddRule("-m mark --mark 0x0/", Hex(config_.mark_accept), " ", kCommentWrongIp, " -j DROP");
+      c.AddRule("-m mark --mark 0x0/", accept_mask_, " ", kCommentWrongIp, " -j DROP");
       if (!nets.empty()) {
         c.AddRule(clear_accept_);
       }
@@ -307,8 +314,7 @@ const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir
   // Made once per profile: shortening a long id costs a SHA-256.
   auto [it, fresh] = profile_chains_.try_emplace(id);
   if (fresh) {
-    it->second = {namer_.ProfileChain(id, RuleDir::kInbound),
-                  namer_.ProfileChain(id, RuleDir::kOutbound)};
+    it->second = namer_.ProfileChains(id);
   }
   return dir == RuleDir::kInbound ? it->second.first : it->second.second;
 }
@@ -322,16 +328,18 @@ const std::string* ChainFactory::TagSetName(const std::string& tag) const {
 }
 
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
-                                 std::vector<std::string>* used_sets, RuleListText* shared) const {
+                                 std::vector<const std::string*>* used_sets,
+                                 RuleListText* shared) const {
   ChainWriter c(&body_);
   rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
                  &rule_sets_, shared);
-  // A chain names few distinct sets, each in many rules: one copy of each name.
+  // A chain names few distinct sets, each in many rules: each name once. The factory keeps
+  // one copy of each name, so the same set is the same address.
   const size_t before = used_sets->size();
   for (const std::string* set : rule_sets_) {
-    if (std::find(used_sets->begin() + before, used_sets->end(), *set) == used_sets->end()) {
-      used_sets->push_back(*set);
+    if (std::find(used_sets->begin() + before, used_sets->end(), set) == used_sets->end()) {
+      used_sets->push_back(set);
     }
   }
   return c.Finish(ProfileChainName(profile.id, dir));

@@ -65,10 +65,12 @@ class ChainFactory {
   // P from-<n> / P to-<n> of the untracked (raw) or tracked table.
   Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const;
   // A profile's -i or -o chain; appends to `used_sets` each set a written rule names that
-  // is not in it yet. `shared` holds (or is given) the text of the rules that every family
-  // shares: pass the same one to each family's factory for one profile and direction.
-  Chain ProfileChain(const Profile& profile, RuleDir dir, std::vector<std::string>* used_sets,
-                     RuleListText* shared) const;
+  // is not in it yet: the factory's own copy of the name, which lives as long as it does
+  // (one copy of each name: the same set is the same address).
+  // `shared` holds (or is given) the text of the rules that every family shares: pass the
+  // same one to each family's factory for one profile and direction.
+  Chain ProfileChain(const Profile& profile, RuleDir dir,
+                     std::vector<const std::string*>* used_sets, RuleListText* shared) const;
 
  private:
   class ChainWriter;
@@ -108,6 +110,7 @@ class ChainFactory {
   // Reused across chains and rules, so building a chain allocates only the chain itself.
   mutable TextBuffer body_, head_;
   mutable std::vector<const std::string*> rule_sets_;
+  std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;

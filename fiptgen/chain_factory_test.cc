@@ -262,18 +262,22 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
       const SetCase& c = cases[at];
       const std::string what = absl::StrCat("v", c.family, " of ", order.size());
       ChainFactory f(config, ipsets, c.family);
+      std::vector<const std::string*> set_names;
+      Chain chain = f.ProfileChain(profile, RuleDir::kInbound, &set_names, &shared[0]);
       std::vector<std::string> sets;
-      Chain chain = f.ProfileChain(profile, RuleDir::kInbound, &sets, &shared[0]);
+      for (const std::string* s : set_names) {
+        sets.push_back(*s);
+      }
       EXPECT_EQ(chain.name(), "felix-p-db-i") << what;
       std::vector<std::string> rules;
       chain.ForEachRule([&](absl::string_view rule) { rules.emplace_back(rule); });
       EXPECT_EQ(rules, c.rules) << what << ":\n" << chain.body();
       EXPECT_EQ(sets, c.sets) << what << ": " << absl::StrJoin(sets, " ");
-      sets.clear();
-      Chain out = f.ProfileChain(profile, RuleDir::kOutbound, &sets, &shared[1]);
+      set_names.clear();
+      Chain out = f.ProfileChain(profile, RuleDir::kOutbound, &set_names, &shared[1]);
       EXPECT_EQ(out.name(), "felix-p-db-o") << what;
       EXPECT_EQ(out.body(), "") << what;
-      EXPECT_TRUE(sets.empty()) << what;
+      EXPECT_TRUE(set_names.empty()) << what;
     }
   }
 }

@@ -229,12 +229,14 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
 // GeneratorState
 
 // Every table of the layout: hooked chains (with their hooks) and empty dispatch trees.
-GeneratorState::FamilyState::FamilyState(const Model& model, int family)
-    : factory(model.config, model.ipsets, family) {
+GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tracking)
+    : factory(model.config, model.ipsets, family),
+      nodes(tracking ? nullptr : std::make_unique<std::pmr::monotonic_buffer_resource>()) {
   const Namer& n = factory.namer();
   tables.reserve(Tables().size());
   for (const TableLayout& layout : Tables()) {
-    TableState& table = tables.emplace_back(layout);
+    TableState& table = tables.emplace_back(
+        layout, nodes != nullptr ? nodes.get() : std::pmr::new_delete_resource());
     std::vector<Hook> hooks;
     for (size_t i = 0; i < layout.hooked.size(); ++i) {
       const HookedChain& hooked = layout.hooked[i];
@@ -288,7 +290,7 @@ void GeneratorState::Build(const std::vector<int>& families) {
   failsafe_users_.resize(Tables().size());
   families_.reserve(families.size());
   for (int family : families) {
-    families_.emplace_back(*model_, family);
+    families_.emplace_back(*model_, family, tracking_);
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
@@ -323,19 +325,20 @@ std::set<std::string> GeneratorState::EndpointTags(const Endpoint& e) const {
   return tags;
 }
 
-void GeneratorState::UseSet(const std::string& name, int delta) {
-  int& use = set_use_[name];
+void GeneratorState::UseSet(const std::string* name_copy, int delta) {
+  int& use = set_use_[name_copy];
   const int before = use;
   use += delta;
   if ((before == 0) == (use == 0)) {
     return;
   }
+  const std::string& name = *name_copy;
   if (recording_ && sets_before_.count(name) == 0) {
     auto it = sets_.find(name);
     sets_before_[name] = it == sets_.end() ? std::nullopt : std::optional<IpSetSpec>(it->second);
   }
   if (use == 0) {
-    set_use_.erase(name);
+    set_use_.erase(name_copy);
     sets_.erase(name);
   } else {
     dirty_sets_.insert(name);
@@ -362,7 +365,9 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
-    std::vector<std::string> sets;
+    // The names are the factory's copies (ChainFactory::ProfileChain).
+    std::vector<const std::string*>& sets = used_sets_;
+    sets.clear();
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Put(ChainKey::ProfileChain(ref.index, dir),
@@ -377,8 +382,9 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
       }
       sets = fs.profile_sets[id];
     }
-    for (const std::string& s : sets) {
-      UseSet(s, delta);
+    for (const std::string* set : sets) {
+      const std::string& s = *set;
+      UseSet(set, delta);
       if (!tracking_) {
         continue;
       }

@@ -248,22 +248,8 @@ bool Reader::ReadString(absl::string_view* out, Tape* tape) {
 }
 
 bool Reader::ReadNumber(Node* node) {
-  // The common case first: a positive integer of up to 18 digits ("443"), which fits, ended
-  // by a byte that cannot continue a number.
-  if (*at_ >= '1' && *at_ <= '9') {
-    const char* p = at_;
-    const char* const limit = end_ - p > 18 ? p + 18 : end_;
-    uint64_t value = 0;
-    auto digit = [](char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0'; };
-    for (; p < limit && digit(*p) < 10; ++p) {
-      value = value * 10 + digit(*p);
-    }
-    if (p < end_ && digit(*p) >= 10 && *p != '.' && *p != 'e' && *p != 'E') {
-      at_ = p;
-      node->type = Type::kInt;
-      node->int_value = static_cast<int64_t>(value);
-      return true;
-    }
+  if (ReadShortInt(node)) {  // the common case
+    return true;
   }
   const char* p = at_;
   const bool minus = *p == '-';

@@ -192,6 +192,13 @@ class Reader {
   // its type, for a message such as "expected a string, got an array". An unescaped string
   // lives as long as the reader.
   bool ReadScalar(Node* node);
+  // Reads the array that comes next to its end in one loop, handing each element to
+  // `each(const Node&)` in order, as ReadScalar reads it (a nested array or object is
+  // skipped, its type kept). Built for long arrays of small scalars (port lists): an
+  // element that is a positive integer of up to 18 digits is read inline. False on an
+  // error (failed()), and when no array comes next.
+  template <typename Each>
+  bool ReadArray(Node* node, Each&& each);
   // Reads the next value and drops it (its syntax is checked all the same).
   bool Skip() { return ReadValue(&skipped_); }
   // After the top-level value: true if nothing but whitespace follows.
@@ -218,6 +225,28 @@ class Reader {
   // unescaped_).
   bool ReadString(absl::string_view* out, Tape* tape);
   bool ReadNumber(Node* node);
+  // The common number, read inline: a positive integer of up to 18 digits (it fits),
+  // ended by a byte that cannot continue a number ("443,"). False, with nothing read, for
+  // anything else.
+  bool ReadShortInt(Node* node) {
+    auto digit = [](char c) { return static_cast<unsigned>(static_cast<unsigned char>(c)) - '0'; };
+    const char* p = at_;
+    if (p == end_ || digit(*p) - 1 > 8) {
+      return false;
+    }
+    const char* const limit = end_ - p > 18 ? p + 18 : end_;
+    uint64_t value = 0;
+    for (; p < limit && digit(*p) < 10; ++p) {
+      value = value * 10 + digit(*p);
+    }
+    if (p == end_ || digit(*p) < 10 || *p == '.' || *p == 'e' || *p == 'E') {
+      return false;
+    }
+    at_ = p;
+    node->type = Type::kInt;
+    node->int_value = static_cast<int64_t>(value);
+    return true;
+  }
   bool ReadLiteral(absl::string_view word);
   bool ReadColon() {
     SkipSpace();
@@ -274,6 +303,38 @@ class Reader {
   std::deque<std::string> unescaped_;  // keys and scalars read outside a tape, with escapes
   Tape skipped_;
 };
+
+template <typename Each>
+bool Reader::ReadArray(Node* node, Each&& each) {
+  if (!Enter('[')) {
+    return false;
+  }
+  first_ = false;  // as a container read to its end leaves it
+  SkipSpace();
+  if (at_ != end_ && *at_ == ']') {
+    ++at_;
+    return true;
+  }
+  for (;;) {
+    if (!ReadShortInt(node) && !ReadScalar(node)) {
+      return false;
+    }
+    each(static_cast<const Node&>(*node));
+    SkipSpace();
+    if (at_ == end_) {
+      return Fail();
+    }
+    if (*at_ == ']') {
+      ++at_;
+      return true;
+    }
+    if (*at_ != ',') {
+      return Fail();
+    }
+    ++at_;
+    SkipSpace();
+  }
+}
 
 }  // namespace json
 }  // namespace fiptgen

@@ -213,6 +213,72 @@ TEST(JsonReaderTest, WalksMembersAndElementsOneAtATime) {
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "value", "{}", "b", "d", "e"}));
 }
 
+// Reads `text`, an object whose "a" is an array, with ReadArray for "a": the elements it
+// handed over, as "type:int_value" (strings as their text), and whether it accepted.
+struct ArrayRead {
+  bool accepted;
+  std::vector<std::string> elements;
+};
+ArrayRead ReadWithReadArray(const std::string& text) {
+  Reader reader(text);
+  ArrayRead out{false, {}};
+  Node node;
+  if (!reader.BeginObject()) {
+    return out;
+  }
+  absl::string_view key;
+  while (reader.NextKey(&key)) {
+    if (key != "a") {
+      reader.Skip();
+      continue;
+    }
+    reader.ReadArray(&node, [&out](const Node& e) {
+      out.elements.push_back(e.type == Type::kString ? std::string(e.text())
+                             : e.type == Type::kInt
+                                 ? "int:" + std::to_string(e.int_value)
+                                 : "type:" + std::to_string(static_cast<int>(e.type)));
+    });
+  }
+  out.accepted = reader.Finish() && !reader.failed();
+  return out;
+}
+
+TEST(JsonReaderTest, ReadArrayHandsOverEveryElementInOrder) {
+  const std::string text =
+      R"({"a": [80, "8000:8080" , 443,[1, 2], {"k": 2},123456789012345678, 1234567890123456789,
+               1.5, 7e1, -3, 0, true, null ], "b": [], "a": [], "a":[ 9 ]})";
+  const ArrayRead read = ReadWithReadArray(text);
+  EXPECT_TRUE(read.accepted);
+  EXPECT_EQ(read.elements,
+            (std::vector<std::string>{"int:80", "8000:8080", "int:443", "type:6", "type:7",
+                                      "int:123456789012345678", "int:1234567890123456789", "type:4",
+                                      "type:4", "int:-3", "int:0", "type:2", "type:0", "int:9"}));
+}
+
+// Every one-byte change of a document read with ReadArray gets RapidJSON's verdict (the
+// document needs no check, so a change RapidJSON refuses must be refused here).
+TEST(JsonReaderTest, ReadArrayAgreesWithRapidJsonOnMutations) {
+  const std::string seed = R"({"a": [80, "1:2", 443 ,[1], {"k": 2}, 65535, 0, -1], "b": [3]})";
+  ASSERT_TRUE(RapidJsonAccepts(seed));
+  const std::string replacements = "{}[]\",:0-1.eE ]";
+  for (size_t i = 0; i < seed.size(); ++i) {
+    for (char c : replacements) {
+      std::string changed = seed;
+      changed[i] = c;
+      for (const std::string& text :
+           {changed, seed.substr(0, i) + seed.substr(i + 1), seed.substr(0, i)}) {
+        const bool rapidjson = RapidJsonAccepts(text);
+        const bool ours = ReadWithReadArray(text).accepted;
+        if (rapidjson) {
+          EXPECT_TRUE(ours) << "RapidJSON accepts, ReadArray refuses: " << text;
+        } else if (ours) {
+          EXPECT_TRUE(Read(text).needs_check) << "RapidJSON refuses, ReadArray accepts: " << text;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonReaderTest, DeepNestingWithoutRecursion) {
   const std::string deep = std::string(200000, '[') + std::string(200000, ']');
   Verdict v = Read(deep);

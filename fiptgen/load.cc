@@ -556,22 +556,24 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
   }
   ports.clear();
   bool empty = true;
-  in.BeginArray();
-  while (in.NextElement()) {
+  // The whole array in one loop (json::Reader::ReadArray); a port is an integer read
+  // inline, checked and kept here.
+  in.ReadArray(&node, [&](const json::Node& element) {
     empty = false;
-    const Value p = ReadField(in, &node);
-    if (p.IsInt64()) {
-      if (p.GetInt64() < 0 || p.GetInt64() > 65535) {
-        error(absl::StrCat("port ", p.GetInt64(), " out of range"));
+    if (element.type == json::Type::kInt) {
+      const int64_t n = element.int_value;
+      if (n < 0 || n > 65535) {
+        error(absl::StrCat("port ", n, " out of range"));
       } else {
-        uint16_t port = static_cast<uint16_t>(p.GetInt64());
+        const uint16_t port = static_cast<uint16_t>(n);
         ports.push_back({port, port});
       }
-      continue;
+      return;
     }
+    const Value p(&element);
     if (!p.IsString()) {
       error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
-      continue;
+      return;
     }
     absl::string_view text = StringOf(p);
     // "lo:hi": 1-5 digits, ':', 1-5 digits.
@@ -596,7 +598,7 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
     } else {
       ports.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
     }
-  }
+  });
   if (empty) {
     error(kNotAList);
     return;

@@ -66,6 +66,13 @@ std::string Namer::ProfileChain(absl::string_view profile_id, RuleDir dir) const
                       UniquelyShorten(profile_id, kNameComponentWidth), ProfileChainSuffix(dir));
 }
 
+std::pair<std::string, std::string> Namer::ProfileChains(absl::string_view profile_id) const {
+  const std::string stem = absl::StrCat(config_.chain_prefix, kProfileChainStem,
+                                        UniquelyShorten(profile_id, kNameComponentWidth));
+  return {absl::StrCat(stem, ProfileChainSuffix(RuleDir::kInbound)),
+          absl::StrCat(stem, ProfileChainSuffix(RuleDir::kOutbound))};
+}
+
 std::string Namer::TagSet(absl::string_view tag, int family) const {
   return absl::StrCat(config_.ipset_prefix, "v", family, "-",
                       UniquelyShorten(tag, kNameComponentWidth));

@@ -12,6 +12,7 @@
 #define FIPTGEN_NAMES_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "fiptgen/layout.h"
@@ -45,6 +46,9 @@ class Namer {
   std::string EndpointSuffix(const Endpoint& endpoint) const;
   std::string EndpointChain(ChainDir dir, const Endpoint& endpoint) const;
   std::string ProfileChain(absl::string_view profile_id, RuleDir dir) const;
+  // Both of a profile's chains, inbound and outbound, from one shortening of its id (a long
+  // id costs a SHA-256).
+  std::pair<std::string, std::string> ProfileChains(absl::string_view profile_id) const;
   std::string TagSet(absl::string_view tag, int family) const;
   std::string ExplicitSet(absl::string_view name) const;
   // The temporary name a set is rebuilt under before an atomic swap.

@@ -68,6 +68,14 @@ TEST(NamerTest, ChainAndSetNames) {
   std::string long_id(40, 'x');
   EXPECT_LE(n.ProfileChain(long_id, RuleDir::kInbound).size(), kMaxChainName);
   EXPECT_LE(n.TemporarySet(n.TagSet(long_id, 4)).size(), kMaxSetName);
+  // Both of a profile's chains at once, the same names as one at a time.
+  for (const std::string& id : {std::string("web"), long_id, std::string("a b")}) {
+    EXPECT_EQ(n.ProfileChains(id), std::make_pair(n.ProfileChain(id, RuleDir::kInbound),
+                                                  n.ProfileChain(id, RuleDir::kOutbound)))
+        << id;
+  }
+  EXPECT_EQ(n.ProfileChains("web"),
+            std::make_pair(std::string("felix-p-web-i"), std::string("felix-p-web-o")));
 }
 
 TEST(NamerTest, LayoutChainNames) {

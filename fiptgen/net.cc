@@ -92,14 +92,11 @@ size_t WriteAddress(const IpNet& net, char* out) {
     if (i > 0 && i != best_start + best_len) {
       *p++ = ':';
     }
-    uint16_t g = groups[i];
-    bool started = false;
-    for (int shift = 12; shift >= 0; shift -= 4) {
-      int digit = (g >> shift) & 0xf;
-      if (digit != 0 || started || shift == 0) {
-        *p++ = kHex[digit];
-        started = true;
-      }
+    // The group's digits without leading zeros, by their count: no test per digit.
+    const unsigned g = groups[i];
+    const int digits = g < 0x10 ? 1 : g < 0x100 ? 2 : g < 0x1000 ? 3 : 4;
+    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) {
+      *p++ = kHex[(g >> shift) & 0xf];
     }
   }
   return static_cast<size_t>(p - out);
@@ -304,18 +301,21 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   return net;
 }
 
-std::string MacAddress::ToString() const {
+char* MacAddress::WriteText(char* out) const {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(17);
   for (int i = 0; i < 6; ++i) {
     if (i > 0) {
-      s.push_back(':');
+      *out++ = ':';
     }
-    s.push_back(kHex[octets[i] >> 4]);
-    s.push_back(kHex[octets[i] & 0xf]);
+    *out++ = kHex[octets[i] >> 4];
+    *out++ = kHex[octets[i] & 0xf];
   }
-  return s;
+  return out;
+}
+
+std::string MacAddress::ToString() const {
+  char text[kTextSize];
+  return std::string(text, static_cast<size_t>(WriteText(text) - text));
 }
 
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {

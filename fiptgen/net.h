@@ -93,6 +93,9 @@ struct MacAddress {
   std::array<uint8_t, 6> octets{};
   // "02:00:00:00:00:0a": lower case, as iptables-save prints it.
   std::string ToString() const;
+  // The same 17 characters written at `out`; returns their end.
+  static constexpr size_t kTextSize = 17;
+  char* WriteText(char* out) const;
 };
 
 // Parses six colon-separated hex octets ("02:00:00:00:00:0A").
