@@ -41,14 +41,14 @@ grep -qE '^first apply: [1-9][0-9]* chains, 0 ipsets, [1-9][0-9]* changes$' "$wo
   fail "no first-apply line"
 grep -qE '^endpoint w2 gets profile ssh-from-web: [1-9][0-9]* changes$' "$work/out" ||
   fail "no change line"
-# The plan of the change: the tag set the new profile names, the profile's chain, w2's chain.
+# The plan of the change: the tag set the new profile names, the profile's chain, and w2's
+# chain edited in place (its other rules keep their counters).
 for line in \
   'create felix-v4-web hash:ip family inet' \
   'add felix-v4-web 198.18.1.1' \
   'add felix-v4-web 198.18.1.2' \
   ':felix-p-ssh-from-web-i - [0:0]' \
-  ':felix-to-w2 - [0:0]' \
-  '-A felix-to-w2 -j felix-p-ssh-from-web-i'; do
+  '-I felix-to-w2 4 -j felix-p-ssh-from-web-i'; do
   grep -qxF -- "$line" "$work/out" || fail "the plan has no line: $line"
 done
 # ...and nothing of w1, which did not change.
