@@ -138,12 +138,13 @@ std::string IpNet::ToString() const {
   return std::string(buf, static_cast<size_t>(WriteText(buf) - buf));
 }
 
+char* IpNet::WriteMemberText(char* out) const {
+  return is_host() ? out + WriteAddress(*this, out) : WriteText(out);
+}
+
 std::string IpNet::ToMemberString() const {
-  if (!is_host()) {
-    return ToString();
-  }
-  char buf[INET6_ADDRSTRLEN];
-  return std::string(buf, WriteAddress(*this, buf));
+  char buf[kMaxText];
+  return std::string(buf, static_cast<size_t>(WriteMemberText(buf) - buf));
 }
 
 namespace {
