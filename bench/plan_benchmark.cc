@@ -13,6 +13,7 @@
 #include "bench/fixtures.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/incremental.h"
+#include "fiptgen/net.h"
 #include "fiptgen/plan.h"
 #include "fiptgen/render.h"
 
@@ -169,7 +170,7 @@ void BM_PlanIpsetsBlocklistMemberAdded(benchmark::State& state, ScaleSize size) 
     return;
   }
   IpSetSpec grown = *blocklist;
-  grown.members.push_back("203.0.113.77");
+  grown.members.push_back(*ParseIpNet("203.0.113.77", 4));
   size_t plan_bytes = 0;
   for (auto _ : state) {
     IpsetPlan plan = PlanIpsets({grown}, {*blocklist}, f.model.config);

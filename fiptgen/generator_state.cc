@@ -552,7 +552,7 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
       spec.members.reserve(m->second.size());
       for (const auto& [net, count] : m->second) {
         all_hosts = all_hosts && net.is_host();
-        spec.members.push_back(net.ToMemberString());
+        spec.members.push_back(net);
       }
     }
     spec.type = all_hosts ? "hash:ip" : "hash:net";
@@ -562,10 +562,7 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
     const IpSetModel& s = *it->second;
     spec.type = s.type;
     spec.family = s.family;
-    spec.members.reserve(s.members.size());
-    for (const IpNet& n : s.members) {
-      spec.members.push_back(n.ToMemberString());
-    }
+    spec.members = s.members;
   }
   return spec;
 }

@@ -138,12 +138,13 @@ std::string IpNet::ToString() const {
   return std::string(buf, static_cast<size_t>(WriteText(buf) - buf));
 }
 
+char* IpNet::WriteMemberText(char* out) const {
+  return is_host() ? out + WriteAddress(*this, out) : WriteText(out);
+}
+
 std::string IpNet::ToMemberString() const {
-  if (!is_host()) {
-    return ToString();
-  }
-  char buf[INET6_ADDRSTRLEN];
-  return std::string(buf, WriteAddress(*this, buf));
+  char buf[kMaxText];
+  return std::string(buf, static_cast<size_t>(WriteMemberText(buf) - buf));
 }
 
 namespace {
@@ -336,8 +337,39 @@ absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
   return mac;
 }
 
+namespace {
+
+// Sorts IPv4 nets as operator< does, each as one number (the address, then the prefix
+// length, in 40 bits), when every one is as ParseIpNet makes them: family 4, nothing past
+// the fourth byte, a prefix length of 0-255. False, with `nets` untouched, otherwise.
+bool SortIpv4(std::vector<IpNet>* nets) {
+  std::vector<uint64_t> keys;
+  keys.reserve(nets->size());
+  for (const IpNet& n : *nets) {
+    uint32_t address, rest4;
+    uint64_t rest8;
+    std::memcpy(&address, n.addr.data(), 4);
+    std::memcpy(&rest4, n.addr.data() + 4, 4);
+    std::memcpy(&rest8, n.addr.data() + 8, 8);
+    if (n.family != 4 || rest4 != 0 || rest8 != 0 || n.prefix_len < 0 || n.prefix_len > 255) {
+      return false;
+    }
+    keys.push_back(uint64_t{be32toh(address)} << 8 | static_cast<uint64_t>(n.prefix_len));
+  }
+  std::sort(keys.begin(), keys.end());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    IpNet& n = (*nets)[i];
+    const uint32_t address = htobe32(static_cast<uint32_t>(keys[i] >> 8));
+    std::memcpy(n.addr.data(), &address, 4);
+    n.prefix_len = static_cast<int>(keys[i] & 255);
+  }
+  return true;
+}
+
+}  // namespace
+
 void SortUnique(std::vector<IpNet>* nets) {
-  if (!std::is_sorted(nets->begin(), nets->end())) {
+  if (!std::is_sorted(nets->begin(), nets->end()) && !SortIpv4(nets)) {
     struct Key {
       int family;
       uint64_t high, low;  // the address, most significant byte first

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,6 +42,8 @@ struct IpNet {
   char* WriteText(char* out) const;
   // "198.18.1.1" for a host, else as ToString(): the ipset save form.
   std::string ToMemberString() const;
+  // ToMemberString()'s text written to `out` (room for kMaxText bytes); returns its end.
+  char* WriteMemberText(char* out) const;
 
   // Ordered by family, address (as bytes), prefix length. The address is compared as two
   // big-endian words: sets of 100,000 members are sorted with this, and a byte-wise compare
@@ -62,6 +65,11 @@ struct IpNet {
   friend bool operator==(const IpNet& a, const IpNet& b) {
     return a.family == b.family && a.Word(0) == b.Word(0) && a.Word(1) == b.Word(1) &&
            a.prefix_len == b.prefix_len;
+  }
+  // For absl's hash containers (the planner's member deltas).
+  template <typename H>
+  friend H AbslHashValue(H h, const IpNet& n) {
+    return H::combine(std::move(h), n.family, n.Word(0), n.Word(1), n.prefix_len);
   }
 
  private:

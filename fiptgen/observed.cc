@@ -207,13 +207,6 @@ class SaveParser {
   int table_line_ = 0;
 };
 
-// One set being read from `ipset save`, members parsed where they are addresses.
-struct SetUnderConstruction {
-  IpSetSpec spec;
-  std::vector<IpNet> nets;
-  std::vector<std::string> other;  // members that are not addresses of the set's family
-};
-
 absl::StatusOr<ObservedRuleset> ParseSave(absl::string_view text, SaveParser parser) {
   absl::Status status = ForEachLine(
       text, [&parser](int number, absl::string_view line) { return parser.Line(number, line); });
@@ -272,7 +265,7 @@ absl::StatusOr<ObservedRuleset> ParseIptablesSaveWhole(absl::string_view text, i
 
 absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
                                                       absl::string_view ipset_prefix) {
-  std::vector<SetUnderConstruction> sets;
+  std::vector<IpSetSpec> sets;
   // Every set named by a create line; -1 for sets that are not ours.
   absl::flat_hash_map<std::string, int> index;
   auto error = [](int number, absl::string_view message) {
@@ -300,18 +293,18 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
         index.emplace(std::string(name.raw), -1);
         return absl::OkStatus();
       }
-      SetUnderConstruction set;
-      set.spec.name = std::string(name.raw);
-      set.spec.type = std::string(type.raw);
-      set.spec.family = 0;  // a set type without a family (list:set, bitmap:port)
+      IpSetSpec set;
+      set.name = std::string(name.raw);
+      set.type = std::string(type.raw);
+      set.family = 0;  // a set type without a family (list:set, bitmap:port)
       for (RuleToken option, family; words.Next(&option);) {
         if (option.value != "family" || !words.Next(&family)) {
           continue;
         }
         if (family.value == "inet") {
-          set.spec.family = 4;
+          set.family = 4;
         } else if (family.value == "inet6") {
-          set.spec.family = 6;
+          set.family = 6;
         } else {
           return error(number,
                        absl::StrCat("set \"", name.raw, "\": unknown family \"", family.raw, "\""));
@@ -333,10 +326,10 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
       if (member.empty()) {
         return error(number, absl::StrCat("add to \"", name.raw, "\" without a member"));
       }
-      SetUnderConstruction& set = sets[it->second];
-      absl::StatusOr<IpNet> net = ParseIpNet(member, set.spec.family);
-      if (set.spec.family != 0 && net.ok()) {
-        set.nets.push_back(*net);
+      IpSetSpec& set = sets[it->second];
+      absl::StatusOr<IpNet> net = ParseIpNet(member, set.family);
+      if (set.family != 0 && net.ok()) {
+        set.members.push_back(*net);
       } else {
         set.other.emplace_back(member);
       }
@@ -347,21 +340,11 @@ absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,
   if (!status.ok()) {
     return status;
   }
-  std::vector<IpSetSpec> result;
-  result.reserve(sets.size());
-  for (SetUnderConstruction& set : sets) {
-    std::sort(set.nets.begin(), set.nets.end());
+  for (IpSetSpec& set : sets) {
+    std::sort(set.members.begin(), set.members.end());
     std::sort(set.other.begin(), set.other.end());
-    set.spec.members.reserve(set.nets.size() + set.other.size());
-    for (const IpNet& n : set.nets) {
-      set.spec.members.push_back(n.ToMemberString());
-    }
-    for (std::string& m : set.other) {
-      set.spec.members.push_back(std::move(m));
-    }
-    result.push_back(std::move(set.spec));
   }
-  return result;
+  return sets;
 }
 
 }  // namespace fiptgen

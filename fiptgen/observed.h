@@ -83,9 +83,9 @@ absl::StatusOr<ObservedRuleset> ParseIptablesSaveWhole(absl::string_view text, i
 // Parses `ipset save` text and keeps the sets whose name starts with `ipset_prefix`, in the
 // order printed. Create-line options other than the family (hashsize, maxelem, bucketsize,
 // initval, …) are dropped: sets compare by name, type, family and members. Members are put
-// in the order and form the generator uses (by address, "/32" and "/128" left off), so an
-// unchanged set compares equal to its desired IpSetSpec; a member that is not an address
-// of the set's family is kept verbatim, after the others. Newlines inside quotes are read as
+// in the order the generator uses (by address), so an unchanged set compares equal to its
+// desired IpSetSpec; a member that is not an address of the set's family is kept verbatim
+// in `other`. Newlines inside quotes are read as
 // in ParseIptablesSave. Errors name the line:
 // "ipset save:3: add to unknown set \"x\"".
 absl::StatusOr<std::vector<IpSetSpec>> ParseIpsetSave(absl::string_view text,

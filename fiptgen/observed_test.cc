@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fiptgen/net.h"
 #include "gtest/gtest.h"
 
 namespace fiptgen {
@@ -284,7 +285,12 @@ TEST(ParseIptablesSaveTest, Errors) {
 std::string Describe(const std::vector<IpSetSpec>& sets) {
   std::string out;
   for (const IpSetSpec& s : sets) {
-    absl::StrAppend(&out, s.name, " ", s.type, " ", s.family, ": ", absl::StrJoin(s.members, ","),
+    std::vector<std::string> members;
+    for (const IpNet& n : s.members) {
+      members.push_back(n.ToMemberString());
+    }
+    members.insert(members.end(), s.other.begin(), s.other.end());
+    absl::StrAppend(&out, s.name, " ", s.type, " ", s.family, ": ", absl::StrJoin(members, ","),
                     "\n");
   }
   return out;
@@ -315,7 +321,10 @@ TEST(ParseIpsetSaveTest, KeepsOurSetsInCanonicalOrder) {
             "felix-v6-web hash:ip 6: fd5a:f1e1::1:0,fd5a:f1e1::1:1\n"
             "felix-list list:set 0: \n");
   // An unchanged set compares equal to what the generator wants.
-  IpSetSpec want{"felix-v4-web", "hash:ip", 4, {"198.18.1.2", "198.18.1.10"}};
+  IpSetSpec want{"felix-v4-web", "hash:ip", 4, {}, {}};
+  for (const char* m : {"198.18.1.2", "198.18.1.10"}) {
+    want.members.push_back(*ParseIpNet(m, 4));
+  }
   EXPECT_EQ((*sets)[0], want);
 }
 
@@ -329,7 +338,7 @@ TEST(ParseIpsetSaveTest, NewlinesInAForeignCommentFakeNothing) {
       "felix-");
   ASSERT_TRUE(sets.ok()) << sets.status();
   ASSERT_EQ(sets->size(), 1u);
-  EXPECT_EQ((*sets)[0].members, std::vector<std::string>{"1.1.1.1"});
+  EXPECT_EQ((*sets)[0].members, std::vector<IpNet>{*ParseIpNet("1.1.1.1", 4)});
 }
 
 TEST(ParseIpsetSaveTest, Errors) {

@@ -297,25 +297,28 @@ bool SameKind(const IpSetSpec& a, const IpSetSpec& b) {
 }
 
 // The members to take a set from `have` to `want`: those to delete and those to add, in the
-// order of their lists.
+// order of their lists (addresses, then `other`).
 struct MemberDelta {
-  std::vector<absl::string_view> del, add;
-  size_t size() const { return del.size() + add.size(); }
+  std::vector<IpNet> del, add;
+  std::vector<absl::string_view> del_other, add_other;
+  size_t size() const { return del.size() + add.size() + del_other.size() + add_other.size(); }
 };
-MemberDelta Delta(const std::vector<std::string>& have, const std::vector<std::string>& want) {
-  absl::flat_hash_set<absl::string_view> had(have.begin(), have.end());
-  absl::flat_hash_set<absl::string_view> wanted(want.begin(), want.end());
+// The elements of `from` that `to` lacks, in `from`'s order, appended to `out`.
+template <typename T, typename Out>
+void Missing(const std::vector<T>& from, const std::vector<T>& to, std::vector<Out>* out) {
+  absl::flat_hash_set<Out> in_to(to.begin(), to.end());
+  for (const T& m : from) {
+    if (!in_to.contains(m)) {
+      out->push_back(m);
+    }
+  }
+}
+MemberDelta Delta(const IpSetSpec& have, const IpSetSpec& want) {
   MemberDelta delta;
-  for (const std::string& m : have) {
-    if (!wanted.contains(m)) {
-      delta.del.push_back(m);
-    }
-  }
-  for (const std::string& m : want) {
-    if (!had.contains(m)) {
-      delta.add.push_back(m);
-    }
-  }
+  Missing(have.members, want.members, &delta.del);
+  Missing(have.other, want.other, &delta.del_other);
+  Missing(want.members, have.members, &delta.add);
+  Missing(want.other, have.other, &delta.add_other);
   return delta;
 }
 
@@ -324,23 +327,34 @@ MemberDelta Delta(const std::vector<std::string>& have, const std::vector<std::s
 // of a member that is there, or a del of one that is not, means the set is not what the plan
 // was made against, and the restore stops there (then the applier puts back what it found).
 void AppendDelta(absl::string_view name, const MemberDelta& delta, std::string* out) {
-  for (absl::string_view m : delta.del) {
-    absl::StrAppend(out, "del ", name, " ", m, "\n");
-  }
-  for (absl::string_view m : delta.add) {
-    absl::StrAppend(out, "add ", name, " ", m, "\n");
-  }
+  char text[IpNet::kMaxText];
+  auto line = [&](absl::string_view verb, absl::string_view member) {
+    absl::StrAppend(out, verb, name, " ", member, "\n");
+  };
+  auto lines = [&](absl::string_view verb, const std::vector<IpNet>& nets,
+                   const std::vector<absl::string_view>& other) {
+    for (const IpNet& n : nets) {
+      line(verb, absl::string_view(text, static_cast<size_t>(n.WriteMemberText(text) - text)));
+    }
+    for (absl::string_view m : other) {
+      line(verb, m);
+    }
+  };
+  lines("del ", delta.del, delta.del_other);
+  lines("add ", delta.add, delta.add_other);
 }
 
 // "1 added, 2 removed", leaving out a count of zero.
 std::string DescribeDelta(const MemberDelta& delta) {
-  if (delta.del.empty()) {
-    return absl::StrCat(delta.add.size(), " added");
+  const size_t added = delta.add.size() + delta.add_other.size();
+  const size_t removed = delta.del.size() + delta.del_other.size();
+  if (removed == 0) {
+    return absl::StrCat(added, " added");
   }
-  if (delta.add.empty()) {
-    return absl::StrCat(delta.del.size(), " removed");
+  if (added == 0) {
+    return absl::StrCat(removed, " removed");
   }
-  return absl::StrCat(delta.add.size(), " added, ", delta.del.size(), " removed");
+  return absl::StrCat(added, " added, ", removed, " removed");
 }
 
 std::string Kind(const IpSetSpec& s) { return absl::StrCat(s.type, " family ", s.family); }
@@ -422,7 +436,7 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
       if (old == nullptr) {
         created.push_back(want);
         plan.changes.push_back(
-            absl::StrCat("ipset: set ", want.name, " created (", want.members.size(), " members)"));
+            absl::StrCat("ipset: set ", want.name, " created (", want.size(), " members)"));
       } else if (!SameKind(*old, want)) {
         absl::StrAppend(&rebuilt, "destroy ", want.name, "\n");
         RenderIpsetRestore({want}, &rebuilt);
@@ -432,11 +446,11 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
         // The members change by add/del lines, unless the difference is larger than the
         // set (rebuilding it is shorter) or the set outgrows what it can hold: then it is
         // rebuilt under the temporary name and swapped in, which needs that name free.
-        const MemberDelta delta = Delta(old->members, want.members);
-        const bool outgrown = want.members.size() > IpsetCapacity(old->members.size());
+        const MemberDelta delta = Delta(*old, want);
+        const bool outgrown = want.size() > IpsetCapacity(old->size());
         if (delta.size() == 0) {
           // The same members, listed in another order: nothing to do.
-        } else if (leftover_used || (delta.size() <= want.members.size() && !outgrown)) {
+        } else if (leftover_used || (delta.size() <= want.size() && !outgrown)) {
           AppendDelta(want.name, delta, &rebuilt);
           plan.changes.push_back(absl::StrCat(
               "ipset: set ", want.name, " updated: ", DescribeDelta(delta),
@@ -451,8 +465,8 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
           absl::StrAppend(&rebuilt, "swap ", temp.name, " ", want.name, "\n");
           absl::StrAppend(&rebuilt, "destroy ", temp.name, "\n");
           plan.changes.push_back(absl::StrCat(
-              "ipset: set ", want.name, " swapped (", want.members.size(), " members; ",
-              outgrown ? absl::StrCat("more than its maxelem, ", IpsetCapacity(old->members.size()))
+              "ipset: set ", want.name, " swapped (", want.size(), " members; ",
+              outgrown ? absl::StrCat("more than its maxelem, ", IpsetCapacity(old->size()))
                        : absl::StrCat("the difference is larger: ", DescribeDelta(delta)),
               ")"));
         }
@@ -468,7 +482,7 @@ IpsetPlan PlanIpsets(const std::vector<IpSetSpec>& desired, const std::vector<Ip
       keep.insert(temp.name);
       if (leftover_used) {
         // Left by an interrupted run, with the new type, and in use: the live set.
-        AppendDelta(temp.name, Delta(leftover->members, want.members), &rebuilt);
+        AppendDelta(temp.name, Delta(*leftover, want), &rebuilt);
         plan.changes.push_back(absl::StrCat("ipset: set ", want.name, ": the rules use ", temp.name,
                                             ", left by an interrupted run (", Kind(*old), " -> ",
                                             Kind(want), "); a second round renames it back"));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/load.h"
+#include "fiptgen/net.h"
 #include "fiptgen/observed.h"
 #include "fiptgen/render.h"
 #include "gtest/gtest.h"
@@ -422,8 +423,20 @@ TEST(PlanRestoreTest, FamilyNoLongerWantedLosesEverythingOfOurs) {
             "-X felix-FORWARD\n-X felix-INPUT\n-X felix-from-w1\nCOMMIT\n");
 }
 
-IpSetSpec Set(const char* name, const char* type, int family, std::vector<std::string> members) {
-  return IpSetSpec{name, type, family, std::move(members)};
+// A set as `ipset save` would give it, members in the order listed: an address of the
+// family is a member, anything else goes to `other`.
+IpSetSpec Set(const char* name, const char* type, int family,
+              const std::vector<std::string>& members) {
+  IpSetSpec set{name, type, family, {}, {}};
+  for (const std::string& m : members) {
+    absl::StatusOr<IpNet> net = ParseIpNet(m, family);
+    if (net.ok()) {
+      set.members.push_back(*net);
+    } else {
+      set.other.push_back(m);
+    }
+  }
+  return set;
 }
 
 TEST(PlanIpsetsTest, Cases) {
@@ -489,6 +502,13 @@ TEST(PlanIpsetsTest, Cases) {
        "",
        {"ipset: set felix-v4-web swapped (1 members; the difference is larger: 1 added, 2 "
         "removed)"},
+       {}},
+      {"a member that is not an address (added by hand with an option) is deleted by its text",
+       {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16", "198.20.0.0/16"})},
+       {Set("felix-v4-web", "hash:net", 4, {"198.18.0.0/16", "10.0.0.0/8 nomatch"})},
+       "del felix-v4-web 10.0.0.0/8 nomatch\nadd felix-v4-web 198.20.0.0/16\n",
+       "",
+       {"ipset: set felix-v4-web updated: 1 added, 1 removed"},
        {}},
       {"the same members in another order: nothing to do",
        {Set("felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"})},

@@ -139,17 +139,24 @@ void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   for (const IpSetSpec& s : sets) {
     AppendPieces(&out, "create ", s.name, " ", s.type, " family ",
                  s.family == 4 ? "inet" : "inet6");
-    if (s.members.size() > kIpsetDefaultMaxelem) {
-      AppendPieces(&out, " maxelem ", IpsetCapacity(s.members.size()));
+    if (s.size() > kIpsetDefaultMaxelem) {
+      AppendPieces(&out, " maxelem ", IpsetCapacity(s.size()));
     }
     out.Append('\n');
     head.clear();
     AppendPieces(&head, "add ", s.name, " ");
-    for (const std::string& m : s.members) {
-      char* to = out.Extend(head.size() + m.size() + 1);
+    for (const IpNet& m : s.members) {
+      // Room for the longest text, then what it took.
+      const size_t start = out.size();
+      char* to = out.Extend(head.size() + IpNet::kMaxText + 1);
       std::memcpy(to, head.data(), head.size());
-      std::memcpy(to + head.size(), m.data(), m.size());
-      to[head.size() + m.size()] = '\n';
+      char* end = m.WriteMemberText(to + head.size());
+      *end++ = '\n';
+      out.Truncate(start + static_cast<size_t>(end - to));
+      w.MaybeFlush();
+    }
+    for (const std::string& m : s.other) {
+      AppendPieces(&out, head, m, "\n");
       w.MaybeFlush();
     }
     w.MaybeFlush();

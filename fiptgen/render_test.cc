@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "fiptgen/net.h"
 #include "gtest/gtest.h"
 
 namespace fiptgen {
@@ -94,6 +95,15 @@ TEST(RenderRestoreTest, TablesInOrderEveryChainDeclaredBeforeAnyRule) {
             "-I FORWARD 1 -j felix-FWD\n-A felix-INPUT -j ACCEPT\nCOMMIT\n");
 }
 
+// The nets of `texts` in `family`, in the order listed.
+std::vector<IpNet> Nets(int family, const std::vector<std::string>& texts) {
+  std::vector<IpNet> nets;
+  for (const std::string& t : texts) {
+    nets.push_back(*ParseIpNet(t, family));
+  }
+  return nets;
+}
+
 TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
   std::vector<std::string> many;
   for (int i = 0; i < 65537; ++i) {
@@ -107,15 +117,20 @@ TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
   const Case cases[] = {
       {"no sets", {}, ""},
       {"a v4 set",
-       {{"felix-v4-web", "hash:ip", 4, {"198.18.1.1", "198.18.1.2"}}},
+       {{"felix-v4-web", "hash:ip", 4, Nets(4, {"198.18.1.1", "198.18.1.2/32"}), {}}},
        "create felix-v4-web hash:ip family inet\nadd felix-v4-web 198.18.1.1\n"
        "add felix-v4-web 198.18.1.2\n"},
       {"a v6 set and an empty one",
-       {{"felix-v6-web", "hash:net", 6, {"fd5a::/64"}}, {"felix-e", "hash:net", 4, {}}},
+       {{"felix-v6-web", "hash:net", 6, Nets(6, {"fd5a::/64", "fd5a:1::1/128"}), {}},
+        {"felix-e", "hash:net", 4, {}, {}}},
        "create felix-v6-web hash:net family inet6\nadd felix-v6-web fd5a::/64\n"
-       "create felix-e hash:net family inet\n"},
+       "add felix-v6-web fd5a:1::1\ncreate felix-e hash:net family inet\n"},
+      {"what is not an address, verbatim after the addresses",
+       {{"felix-v4-n", "hash:net", 4, Nets(4, {"198.18.0.0/16"}), {"10.0.0.0/8 nomatch"}}},
+       "create felix-v4-n hash:net family inet\nadd felix-v4-n 198.18.0.0/16\n"
+       "add felix-v4-n 10.0.0.0/8 nomatch\n"},
       {"more members than ipset's default maxelem",
-       {{"felix-big", "hash:ip", 4, many}},
+       {{"felix-big", "hash:ip", 4, Nets(4, many), {}}},
        "create felix-big hash:ip family inet maxelem 131072\nadd felix-big 10.0.0.0\n"},
   };
   for (const Case& c : cases) {
@@ -124,7 +139,7 @@ TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
     EXPECT_EQ(out.substr(0, std::string(c.want_head).size()), c.want_head) << c.what;
     size_t lines = 0;
     for (const IpSetSpec& s : c.sets) {
-      lines += 1 + s.members.size();
+      lines += 1 + s.size();
     }
     EXPECT_EQ(static_cast<size_t>(std::count(out.begin(), out.end(), '\n')), lines) << c.what;
   }
@@ -144,7 +159,7 @@ std::pair<std::string, int> AfterNote(const std::string& file) {
 TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
   Desired d;
   d.rulesets.push_back(Ruleset{6, {Table{"filter", {}, {}}}});
-  d.ipsets.push_back({"felix-s", "hash:net", 6, {"fd5a::/64"}});
+  d.ipsets.push_back({"felix-s", "hash:net", 6, Nets(6, {"fd5a::/64"}), {}});
   RestoreFiles files = RenderFiles(d);
   EXPECT_EQ(AfterNote(files.ipsets),
             std::make_pair(std::string("create felix-s hash:net family inet6\n"
@@ -163,11 +178,11 @@ TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
 // bigger than one piece comes in several.
 TEST(RenderFilesTest, SinkGetsTheSameTextInPieces) {
   Ruleset rs{4, {Table{"filter", {{"INPUT", "felix-INPUT"}}, {}}}};
-  std::vector<IpSetSpec> sets = {{"felix-v4-a", "hash:ip", 4, {}}};
+  std::vector<IpSetSpec> sets = {{"felix-v4-a", "hash:ip", 4, {}, {}}};
   for (int i = 0; i < 5000; ++i) {
     std::vector<const char*> rules(20, "-m comment --comment \"a rule of some length\" -j ACCEPT");
     rs.tables[0].chains.push_back(MakeChain(absl::StrCat("felix-p-", i, "-i").c_str(), rules));
-    sets[0].members.push_back(absl::StrCat("10.0.", i / 256, ".", i % 256));
+    sets[0].members.push_back(*ParseIpNet(absl::StrCat("10.0.", i / 256, ".", i % 256), 4));
   }
   std::string want_rules, want_sets;
   RenderRestoreFile(rs, &want_rules);

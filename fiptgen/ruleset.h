@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "fiptgen/append.h"
+#include "fiptgen/net.h"
 #include "fiptgen/rule_text.h"
 
 namespace fiptgen {
@@ -105,14 +106,20 @@ struct Ruleset {
   std::vector<Table> tables;
 };
 
-// One ipset, members in canonical text (`ipset save` form) and sorted order.
+// One ipset. Members are values, sorted (IpNet's order) and each once; their text is the
+// `ipset save` form (IpNet::WriteMemberText), made only when written. `other` holds what an
+// observed set has that is not an address of its family, verbatim and sorted, listed after
+// the members; a desired set has none.
 struct IpSetSpec {
   std::string name;
   std::string type;  // "hash:ip" or "hash:net"
   int family = 4;
-  std::vector<std::string> members;
+  std::vector<IpNet> members;
+  std::vector<std::string> other;
+  size_t size() const { return members.size() + other.size(); }
   friend bool operator==(const IpSetSpec& a, const IpSetSpec& b) {
-    return a.name == b.name && a.type == b.type && a.family == b.family && a.members == b.members;
+    return a.name == b.name && a.type == b.type && a.family == b.family && a.members == b.members &&
+           a.other == b.other;
   }
 };
 

@@ -649,7 +649,24 @@ void CompileSets(const std::vector<IpSetSpec>& specs, State* s,
                                      "simulated)");
     }
     std::vector<int> lens;
-    for (const std::string& member : spec.members) {
+    auto add = [&set, &lens](const IpNet& net) {
+      const int len = net.prefix_len;
+      auto it = std::find(lens.begin(), lens.end(), len);
+      size_t slot = it - lens.begin();
+      if (it == lens.end()) {
+        lens.push_back(len);
+        set.masks.push_back(PrefixMask(len));
+        set.nets.emplace_back();
+      }
+      set.nets[slot].insert(And(ToAddr(net), set.masks[slot]));
+    };
+    if (set.unevaluable.empty()) {
+      for (const IpNet& net : spec.members) {
+        add(net);
+      }
+    }
+    // What `ipset save` printed that is not an address of the set's family.
+    for (const std::string& member : spec.other) {
       if (!set.unevaluable.empty()) {
         break;
       }
@@ -659,15 +676,7 @@ void CompileSets(const std::vector<IpSetSpec>& specs, State* s,
             absl::StrCat("set \"", spec.name, "\" holds \"", member, "\", which is not simulated");
         break;
       }
-      const int len = net->prefix_len;
-      auto it = std::find(lens.begin(), lens.end(), len);
-      size_t slot = it - lens.begin();
-      if (it == lens.end()) {
-        lens.push_back(len);
-        set.masks.push_back(PrefixMask(len));
-        set.nets.emplace_back();
-      }
-      set.nets[slot].insert(And(ToAddr(*net), set.masks[slot]));
+      add(*net);
     }
     index->emplace(spec.name, static_cast<uint32_t>(s->sets.size()));
     s->sets.push_back(std::move(set));
