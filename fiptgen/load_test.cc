@@ -279,11 +279,16 @@ TEST(LoadModelTest, NothingUserSuppliedInjectsALine) {
       }
       RestoreFiles files = RenderFiles(Generate(*m));
       for (const std::string* text : {&files.iptables, &files.ip6tables, &files.ipsets}) {
-        // The load note on top (RenderRestoreFile, RenderIpsetFile) holds no user data.
+        // The load note, on top (RenderRestoreFile) or at the end (RenderIpsetFile), holds no
+        // user data.
         absl::string_view body = *text;
         while (absl::StartsWith(body, "# ")) {
           size_t end = body.find('\n');
           body.remove_prefix(end == absl::string_view::npos ? body.size() : end + 1);
+        }
+        for (size_t last; (last = body.rfind('\n', body.size() - 2)) != absl::string_view::npos &&
+                          absl::StartsWith(body.substr(last + 1), "# ");) {
+          body.remove_suffix(body.size() - last - 1);
         }
         for (absl::string_view line : absl::StrSplit(body, '\n', absl::SkipEmpty())) {
           bool ours = absl::StartsWith(line, "-A felix-") || absl::StartsWith(line, ":felix-") ||

@@ -239,9 +239,12 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
     return;
   }
   Writer w(write);
-  AppendLoadNote("the model's ipsets, for loading into a host with none of them",
-                 "ipset restore < FILE", "fails (the sets exist)", &w.buffer());
   RenderIpsetRestoreTo(sets, w);
+  // After the sets, not before: an ipset script begins with its first `create`, which is how
+  // tools (and people reading `head`) tell it from an iptables script. Nothing in it can
+  // harm a host: a second load fails at the first set that exists.
+  AppendLoadNote("the model's ipsets above, for loading into a host with none of them",
+                 "ipset restore < FILE", "fails (the sets exist)", &w.buffer());
 }
 
 void RenderRestoreFile(const Ruleset& ruleset, std::string* out) {

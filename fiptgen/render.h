@@ -70,11 +70,11 @@ void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out);
 // holds at least IpsetCapacity(n).
 size_t IpsetCapacity(size_t members);
 
-// The scripts `fiptgen` writes for an empty state: RenderRestore / RenderIpsetRestore after
-// a comment that says so. They load into a host holding none of our chains and sets with
-// `iptables-restore --noflush` and `ipset restore`; a plain iptables-restore would wipe every
-// other rule of the tables, and a second load doubles the hooks, so the note points a live
-// host to fiptgen-apply. No sets, no text.
+// The scripts `fiptgen` writes for an empty state: RenderRestore after a comment that says
+// so, RenderIpsetRestore followed by one (an ipset script starts with a `create`). They load into a
+// host holding none of our chains and sets with `iptables-restore --noflush` and `ipset restore`; a
+// plain iptables-restore would wipe every other rule of the tables, and a second load doubles the
+// hooks, so the note points a live host to fiptgen-apply. No sets, no text.
 void RenderRestoreFile(const Ruleset& ruleset, std::string* out);
 void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out);
 
