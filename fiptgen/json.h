@@ -40,6 +40,10 @@
 
 #include "absl/strings/string_view.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace fiptgen {
 namespace json {
 
@@ -198,7 +202,20 @@ class Reader {
   // array or an object is skipped (its syntax checked all the same) and `node` gets only
   // its type, for a message such as "expected a string, got an array". An unescaped string
   // lives as long as the reader.
-  bool ReadScalar(Node* node);
+  bool ReadScalar(Node* node) {
+    SkipSpace();
+    if (at_ == end_ || *at_ != '"') {
+      return ReadOtherScalar(node);
+    }
+    absl::string_view text;  // the common scalar, a string: inline
+    if (!ReadString(&text, nullptr)) {
+      node->type = Type::kNull;
+      return false;
+    }
+    node->type = Type::kString;
+    node->set_text(text);
+    return true;
+  }
   // Reads the array that comes next to its end in one loop, handing each element to
   // `each(const Node&)` in order, as ReadScalar reads it (a nested array or object is
   // skipped, its type kept). Built for long arrays of small scalars (port lists): an
@@ -230,7 +247,32 @@ class Reader {
   }
   // At the '"' of a string: reads it; escaped text goes into `tape`'s storage (or
   // unescaped_).
-  bool ReadString(absl::string_view* out, Tape* tape);
+  bool ReadString(absl::string_view* out, Tape* tape) {
+#ifdef __SSE2__
+    // The common string, inline: closed within the sixteen bytes after its opening quote,
+    // without an escape or a byte outside ASCII (rule keys, actions, protocols, tags).
+    if (end_ - at_ > 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at_ + 1));
+      const int stops = _mm_movemask_epi8(
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\\'))),
+                       _mm_cmplt_epi8(bytes, _mm_set1_epi8(0x20))));  // signed: >= 0x80 too
+      if (stops != 0) {
+        const int length = __builtin_ctz(static_cast<unsigned>(stops));
+        if (at_[1 + length] == '"') {
+          *out = absl::string_view(at_ + 1, static_cast<size_t>(length));
+          at_ += length + 2;
+          return true;
+        }
+      }
+    }
+#endif
+    return ReadLongString(out, tape);
+  }
+  // ReadString for the rest: longer strings, escapes, bytes outside ASCII.
+  bool ReadLongString(absl::string_view* out, Tape* tape);
+  // ReadScalar of anything but a string.
+  bool ReadOtherScalar(Node* node);
   bool ReadNumber(Node* node);
   // The common number, read inline: a positive integer of up to 18 digits (it fits),
   // ended by a byte that cannot continue a number ("443,"). False, with nothing read, for

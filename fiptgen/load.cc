@@ -450,7 +450,7 @@ Value ReadField(json::Reader& in, json::Node* node) {
 
 // Whether `a` and `b`, both `n` bytes, are equal: for keys of a few bytes, where a call
 // to memcmp costs more than the compare. From 4 bytes on, as two words that may overlap.
-bool SameBytes(const char* a, const char* b, size_t n) {
+inline bool SameBytes(const char* a, const char* b, size_t n) {
   auto same = [a, b](size_t at, auto word) {
     decltype(word) x, y;
     std::memcpy(&x, a + at, sizeof(x));
@@ -690,7 +690,7 @@ struct RuleFieldTable {
 constexpr RuleFieldTable kRuleFieldTable;
 static_assert(!kRuleFieldTable.collision, "each rule field needs a slot of its own");
 
-int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
+inline int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
   if (key.size() < 3) {
     return -1;
   }
@@ -703,7 +703,7 @@ int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> nam
 
 // Reads one rule (the element of a rule list at `path`) into `rule`; returns false when it
 // is not an object or a field has an error (the caller marks the rule broken).
-bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
+bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& scratch,
               PolicyRule* rule) {
   const size_t first_error = r.error_count();
   r.set_inner_rank(0);
@@ -894,17 +894,18 @@ void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scra
   // over 250 bytes, and a growing vector would keep up to half of its room spare.
   std::vector<PolicyRule>& rules = scratch.rules;
   rules.clear();
-  // One path per rule, "<path>[<i>]": only the index is rewritten, in a reused string.
-  std::string rule_path = path + "[";
-  const size_t index_at = rule_path.size();
-  char digits[24];
+  // One path per rule, "<path>[<i>]": only the index and ']' are written, in place, into
+  // room made once (no string operation per rule).
+  std::string room = path + "[";
+  const size_t index_at = room.size();
+  room.resize(index_at + 24);  // any index and ']'
   in.BeginArray();
   for (size_t i = 0; in.NextElement(); ++i) {
-    rule_path.resize(index_at);
-    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i).ptr);
-    rule_path.push_back(']');
+    char* end = std::to_chars(&room[index_at], &room[index_at] + 20, i).ptr;
+    *end++ = ']';
+    const absl::string_view rule_path(room.data(), static_cast<size_t>(end - room.data()));
     if (!ReadRule(in, r, rule_path, scratch, &rules.emplace_back())) {
-      r.MarkBroken(rule_path);
+      r.MarkBroken(std::string(rule_path));
     }
   }
   out->reserve(out->size() + rules.size());
