@@ -7,15 +7,16 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace fiptgen {
 namespace {
 
 void ClearHostBits(IpNet& net) {
   int bytes = net.family == 4 ? 4 : 16;
+  if (net.prefix_len >= bytes * 8) {
+    return;  // a host (most nets a model holds): no bit to clear
+  }
   for (int i = 0; i < bytes; ++i) {
     int bits_kept = net.prefix_len - 8 * i;
     if (bits_kept >= 8) {
@@ -224,61 +225,63 @@ bool ParseColonHex(absl::string_view s, uint8_t* out) {
 // by hand: loading a model reads tens of thousands. False for anything else, which
 // inet_pton then judges.
 bool ParseDottedQuad(absl::string_view s, uint8_t* out) {
-  int part = 0, digits = 0;
-  unsigned value = 0;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') {
-      if (digits == 1 && value == 0) {
-        return false;
-      }
-      value = value * 10 + static_cast<unsigned>(c - '0');
-      if (++digits > 3 || value > 255) {
-        return false;
-      }
-    } else if (c == '.' && digits > 0 && part < 3) {
-      out[part++] = static_cast<uint8_t>(value);
-      value = 0;
-      digits = 0;
-    } else {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0 && (p == end || *p++ != '.')) {
       return false;
     }
+    unsigned digit;
+    if (p == end || (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) > 9) {
+      return false;
+    }
+    ++p;
+    unsigned value = digit;
+    // Up to two more digits after one that is not a leading zero ("0" stands alone).
+    for (int more = value == 0 ? 2 : 0;
+         more < 2 && p != end && (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) <= 9;
+         ++more, ++p) {
+      value = value * 10 + digit;
+    }
+    if (value > 255) {
+      return false;
+    }
+    out[part] = static_cast<uint8_t>(value);
   }
-  if (digits == 0 || part != 3) {
-    return false;
-  }
-  out[3] = static_cast<uint8_t>(value);
-  return true;
+  return p == end;
 }
 
 }  // namespace
 
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
-  absl::string_view addr = text;
-  absl::string_view len;
-  bool has_len = false;
-  if (size_t slash = text.find('/'); slash != absl::string_view::npos) {
-    addr = text.substr(0, slash);
-    len = text.substr(slash + 1);
-    has_len = true;
+  // The address ends at the first '/': a loop, not a call, for text this short.
+  size_t slash = 0;
+  while (slash < text.size() && text[slash] != '/') {
+    ++slash;
   }
-  // inet_pton wants a NUL-terminated string; bound the copy so junk cannot overflow.
+  const absl::string_view addr = text.substr(0, slash);
+  const bool has_len = slash < text.size();
+  const absl::string_view len = has_len ? text.substr(slash + 1) : absl::string_view();
   if (addr.empty() || addr.size() >= INET6_ADDRSTRLEN) {
     return absl::InvalidArgumentError("not an IP address");
   }
-  char buf[INET6_ADDRSTRLEN];
-  std::memcpy(buf, addr.data(), addr.size());
-  buf[addr.size()] = '\0';
   if (ParseDottedQuad(addr, net.addr.data())) {
     net.family = 4;
   } else if (ParseColonHex(addr, net.addr.data())) {
     net.family = 6;
-  } else if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
-    net.family = 4;
-  } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
-    net.family = 6;
   } else {
-    return absl::InvalidArgumentError("not an IP address");
+    // inet_pton wants a NUL-terminated string (the length was bounded above).
+    char buf[INET6_ADDRSTRLEN];
+    std::memcpy(buf, addr.data(), addr.size());
+    buf[addr.size()] = '\0';
+    if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
+      net.family = 4;
+    } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
+      net.family = 6;
+    } else {
+      return absl::InvalidArgumentError("not an IP address");
+    }
   }
   if (family != 0 && family != net.family) {
     return absl::InvalidArgumentError(absl::StrCat("not an IPv", family, " address"));
@@ -320,19 +323,18 @@ std::string MacAddress::ToString() const {
 }
 
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
-  MacAddress mac;
-  std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
-  if (parts.size() != 6) {
+  // Six pairs of hex digits and five colons between them: 17 bytes, read in place.
+  if (text.size() != MacAddress::kTextSize) {
     return absl::InvalidArgumentError("not a MAC address");
   }
+  MacAddress mac;
   for (int i = 0; i < 6; ++i) {
-    absl::string_view p = parts[i];
-    uint32_t v = 0;
-    if (p.size() != 2 || p.find_first_not_of("0123456789abcdefABCDEF") != p.npos ||
-        !absl::SimpleHexAtoi(p, &v)) {
+    const int high = kHexDigit.value[static_cast<unsigned char>(text[3 * i])];
+    const int low = kHexDigit.value[static_cast<unsigned char>(text[3 * i + 1])];
+    if (high < 0 || low < 0 || (i < 5 && text[3 * i + 2] != ':')) {
       return absl::InvalidArgumentError("not a MAC address");
     }
-    mac.octets[i] = static_cast<uint8_t>(v);
+    mac.octets[i] = static_cast<uint8_t>(high << 4 | low);
   }
   return mac;
 }
