@@ -177,15 +177,20 @@ class JsonReader {
   bool String(const Value& v, absl::string_view path, std::string* out) {
     return String(v, path, "", out);
   }
+  // The check inline, the report out of line: rules read ~70,000 strings.
   bool String(const Value& v, absl::string_view parent, absl::string_view field, std::string* out) {
     if (!v.IsString()) {
-      Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
-      return false;
+      return NotAString(v, parent, field);
     }
     if (out != nullptr) {
       out->assign(v.GetString().data(), v.GetString().size());
     }
     return true;
+  }
+  __attribute__((noinline)) bool NotAString(const Value& v, absl::string_view parent,
+                                            absl::string_view field) {
+    Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
+    return false;
   }
 
   bool Int(const Value& v, absl::string_view path, int64_t lo, int64_t hi, int64_t* out) {
@@ -472,6 +477,11 @@ inline bool SameBytes(const char* a, const char* b, size_t n) {
   return true;
 }
 
+// Whether `s` is `word`: inline, for the few short words every rule is compared with.
+inline bool IsWord(absl::string_view s, absl::string_view word) {
+  return s.size() == word.size() && SameBytes(s.data(), word.data(), word.size());
+}
+
 // The index of `key` in `names`, or -1: for objects of a few fields.
 int FindField(absl::string_view key, absl::Span<const absl::string_view> names) {
   for (size_t i = 0; i < names.size(); ++i) {
@@ -724,11 +734,11 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             const Value f = ReadField(in, &node);
             if (r.String(f, path, name, nullptr)) {
               const absl::string_view action = f.GetString();
-              if (action == "allow") {
+              if (IsWord(action, "allow")) {
                 rule->action = Action::kAllow;
-              } else if (action == "deny") {
+              } else if (IsWord(action, "deny")) {
                 rule->action = Action::kDeny;
-              } else if (action == "log") {
+              } else if (IsWord(action, "log")) {
                 rule->action = Action::kLog;
               } else {
                 r.Error(FieldPath(path, name),

@@ -417,36 +417,67 @@ class Validator {
   // Two inputs that map to one chain or set name are an error, never a silent merge.
   // Endpoint chains are EndpointNameIndex's: their names cannot meet a profile chain's
   // ("from-"/"to-" against "p-") and always fit (the chain_prefix check sees to it).
-  void CheckNames() {
-    std::map<std::string, std::string> chains;  // name -> what made it
-    auto claim = [this](std::map<std::string, std::string>& used, const std::string& name,
-                        const std::string& what, size_t max_len, const char* kind) {
-      if (name.size() > max_len) {
-        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(name), " is longer than ", max_len,
-                                 " characters"));
-      }
-      auto [it, fresh] = used.emplace(name, what);
-      // One report per pair of inputs, though they may collide on several names.
-      if (!fresh && it->second != what && reported_.insert({what, it->second}).second) {
-        Error(what,
-              absl::StrCat(kind, " name ", QuoteForMessage(name), " is also made by ", it->second));
-      }
-    };
-    for (const auto& [id, profile] : model_.profiles) {
-      claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), KeyPath("profiles", id),
-            kMaxChainName, "chain");
+  //
+  // What made a name is kept as a Maker, and its text ("profiles[\"web\"]", "tag \"db\"",
+  // "ipsets[2].name") made only for an error: a large model claims thousands of names and
+  // almost never twice.
+  struct Maker {
+    enum Kind { kProfile, kTag, kIpset } kind;
+    absl::string_view name;  // the profile's id, the tag
+    size_t index = 0;        // the ipset's
+    bool operator==(const Maker& o) const {
+      return kind == o.kind && name == o.name && index == o.index;
     }
-    std::map<std::string, std::string> sets;
-    std::set<std::string> tags;
+  };
+  static std::string MakerText(const Maker& m) {
+    switch (m.kind) {
+      case Maker::kProfile:
+        return KeyPath("profiles", m.name);
+      case Maker::kTag:
+        return absl::StrCat("tag ", QuoteForMessage(m.name));
+      default:
+        return FieldPath(IndexPath("ipsets", m.index), "name");
+    }
+  }
+  void CheckNames() {
+    std::set<absl::string_view> tags;
     for (const auto& [id, profile] : model_.profiles) {
       tags.insert(profile.tags.begin(), profile.tags.end());
     }
-    for (const std::string& tag : tags) {
+    // Every name claimed, kept here (room made once: the views below stay valid).
+    std::vector<std::string> names;
+    names.reserve(model_.profiles.size() + 4 * tags.size() + 2 * model_.ipsets.size());
+    absl::flat_hash_map<absl::string_view, Maker> chains, sets;  // name -> what made it
+    auto claim = [this, &names](absl::flat_hash_map<absl::string_view, Maker>& used,
+                                std::string name, const Maker& maker, size_t max_len,
+                                const char* kind) {
+      if (name.size() > max_len) {
+        Error(MakerText(maker), absl::StrCat(kind, " name ", QuoteForMessage(name),
+                                             " is longer than ", max_len, " characters"));
+      }
+      names.push_back(std::move(name));
+      auto [it, fresh] = used.emplace(names.back(), maker);
+      if (fresh || it->second == maker) {
+        return;
+      }
+      // One report per pair of inputs, though they may collide on several names.
+      std::string what = MakerText(maker);
+      std::string other = MakerText(it->second);
+      if (reported_.insert({what, other}).second) {
+        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(names.back()), " is also made by ",
+                                 other));
+      }
+    };
+    for (const auto& [id, profile] : model_.profiles) {
+      claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), Maker{Maker::kProfile, id},
+            kMaxChainName, "chain");
+    }
+    for (absl::string_view tag : tags) {
       for (int family : {4, 6}) {
         std::string name = namer_.TagSet(tag, family);
-        claim(sets, name, absl::StrCat("tag ", QuoteForMessage(tag)), kMaxSetName, "ipset");
-        claim(sets, namer_.TemporarySet(name), absl::StrCat("tag ", QuoteForMessage(tag)),
-              kMaxSetName, "ipset");
+        std::string temporary = namer_.TemporarySet(name);
+        claim(sets, std::move(name), Maker{Maker::kTag, tag}, kMaxSetName, "ipset");
+        claim(sets, std::move(temporary), Maker{Maker::kTag, tag}, kMaxSetName, "ipset");
       }
     }
     std::set<absl::string_view> ipset_names;
@@ -455,10 +486,10 @@ class Validator {
       if (!ipset_names.insert(model_.ipsets[i].name).second) {
         continue;
       }
-      std::string what = FieldPath(IndexPath("ipsets", i), "name");
       std::string name = namer_.ExplicitSet(model_.ipsets[i].name);
-      claim(sets, name, what, kMaxSetName, "ipset");
-      claim(sets, namer_.TemporarySet(name), what, kMaxSetName, "ipset");
+      std::string temporary = namer_.TemporarySet(name);
+      claim(sets, std::move(name), Maker{Maker::kIpset, {}, i}, kMaxSetName, "ipset");
+      claim(sets, std::move(temporary), Maker{Maker::kIpset, {}, i}, kMaxSetName, "ipset");
     }
   }
 
