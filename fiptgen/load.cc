@@ -501,6 +501,7 @@ struct Scratch {
   std::vector<uint32_t> port_keys;  // a port list's sort keys (ReadPorts)
   std::vector<PortRange> ports;
   std::vector<PolicyRule> rules;
+  std::string rule_path;  // ReadRuleList's room for "<list>[<i>]"
 };
 
 // Reads the members of the object that comes next (the caller checked that one does),
@@ -890,13 +891,14 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
 }
 
 // A rule list ("inbound_rules", "outbound_rules") at `path`.
-void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
-                  std::vector<PolicyRule>* out) {
+void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
+                  absl::string_view field, Scratch& scratch, std::vector<PolicyRule>* out) {
   json::Node node;
   if (!in.NextIs('[')) {
     const Value v = ReadField(in, &node);
     if (!in.failed()) {
-      r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
+      r.Error(FieldPath(parent, field),
+              absl::StrCat("expected an array of rules, got ", TypeName(v)));
     }
     return;
   }
@@ -904,9 +906,11 @@ void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scra
   // over 250 bytes, and a growing vector would keep up to half of its room spare.
   std::vector<PolicyRule>& rules = scratch.rules;
   rules.clear();
-  // One path per rule, "<path>[<i>]": only the index and ']' are written, in place, into
-  // room made once (no string operation per rule).
-  std::string room = path + "[";
+  // One path per rule, "<parent>.<field>[<i>]": only the index and ']' are written, in
+  // place, into room reused from list to list (no string operation per rule).
+  std::string& room = scratch.rule_path;
+  room.assign(parent.data(), parent.size());
+  AppendPieces(&room, ".", field, "[");
   const size_t index_at = room.size();
   room.resize(index_at + 24);  // any index and ']'
   in.BeginArray();
@@ -925,14 +929,18 @@ void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scra
 
 // One member of "profiles", the one named `id`.
 void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scratch, Model* model) {
-  if (model->profiles.count(id) > 0) {
+  // Profiles mostly come in the order of their ids: a hint at the end finds their place
+  // with one compare. A key already there leaves the size as it was.
+  const size_t before = model->profiles.size();
+  const auto at = model->profiles.try_emplace(model->profiles.end(), id);
+  if (model->profiles.size() == before) {
     if (in.Skip()) {
       r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
     }
     return;
   }
   const std::string path = KeyPath("profiles", id);
-  Profile& profile = model->profiles[id];
+  Profile& profile = at->second;
   profile.id = std::move(id);
   json::Node node;
   const size_t first_error = r.error_count();
@@ -950,7 +958,7 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
               [&](int field, absl::string_view name) {
                 if (field != kTags) {
                   ReadRuleList(
-                      in, r, FieldPath(path, name), scratch,
+                      in, r, path, name, scratch,
                       field == kInbound ? &profile.inbound_rules : &profile.outbound_rules);
                   return;
                 }
