@@ -804,9 +804,12 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
                      (at->kind * 4 + static_cast<int>(at->side) * 2 + at->negated) < order) {
                 ++at;
               }
-              rule->sets.insert(at, SetMatch{order >= 4 ? SetMatch::kIpset : SetMatch::kTag,
-                                             order % 4 >= 2 ? Side::kDestination : Side::kSource,
-                                             order % 2 == 1, std::string(f.GetString())});
+              // Made in its place (no temporary to move), its name written there.
+              SetMatch& match = *rule->sets.emplace(at);
+              match.kind = order >= 4 ? SetMatch::kIpset : SetMatch::kTag;
+              match.side = order % 4 >= 2 ? Side::kDestination : Side::kSource;
+              match.negated = order % 2 == 1;
+              match.name.assign(f.GetString().data(), f.GetString().size());
             }
             break;
           }
@@ -852,30 +855,34 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
       });
   // One of "x" / "!x", exclusive: iptables takes a single -p / -s / -d / --icmp-type.
   // With both, neither is read: what was said about their values is taken back.
-  for (int field : {kProtocol, kSrcNet, kDstNet, kIcmpType}) {
-    const int negated = field + 1;
-    if ((seen >> field & 1) == 0 || (seen >> negated & 1) == 0) {
-      continue;
+  // (Most rules have no such pair: one test of the fields seen says so.)
+  constexpr uint32_t kPairs = 1u << kProtocol | 1u << kSrcNet | 1u << kDstNet | 1u << kIcmpType;
+  if ((seen & seen >> 1 & kPairs) != 0) {
+    for (int field : {kProtocol, kSrcNet, kDstNet, kIcmpType}) {
+      const int negated = field + 1;
+      if ((seen >> field & 1) == 0 || (seen >> negated & 1) == 0) {
+        continue;
+      }
+      r.DropErrorsSince(first_error, field + 1);
+      r.DropErrorsSince(first_error, negated + 1);
+      switch (field) {
+        case kProtocol:
+          rule->protocol.reset();
+          break;
+        case kSrcNet:
+          rule->src_net.reset();
+          break;
+        case kDstNet:
+          rule->dst_net.reset();
+          break;
+        default:
+          rule->icmp_type.reset();
+          break;
+      }
+      r.set_inner_rank(field + 1);
+      r.Error(FieldPath(path, kRuleFields[field]),
+              absl::StrCat("cannot be combined with ", QuoteForMessage(kRuleFields[negated])));
     }
-    r.DropErrorsSince(first_error, field + 1);
-    r.DropErrorsSince(first_error, negated + 1);
-    switch (field) {
-      case kProtocol:
-        rule->protocol.reset();
-        break;
-      case kSrcNet:
-        rule->src_net.reset();
-        break;
-      case kDstNet:
-        rule->dst_net.reset();
-        break;
-      default:
-        rule->icmp_type.reset();
-        break;
-    }
-    r.set_inner_rank(field + 1);
-    r.Error(FieldPath(path, kRuleFields[field]),
-            absl::StrCat("cannot be combined with ", QuoteForMessage(kRuleFields[negated])));
   }
   if (log_prefix_read && rule->action != Action::kLog) {
     r.set_inner_rank(kLogPrefix + 1);
