@@ -237,8 +237,11 @@ class Reader {
     return false;
   }
   void SkipSpace() {
+    // Most often the next byte is not whitespace: one test, and at_ stays as it is.
+    if (at_ != end_ && static_cast<unsigned char>(*at_) > ' ') {
+      return;
+    }
     const char* p = at_;  // a local: the compiler keeps it in a register
-    // One compare for the common case, a byte that is not whitespace.
     while (p != end_ && static_cast<unsigned char>(*p) <= ' ' &&
            (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
       ++p;
@@ -298,9 +301,11 @@ class Reader {
   }
   bool ReadLiteral(absl::string_view word);
   bool ReadColon() {
-    SkipSpace();
-    if (at_ == end_ || *at_ != ':') {
-      return Fail();
+    if (at_ == end_ || *at_ != ':') {  // most often right after the key
+      SkipSpace();
+      if (at_ == end_ || *at_ != ':') {
+        return Fail();
+      }
     }
     ++at_;
     return true;
