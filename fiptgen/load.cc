@@ -930,7 +930,8 @@ void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
     }
   }
   out->reserve(out->size() + rules.size());
-  std::move(rules.begin(), rules.end(), std::back_inserter(*out));
+  out->insert(out->end(), std::make_move_iterator(rules.begin()),
+              std::make_move_iterator(rules.end()));  // one pass, no test of room per rule
   rules.clear();
 }
 
@@ -983,60 +984,85 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
 // One element of "endpoints", at `index`.
 void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
   std::string path = IndexPath("endpoints", index);
+  enum { kId, kKind, kInterface, kMac, kIpv4Nets, kIpv6Nets, kProfileIds, kUntracked, kCount };
+  static constexpr absl::string_view kFields[kCount] = {
+      "id",        "kind",      "interface",   "mac",
+      "ipv4_nets", "ipv6_nets", "profile_ids", "untracked_profile_ids"};
+  std::optional<Value> fields[kCount];  // the first of each (what Find finds)
   if (!r.CheckObject(e, path,
-                     {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
-                      "untracked_profile_ids"})) {
+                     {kFields[0], kFields[1], kFields[2], kFields[3], kFields[4], kFields[5],
+                      kFields[6], kFields[7]},
+                     fields)) {
     r.MarkBroken(path);
     model->endpoints.emplace_back();
     return;
   }
   Endpoint& ep = model->endpoints.emplace_back();
-  for (const char* required : {"id", "kind", "interface"}) {
-    if (!e.Find(required)) {
-      r.Error(FieldPath(path, required), "missing");
+  for (int required : {kId, kKind, kInterface}) {
+    if (!fields[required]) {
+      r.Error(FieldPath(path, kFields[required]), "missing");
     }
   }
+  // Every member in order, a repeated one too (its duplicate key was reported); unknown
+  // ones were reported and are left out. Strings name their path only for an error.
   std::string p;
   for (Value::Member m : e.Members()) {
-    absl::string_view key = m.key;
-    p.assign(path);
-    AppendPieces(&p, ".", key);
+    const absl::string_view key = m.key;
     const Value& f = m.value;
-    if (key == "id") {
-      r.String(f, p, &ep.id);
-    } else if (key == "kind") {
-      std::string kind;
-      if (!r.String(f, p, &kind)) {
-        continue;
+    const int field = FindField(key, kFields);
+    if (field < 0) {
+      continue;
+    }
+    if (field != kId && field != kInterface) {
+      p.assign(path);
+      AppendPieces(&p, ".", key);
+    }
+    switch (field) {
+      case kId:
+        r.String(f, path, key, &ep.id);
+        break;
+      case kKind: {
+        std::string kind;
+        if (!r.String(f, p, &kind)) {
+          break;
+        }
+        if (kind == "workload") {
+          ep.kind = EndpointKind::kWorkload;
+        } else if (kind == "host") {
+          ep.kind = EndpointKind::kHost;
+        } else {
+          r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+        }
+        break;
       }
-      if (kind == "workload") {
-        ep.kind = EndpointKind::kWorkload;
-      } else if (kind == "host") {
-        ep.kind = EndpointKind::kHost;
-      } else {
-        r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+      case kInterface:
+        r.String(f, path, key, &ep.interface);
+        break;
+      case kMac: {
+        std::string text;
+        if (!r.String(f, p, &text)) {
+          break;
+        }
+        absl::StatusOr<MacAddress> mac = ParseMac(text);
+        if (mac.ok()) {
+          ep.mac = *mac;
+        } else {
+          r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
+        }
+        break;
       }
-    } else if (key == "interface") {
-      r.String(f, p, &ep.interface);
-    } else if (key == "mac") {
-      std::string text;
-      if (!r.String(f, p, &text)) {
-        continue;
-      }
-      absl::StatusOr<MacAddress> mac = ParseMac(text);
-      if (mac.ok()) {
-        ep.mac = *mac;
-      } else {
-        r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
-      }
-    } else if (key == "ipv4_nets") {
-      r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
-    } else if (key == "ipv6_nets") {
-      r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
-    } else if (key == "profile_ids") {
-      r.StringList(f, p, &ep.profile_ids);
-    } else if (key == "untracked_profile_ids") {
-      r.StringList(f, p, &ep.untracked_profile_ids);
+      case kIpv4Nets:
+        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
+        break;
+      case kIpv6Nets:
+        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
+        break;
+      case kProfileIds:
+        r.StringList(f, p, &ep.profile_ids);
+        break;
+      default:
+        r.StringList(f, p, &ep.untracked_profile_ids);
+        break;
     }
   }
 }
