@@ -17,6 +17,14 @@ void ClearHostBits(IpNet& net) {
   if (net.prefix_len >= bytes * 8) {
     return;  // a host (most nets a model holds): no bit to clear
   }
+  if (bytes == 4) {  // IPv4 as one number: the mask in one step
+    uint32_t address;
+    std::memcpy(&address, net.addr.data(), 4);
+    const uint32_t mask = net.prefix_len <= 0 ? 0 : ~uint32_t{0} << (32 - net.prefix_len);
+    address = htobe32(be32toh(address) & mask);
+    std::memcpy(net.addr.data(), &address, 4);
+    return;
+  }
   for (int i = 0; i < bytes; ++i) {
     int bits_kept = net.prefix_len - 8 * i;
     if (bits_kept >= 8) {
@@ -221,19 +229,20 @@ bool ParseColonHex(absl::string_view s, uint8_t* out) {
   return true;
 }
 
-// "a.b.c.d" in the form inet_pton reads (1-3 digits each, no leading zero, at most 255),
-// by hand: loading a model reads tens of thousands. False for anything else, which
+// "a.b.c.d" at the start of `s` in the form inet_pton reads (1-3 digits each, no leading
+// zero, at most 255), ended by the end of `s` or a '/', by hand: loading a model reads
+// tens of thousands. Returns the address's length, or 0 for anything else, which
 // inet_pton then judges.
-bool ParseDottedQuad(absl::string_view s, uint8_t* out) {
+size_t ReadDottedQuad(absl::string_view s, uint8_t* out) {
   const char* p = s.data();
   const char* const end = p + s.size();
   for (int part = 0; part < 4; ++part) {
     if (part > 0 && (p == end || *p++ != '.')) {
-      return false;
+      return 0;
     }
     unsigned digit;
     if (p == end || (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) > 9) {
-      return false;
+      return 0;
     }
     ++p;
     unsigned value = digit;
@@ -244,19 +253,21 @@ bool ParseDottedQuad(absl::string_view s, uint8_t* out) {
       value = value * 10 + digit;
     }
     if (value > 255) {
-      return false;
+      return 0;
     }
     out[part] = static_cast<uint8_t>(value);
   }
-  return p == end;
+  return p == end || *p == '/' ? static_cast<size_t>(p - s.data()) : 0;
 }
 
 }  // namespace
 
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
-  // The address ends at the first '/': a loop, not a call, for text this short.
-  size_t slash = 0;
+  // The address ends at the first '/': an IPv4 address (most nets) is read up to it in
+  // the same pass; else it is found with a loop, not a call, for text this short.
+  size_t slash = ReadDottedQuad(text, net.addr.data());
+  const bool dotted_quad = slash > 0;
   while (slash < text.size() && text[slash] != '/') {
     ++slash;
   }
@@ -266,7 +277,7 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   if (addr.empty() || addr.size() >= INET6_ADDRSTRLEN) {
     return absl::InvalidArgumentError("not an IP address");
   }
-  if (ParseDottedQuad(addr, net.addr.data())) {
+  if (dotted_quad) {
     net.family = 4;
   } else if (ParseColonHex(addr, net.addr.data())) {
     net.family = 6;
