@@ -178,53 +178,53 @@ struct HexTable {
 constexpr HexTable kHexDigit;
 
 bool ParseColonHex(absl::string_view s, uint8_t* out) {
-  uint16_t head[8], tail[8];
-  int heads = 0, tails = 0;
-  bool gap = false;
-  size_t i = 0;
-  if (s.size() >= 2 && s[0] == ':' && s[1] == ':') {
-    gap = true;
-    i = 2;
+  uint16_t groups[8];
+  int count = 0;
+  int gap = -1;  // where "::" stands: the number of groups before it
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
+    gap = 0;
+    p += 2;
   }
-  while (i < s.size()) {
+  while (p != end) {
+    const char* const start = p;
     unsigned value = 0;
-    int digits = 0;
-    for (; i < s.size() && digits <= 4; ++i, ++digits) {
-      const int d = kHexDigit.value[static_cast<unsigned char>(s[i])];
-      if (d < 0) {
-        break;
-      }
-      value = value << 4 | static_cast<unsigned>(d);
+    int digit;
+    while (p != end && (digit = kHexDigit.value[static_cast<unsigned char>(*p)]) >= 0) {
+      value = value << 4 | static_cast<unsigned>(digit);  // past 4 digits refused below
+      ++p;
     }
-    if (digits == 0 || digits > 4 || heads + tails == 8) {
+    if (p == start || p - start > 4 || count == 8) {
       return false;
     }
-    (gap ? tail[tails++] : head[heads++]) = static_cast<uint16_t>(value);
-    if (i == s.size()) {
+    groups[count++] = static_cast<uint16_t>(value);
+    if (p == end) {
       break;
     }
-    if (s[i] != ':' || ++i == s.size()) {  // a '.' or another byte; or a trailing ':'
+    if (*p != ':' || ++p == end) {  // a '.' or another byte; or a trailing ':'
       return false;
     }
-    if (s[i] == ':') {
-      if (gap) {  // a second "::"
+    if (*p == ':') {
+      if (gap >= 0) {  // a second "::"
         return false;
       }
-      gap = true;
-      if (++i == s.size()) {  // "::" last: "fd5a:f1e1::"
+      gap = count;
+      if (++p == end) {  // "::" last: "fd5a:f1e1::"
         break;
       }
     }
   }
-  if (gap ? heads + tails > 7 : heads != 8) {
+  if (gap >= 0 ? count > 7 : count != 8) {
     return false;
   }
-  uint16_t groups[8] = {};
-  std::copy(head, head + heads, groups);
-  std::copy(tail, tail + tails, groups + 8 - tails);
-  for (int g = 0; g < 8; ++g) {
-    out[2 * g] = static_cast<uint8_t>(groups[g] >> 8);
-    out[2 * g + 1] = static_cast<uint8_t>(groups[g]);
+  // The groups before "::" from the start, those after it at the end, zeros between.
+  const int head = gap >= 0 ? gap : count;
+  std::memset(out, 0, 16);
+  for (int g = 0; g < count; ++g) {
+    const int at = g < head ? g : 8 - count + g;
+    out[2 * at] = static_cast<uint8_t>(groups[g] >> 8);
+    out[2 * at + 1] = static_cast<uint8_t>(groups[g]);
   }
   return true;
 }
