@@ -152,8 +152,9 @@ TEST(ParseIpNetTest, DottedQuadsAreReadAsInetPtonReadsThem) {
       if (part > 0) {
         text += '.';
       }
-      for (int d = rng() % 4 == 0 ? static_cast<int>(rng() % 5) : 1 + static_cast<int>(rng() % 3);
-           d > 0; --d) {
+      const int digits =
+          rng() % 4 == 0 ? static_cast<int>(rng() % 5) : 1 + static_cast<int>(rng() % 3);
+      for (int d = digits; d > 0; --d) {
         text += kBytes[rng() % 24];
       }
     }
