@@ -219,8 +219,9 @@ class Reader {
   // Reads the array that comes next to its end in one loop, handing each element to
   // `each(const Node&)` in order, as ReadScalar reads it (a nested array or object is
   // skipped, its type kept). Built for long arrays of small scalars (port lists): an
-  // element that is a positive integer of up to 18 digits is read inline. False on an
-  // error (failed()), and when no array comes next.
+  // element that is a positive integer of up to 7 digits is read inline, from one 8-byte
+  // load. `each` must not read from this reader (the loop keeps its own cursor). False on
+  // an error (failed()), and when no array comes next.
   template <typename Each>
   bool ReadArray(Node* node, Each&& each);
   // Reads the next value and drops it (its syntax is checked all the same).
