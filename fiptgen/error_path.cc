@@ -19,7 +19,19 @@ std::string QuoteForMessage(absl::string_view s) {
 }
 
 std::string KeyPath(absl::string_view parent, absl::string_view key) {
-  std::string out(parent);
+  std::string out;
+  // A key of printable bytes without quotes or backslash, and short enough not to be cut,
+  // is its own quoted text (CHexEscape leaves it as it is): written without the escape
+  // pass and its strings. LoadModel makes one such path per profile.
+  const bool plain = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+                       return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
+                     });
+  if (plain) {
+    out.reserve(parent.size() + key.size() + 4);
+    AppendPieces(&out, parent, "[\"", key, "\"]");
+    return out;
+  }
+  out.assign(parent.data(), parent.size());
   AppendPieces(&out, "[", QuoteForMessage(key), "]");
   return out;
 }

@@ -1,6 +1,7 @@
 #include "fiptgen/error_path.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -15,6 +16,22 @@ TEST(ErrorPathTest, Paths) {
   EXPECT_EQ(MemberPath("rule", "!src_net"), "rule.!src_net");
   EXPECT_EQ(MemberPath("rule", "a.b"), "rule[\"a.b\"]");
   EXPECT_EQ(MemberPath("rule", ""), "rule[\"\"]");
+}
+
+// KeyPath writes a plain key as it is; every key must read as the parent, '[', the key
+// quoted by QuoteForMessage, ']': each byte alone and between others, keys at and past the
+// 64 bytes QuoteForMessage keeps.
+TEST(ErrorPathTest, KeyPathIsTheQuotedKey) {
+  std::vector<std::string> keys = {
+      "",     std::string(64, 'k'), std::string(65, 'k'), std::string(63, 'k') + "\"", "a'b",
+      "a\\b", "tab\there"};
+  for (int c = 0; c < 256; ++c) {
+    keys.push_back(std::string(1, static_cast<char>(c)));
+    keys.push_back("ab" + std::string(1, static_cast<char>(c)) + "1f");
+  }
+  for (const std::string& key : keys) {
+    EXPECT_EQ(KeyPath("profiles", key), "profiles[" + QuoteForMessage(key) + "]") << key;
+  }
 }
 
 TEST(ErrorPathTest, QuoteForMessageKeepsAnErrorOnOneLine) {

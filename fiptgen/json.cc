@@ -2,10 +2,6 @@
 
 #include <cstring>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-
 namespace fiptgen {
 namespace json {
 namespace {
@@ -124,7 +120,7 @@ inline int FirstStopByte(uint64_t word) {
   return flags == 0 ? 8 : __builtin_ctzll(flags) / 8;
 }
 
-bool Reader::ReadString(absl::string_view* out, Tape* tape) {
+bool Reader::ReadLongString(absl::string_view* out, Tape* tape) {
   const char* start = at_ + 1;  // past the opening quote
   const char* p = start;
   bool stopped = false;  // p is at a byte the fast scan stops at
@@ -330,23 +326,12 @@ bool Reader::ReadLiteral(absl::string_view word) {
   return true;
 }
 
-bool Reader::ReadScalar(Node* node) {
-  SkipSpace();
+bool Reader::ReadOtherScalar(Node* node) {
   if (at_ == end_) {
     node->type = Type::kNull;
     return Fail();
   }
   switch (*at_) {
-    case '"': {
-      absl::string_view text;
-      if (!ReadString(&text, nullptr)) {
-        node->type = Type::kNull;
-        return false;
-      }
-      node->type = Type::kString;
-      node->set_text(text);
-      return true;
-    }
     case '{':
     case '[':
       node->type = *at_ == '{' ? Type::kObject : Type::kArray;

@@ -1,6 +1,7 @@
 #include "fiptgen/json.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -253,6 +254,47 @@ TEST(JsonReaderTest, ReadArrayHandsOverEveryElementInOrder) {
             (std::vector<std::string>{"int:80", "8000:8080", "int:443", "type:6", "type:7",
                                       "int:123456789012345678", "int:1234567890123456789", "type:4",
                                       "type:4", "int:-3", "int:0", "type:2", "type:0", "int:9"}));
+}
+
+// ReadArray's 8-byte read of a short integer: every value of 1-7 digits that a port list
+// holds (and a spread of longer ones), followed by each kind of byte that may end it.
+TEST(JsonReaderTest, ShortDecimalReadsEveryShortInteger) {
+  const std::string ends[] = {",", "]", " ", ".", "e", ":", "/", "\xfa", "\xff", "\n", "\""};
+  std::vector<uint64_t> values;
+  for (uint64_t v = 1; v <= 100000; ++v) {
+    values.push_back(v);
+  }
+  for (uint64_t v = 100001; v < 10000000; v += 9973) {
+    values.push_back(v);
+  }
+  values.push_back(9999999);
+  for (uint64_t v : values) {
+    const std::string digits = std::to_string(v);
+    for (const std::string& end : ends) {
+      std::string text = digits + end + "99999999";  // digits after the end: not read
+      uint64_t word;
+      std::memcpy(&word, text.data(), 8);
+      ASSERT_EQ(LeadingDigits(word), static_cast<int>(digits.size())) << text;
+      ASSERT_EQ(ShortDecimal(word, static_cast<int>(digits.size())), v) << text;
+    }
+  }
+  uint64_t eight;
+  std::memcpy(&eight, "12345678", 8);
+  EXPECT_EQ(LeadingDigits(eight), 8);
+  EXPECT_EQ(ShortDecimal(eight, 8), 12345678u);
+}
+
+TEST(JsonReaderTest, ReadArrayNumbersOfEveryLengthAndAtTheEnd) {
+  const ArrayRead read =
+      ReadWithReadArray(R"({"a": [1234567, 12345678, 123456789,9,99 ,1e3, 2.5,7]})");
+  EXPECT_TRUE(read.accepted);
+  EXPECT_EQ(read.elements,
+            (std::vector<std::string>{"int:1234567", "int:12345678", "int:123456789", "int:9",
+                                      "int:99", "type:4", "type:4", "int:7"}));
+  // Fewer than 8 bytes left after the number's start: read by ReadScalar.
+  EXPECT_TRUE(ReadWithReadArray(R"({"a": [65535]})").accepted);
+  EXPECT_EQ(ReadWithReadArray(R"({"a":[655]})").elements, (std::vector<std::string>{"int:655"}));
+  EXPECT_FALSE(ReadWithReadArray(R"({"a": [65535)").accepted);
 }
 
 // Every one-byte change of a document read with ReadArray gets RapidJSON's verdict (the

@@ -177,15 +177,20 @@ class JsonReader {
   bool String(const Value& v, absl::string_view path, std::string* out) {
     return String(v, path, "", out);
   }
+  // The check inline, the report out of line: rules read ~70,000 strings.
   bool String(const Value& v, absl::string_view parent, absl::string_view field, std::string* out) {
     if (!v.IsString()) {
-      Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
-      return false;
+      return NotAString(v, parent, field);
     }
     if (out != nullptr) {
       out->assign(v.GetString().data(), v.GetString().size());
     }
     return true;
+  }
+  __attribute__((noinline)) bool NotAString(const Value& v, absl::string_view parent,
+                                            absl::string_view field) {
+    Error(FieldPath(parent, field), absl::StrCat("expected a string, got ", TypeName(v)));
+    return false;
   }
 
   bool Int(const Value& v, absl::string_view path, int64_t lo, int64_t hi, int64_t* out) {
@@ -450,7 +455,7 @@ Value ReadField(json::Reader& in, json::Node* node) {
 
 // Whether `a` and `b`, both `n` bytes, are equal: for keys of a few bytes, where a call
 // to memcmp costs more than the compare. From 4 bytes on, as two words that may overlap.
-bool SameBytes(const char* a, const char* b, size_t n) {
+inline bool SameBytes(const char* a, const char* b, size_t n) {
   auto same = [a, b](size_t at, auto word) {
     decltype(word) x, y;
     std::memcpy(&x, a + at, sizeof(x));
@@ -472,6 +477,11 @@ bool SameBytes(const char* a, const char* b, size_t n) {
   return true;
 }
 
+// Whether `s` is `word`: inline, for the few short words every rule is compared with.
+inline bool IsWord(absl::string_view s, absl::string_view word) {
+  return s.size() == word.size() && SameBytes(s.data(), word.data(), word.size());
+}
+
 // The index of `key` in `names`, or -1: for objects of a few fields.
 int FindField(absl::string_view key, absl::Span<const absl::string_view> names) {
   for (size_t i = 0; i < names.size(); ++i) {
@@ -488,8 +498,10 @@ int FindField(absl::string_view key, absl::Span<const absl::string_view> names) 
 struct Scratch {
   std::vector<absl::string_view> unknown_keys;
   json::Tape tags;
+  std::vector<uint32_t> port_keys;  // a port list's sort keys (ReadPorts)
   std::vector<PortRange> ports;
   std::vector<PolicyRule> rules;
+  std::string rule_path;  // ReadRuleList's room for "<list>[<i>]"
 };
 
 // Reads the members of the object that comes next (the caller checked that one does),
@@ -535,10 +547,29 @@ uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
   return seen;
 }
 
+// Sorts a port list's keys (lo << 16 | hi: PortRange's order as one number) by insertion:
+// lists hold 7 ports on average, where std::sort's setup costs more than the sort. Longer
+// lists go to std::sort (which ends with the same insertion sort on runs of 16).
+void SortPortKeys(uint32_t* keys, size_t n) {
+  if (n > 16) {
+    std::sort(keys, keys + n);
+    return;
+  }
+  for (size_t i = 1; i < n; ++i) {
+    const uint32_t key = keys[i];
+    size_t j = i;
+    for (; j > 0 && keys[j - 1] > key; --j) {
+      keys[j] = keys[j - 1];
+    }
+    keys[j] = key;
+  }
+}
+
 // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
 // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
 void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
-               std::vector<PortRange>& ports, std::vector<PortRange>* out) {
+               std::vector<uint32_t>& keys, std::vector<PortRange>& ports,
+               std::vector<PortRange>* out) {
   std::string path;  // made at the first error only
   auto error = [&](absl::string_view message) {
     if (path.empty()) {
@@ -549,15 +580,15 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
   constexpr absl::string_view kNotAList =
       "expected a non-empty array of ports and \"lo:hi\" ranges";
   json::Node node;
-  if (in.PeekType() != json::Type::kArray) {
+  if (!in.NextIs('[')) {
     ReadField(in, &node);
     error(kNotAList);
     return;
   }
-  ports.clear();
+  keys.clear();
   bool empty = true;
   // The whole array in one loop (json::Reader::ReadArray); a port is an integer read
-  // inline, checked and kept here.
+  // inline, checked and kept here as its sort key.
   in.ReadArray(&node, [&](const json::Node& element) {
     empty = false;
     if (element.type == json::Type::kInt) {
@@ -565,8 +596,7 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
       if (n < 0 || n > 65535) {
         error(absl::StrCat("port ", n, " out of range"));
       } else {
-        const uint16_t port = static_cast<uint16_t>(n);
-        ports.push_back({port, port});
+        keys.push_back(static_cast<uint32_t>(n) << 16 | static_cast<uint32_t>(n));
       }
       return;
     }
@@ -596,17 +626,19 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
       error(absl::StrCat("range ", QuoteForMessage(text),
                          " must have lo < hi (the kernel refuses it)"));
     } else {
-      ports.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+      keys.push_back(static_cast<uint32_t>(lo) << 16 | static_cast<uint32_t>(hi));
     }
   });
   if (empty) {
     error(kNotAList);
     return;
   }
-  if (!std::is_sorted(ports.begin(), ports.end())) {
-    std::sort(ports.begin(), ports.end());
+  SortPortKeys(keys.data(), keys.size());
+  const size_t count = static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
+  ports.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    ports[i] = PortRange{static_cast<uint16_t>(keys[i] >> 16), static_cast<uint16_t>(keys[i])};
   }
-  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
   out->assign(ports.begin(), ports.end());  // one allocation, at the list's size
 }
 
@@ -669,7 +701,7 @@ struct RuleFieldTable {
 constexpr RuleFieldTable kRuleFieldTable;
 static_assert(!kRuleFieldTable.collision, "each rule field needs a slot of its own");
 
-int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
+inline int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
   if (key.size() < 3) {
     return -1;
   }
@@ -682,12 +714,12 @@ int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> nam
 
 // Reads one rule (the element of a rule list at `path`) into `rule`; returns false when it
 // is not an object or a field has an error (the caller marks the rule broken).
-bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
+bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& scratch,
               PolicyRule* rule) {
   const size_t first_error = r.error_count();
   r.set_inner_rank(0);
   json::Node node;
-  if (in.PeekType() != json::Type::kObject) {
+  if (!in.NextIs('{')) {
     const Value v = ReadField(in, &node);
     if (!in.failed()) {
       r.Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
@@ -703,11 +735,11 @@ bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch&
             const Value f = ReadField(in, &node);
             if (r.String(f, path, name, nullptr)) {
               const absl::string_view action = f.GetString();
-              if (action == "allow") {
+              if (IsWord(action, "allow")) {
                 rule->action = Action::kAllow;
-              } else if (action == "deny") {
+              } else if (IsWord(action, "deny")) {
                 rule->action = Action::kDeny;
-              } else if (action == "log") {
+              } else if (IsWord(action, "log")) {
                 rule->action = Action::kLog;
               } else {
                 r.Error(FieldPath(path, name),
@@ -772,23 +804,26 @@ bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch&
                      (at->kind * 4 + static_cast<int>(at->side) * 2 + at->negated) < order) {
                 ++at;
               }
-              rule->sets.insert(at, SetMatch{order >= 4 ? SetMatch::kIpset : SetMatch::kTag,
-                                             order % 4 >= 2 ? Side::kDestination : Side::kSource,
-                                             order % 2 == 1, std::string(f.GetString())});
+              // Made in its place (no temporary to move), its name written there.
+              SetMatch& match = *rule->sets.emplace(at);
+              match.kind = order >= 4 ? SetMatch::kIpset : SetMatch::kTag;
+              match.side = order % 4 >= 2 ? Side::kDestination : Side::kSource;
+              match.negated = order % 2 == 1;
+              match.name.assign(f.GetString().data(), f.GetString().size());
             }
             break;
           }
           case kSrcPorts:
-            ReadPorts(in, r, path, name, scratch.ports, &rule->src_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->src_ports);
             break;
           case kDstPorts:
-            ReadPorts(in, r, path, name, scratch.ports, &rule->dst_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->dst_ports);
             break;
           case kNotSrcPorts:
-            ReadPorts(in, r, path, name, scratch.ports, &rule->not_src_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->not_src_ports);
             break;
           case kNotDstPorts:
-            ReadPorts(in, r, path, name, scratch.ports, &rule->not_dst_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->not_dst_ports);
             break;
           case kIcmpType:
           case kNotIcmpType: {
@@ -820,30 +855,34 @@ bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch&
       });
   // One of "x" / "!x", exclusive: iptables takes a single -p / -s / -d / --icmp-type.
   // With both, neither is read: what was said about their values is taken back.
-  for (int field : {kProtocol, kSrcNet, kDstNet, kIcmpType}) {
-    const int negated = field + 1;
-    if ((seen >> field & 1) == 0 || (seen >> negated & 1) == 0) {
-      continue;
+  // (Most rules have no such pair: one test of the fields seen says so.)
+  constexpr uint32_t kPairs = 1u << kProtocol | 1u << kSrcNet | 1u << kDstNet | 1u << kIcmpType;
+  if ((seen & seen >> 1 & kPairs) != 0) {
+    for (int field : {kProtocol, kSrcNet, kDstNet, kIcmpType}) {
+      const int negated = field + 1;
+      if ((seen >> field & 1) == 0 || (seen >> negated & 1) == 0) {
+        continue;
+      }
+      r.DropErrorsSince(first_error, field + 1);
+      r.DropErrorsSince(first_error, negated + 1);
+      switch (field) {
+        case kProtocol:
+          rule->protocol.reset();
+          break;
+        case kSrcNet:
+          rule->src_net.reset();
+          break;
+        case kDstNet:
+          rule->dst_net.reset();
+          break;
+        default:
+          rule->icmp_type.reset();
+          break;
+      }
+      r.set_inner_rank(field + 1);
+      r.Error(FieldPath(path, kRuleFields[field]),
+              absl::StrCat("cannot be combined with ", QuoteForMessage(kRuleFields[negated])));
     }
-    r.DropErrorsSince(first_error, field + 1);
-    r.DropErrorsSince(first_error, negated + 1);
-    switch (field) {
-      case kProtocol:
-        rule->protocol.reset();
-        break;
-      case kSrcNet:
-        rule->src_net.reset();
-        break;
-      case kDstNet:
-        rule->dst_net.reset();
-        break;
-      default:
-        rule->icmp_type.reset();
-        break;
-    }
-    r.set_inner_rank(field + 1);
-    r.Error(FieldPath(path, kRuleFields[field]),
-            absl::StrCat("cannot be combined with ", QuoteForMessage(kRuleFields[negated])));
   }
   if (log_prefix_read && rule->action != Action::kLog) {
     r.set_inner_rank(kLogPrefix + 1);
@@ -859,13 +898,14 @@ bool ReadRule(json::Reader& in, JsonReader& r, const std::string& path, Scratch&
 }
 
 // A rule list ("inbound_rules", "outbound_rules") at `path`.
-void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scratch& scratch,
-                  std::vector<PolicyRule>* out) {
+void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
+                  absl::string_view field, Scratch& scratch, std::vector<PolicyRule>* out) {
   json::Node node;
-  if (in.PeekType() != json::Type::kArray) {
+  if (!in.NextIs('[')) {
     const Value v = ReadField(in, &node);
     if (!in.failed()) {
-      r.Error(path, absl::StrCat("expected an array of rules, got ", TypeName(v)));
+      r.Error(FieldPath(parent, field),
+              absl::StrCat("expected an array of rules, got ", TypeName(v)));
     }
     return;
   }
@@ -873,39 +913,47 @@ void ReadRuleList(json::Reader& in, JsonReader& r, const std::string& path, Scra
   // over 250 bytes, and a growing vector would keep up to half of its room spare.
   std::vector<PolicyRule>& rules = scratch.rules;
   rules.clear();
-  // One path per rule, "<path>[<i>]": only the index is rewritten, in a reused string.
-  std::string rule_path = path + "[";
-  const size_t index_at = rule_path.size();
-  char digits[24];
+  // One path per rule, "<parent>.<field>[<i>]": only the index and ']' are written, in
+  // place, into room reused from list to list (no string operation per rule).
+  std::string& room = scratch.rule_path;
+  room.assign(parent.data(), parent.size());
+  AppendPieces(&room, ".", field, "[");
+  const size_t index_at = room.size();
+  room.resize(index_at + 24);  // any index and ']'
   in.BeginArray();
   for (size_t i = 0; in.NextElement(); ++i) {
-    rule_path.resize(index_at);
-    rule_path.append(digits, std::to_chars(digits, digits + sizeof(digits), i).ptr);
-    rule_path.push_back(']');
+    char* end = std::to_chars(&room[index_at], &room[index_at] + 20, i).ptr;
+    *end++ = ']';
+    const absl::string_view rule_path(room.data(), static_cast<size_t>(end - room.data()));
     if (!ReadRule(in, r, rule_path, scratch, &rules.emplace_back())) {
-      r.MarkBroken(rule_path);
+      r.MarkBroken(std::string(rule_path));
     }
   }
   out->reserve(out->size() + rules.size());
-  std::move(rules.begin(), rules.end(), std::back_inserter(*out));
+  out->insert(out->end(), std::make_move_iterator(rules.begin()),
+              std::make_move_iterator(rules.end()));  // one pass, no test of room per rule
   rules.clear();
 }
 
 // One member of "profiles", the one named `id`.
 void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scratch, Model* model) {
-  if (model->profiles.count(id) > 0) {
+  // Profiles mostly come in the order of their ids: a hint at the end finds their place
+  // with one compare. A key already there leaves the size as it was.
+  const size_t before = model->profiles.size();
+  const auto at = model->profiles.try_emplace(model->profiles.end(), id);
+  if (model->profiles.size() == before) {
     if (in.Skip()) {
       r.Error("profiles", absl::StrCat("duplicate key ", QuoteForMessage(id)));
     }
     return;
   }
   const std::string path = KeyPath("profiles", id);
-  Profile& profile = model->profiles[id];
+  Profile& profile = at->second;
   profile.id = std::move(id);
   json::Node node;
   const size_t first_error = r.error_count();
   r.set_outer_rank(0);
-  if (in.PeekType() != json::Type::kObject) {
+  if (!in.NextIs('{')) {
     const Value v = ReadField(in, &node);
     if (!in.failed()) {
       r.Error(path, absl::StrCat("expected an object, got ", TypeName(v)));
@@ -918,7 +966,7 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
               [&](int field, absl::string_view name) {
                 if (field != kTags) {
                   ReadRuleList(
-                      in, r, FieldPath(path, name), scratch,
+                      in, r, path, name, scratch,
                       field == kInbound ? &profile.inbound_rules : &profile.outbound_rules);
                   return;
                 }
@@ -936,60 +984,85 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
 // One element of "endpoints", at `index`.
 void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
   std::string path = IndexPath("endpoints", index);
+  enum { kId, kKind, kInterface, kMac, kIpv4Nets, kIpv6Nets, kProfileIds, kUntracked, kCount };
+  static constexpr absl::string_view kFields[kCount] = {
+      "id",        "kind",      "interface",   "mac",
+      "ipv4_nets", "ipv6_nets", "profile_ids", "untracked_profile_ids"};
+  std::optional<Value> fields[kCount];  // the first of each (what Find finds)
   if (!r.CheckObject(e, path,
-                     {"id", "kind", "interface", "mac", "ipv4_nets", "ipv6_nets", "profile_ids",
-                      "untracked_profile_ids"})) {
+                     {kFields[0], kFields[1], kFields[2], kFields[3], kFields[4], kFields[5],
+                      kFields[6], kFields[7]},
+                     fields)) {
     r.MarkBroken(path);
     model->endpoints.emplace_back();
     return;
   }
   Endpoint& ep = model->endpoints.emplace_back();
-  for (const char* required : {"id", "kind", "interface"}) {
-    if (!e.Find(required)) {
-      r.Error(FieldPath(path, required), "missing");
+  for (int required : {kId, kKind, kInterface}) {
+    if (!fields[required]) {
+      r.Error(FieldPath(path, kFields[required]), "missing");
     }
   }
+  // Every member in order, a repeated one too (its duplicate key was reported); unknown
+  // ones were reported and are left out. Strings name their path only for an error.
   std::string p;
   for (Value::Member m : e.Members()) {
-    absl::string_view key = m.key;
-    p.assign(path);
-    AppendPieces(&p, ".", key);
+    const absl::string_view key = m.key;
     const Value& f = m.value;
-    if (key == "id") {
-      r.String(f, p, &ep.id);
-    } else if (key == "kind") {
-      std::string kind;
-      if (!r.String(f, p, &kind)) {
-        continue;
+    const int field = FindField(key, kFields);
+    if (field < 0) {
+      continue;
+    }
+    if (field != kId && field != kInterface) {
+      p.assign(path);
+      AppendPieces(&p, ".", key);
+    }
+    switch (field) {
+      case kId:
+        r.String(f, path, key, &ep.id);
+        break;
+      case kKind: {
+        std::string kind;
+        if (!r.String(f, p, &kind)) {
+          break;
+        }
+        if (kind == "workload") {
+          ep.kind = EndpointKind::kWorkload;
+        } else if (kind == "host") {
+          ep.kind = EndpointKind::kHost;
+        } else {
+          r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+        }
+        break;
       }
-      if (kind == "workload") {
-        ep.kind = EndpointKind::kWorkload;
-      } else if (kind == "host") {
-        ep.kind = EndpointKind::kHost;
-      } else {
-        r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+      case kInterface:
+        r.String(f, path, key, &ep.interface);
+        break;
+      case kMac: {
+        std::string text;
+        if (!r.String(f, p, &text)) {
+          break;
+        }
+        absl::StatusOr<MacAddress> mac = ParseMac(text);
+        if (mac.ok()) {
+          ep.mac = *mac;
+        } else {
+          r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
+        }
+        break;
       }
-    } else if (key == "interface") {
-      r.String(f, p, &ep.interface);
-    } else if (key == "mac") {
-      std::string text;
-      if (!r.String(f, p, &text)) {
-        continue;
-      }
-      absl::StatusOr<MacAddress> mac = ParseMac(text);
-      if (mac.ok()) {
-        ep.mac = *mac;
-      } else {
-        r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
-      }
-    } else if (key == "ipv4_nets") {
-      r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
-    } else if (key == "ipv6_nets") {
-      r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
-    } else if (key == "profile_ids") {
-      r.StringList(f, p, &ep.profile_ids);
-    } else if (key == "untracked_profile_ids") {
-      r.StringList(f, p, &ep.untracked_profile_ids);
+      case kIpv4Nets:
+        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
+        break;
+      case kIpv6Nets:
+        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
+        break;
+      case kProfileIds:
+        r.StringList(f, p, &ep.profile_ids);
+        break;
+      default:
+        r.StringList(f, p, &ep.untracked_profile_ids);
+        break;
     }
   }
 }

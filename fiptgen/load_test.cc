@@ -1,5 +1,7 @@
 #include "fiptgen/load.h"
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -177,6 +179,33 @@ TEST(LoadModelTest, ErrorsFollowTheFieldsNotTheDocument) {
                          "profiles[\"q\"].inbound_rules[0].z: unknown field\n",
                          "profiles[\"q\"].inbound_rules[0].src_tag: no profile has "
                          "tag \"ghost\""));
+}
+
+// Port lists of every length up to 80 (SortPortKeys: insertion up to 16, std::sort past
+// that), in random order with repeats: each is kept sorted, each port once.
+TEST(LoadModelTest, PortListsSortedAndUnique) {
+  std::mt19937 rng(11);
+  for (size_t n = 1; n <= 80; ++n) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<PortRange> want;
+      std::string ports;
+      for (size_t i = 0; i < n; ++i) {
+        const uint16_t lo = static_cast<uint16_t>(1 + rng() % (round % 2 == 0 ? 40 : 65000));
+        const uint16_t hi = rng() % 3 == 0 ? static_cast<uint16_t>(lo + 1 + rng() % 50) : lo;
+        want.push_back({lo, hi});
+        absl::StrAppend(&ports, i > 0 ? ", " : "",
+                        lo == hi ? absl::StrCat(lo) : absl::StrCat("\"", lo, ":", hi, "\""));
+      }
+      std::sort(want.begin(), want.end());
+      want.erase(std::unique(want.begin(), want.end()), want.end());
+      absl::StatusOr<Model> m = LoadModel(absl::StrCat(
+          R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [)", ports,
+          "]}]}}}"));
+      ASSERT_TRUE(m.ok()) << m.status();
+      const std::vector<PortRange>& got = m->profiles.at("p").inbound_rules[0].dst_ports;
+      ASSERT_TRUE(got == want) << ports;
+    }
+  }
 }
 
 // Only endpoint nets refuse host bits: rule nets and ipset members are networks to match,

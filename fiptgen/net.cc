@@ -7,15 +7,24 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace fiptgen {
 namespace {
 
 void ClearHostBits(IpNet& net) {
   int bytes = net.family == 4 ? 4 : 16;
+  if (net.prefix_len >= bytes * 8) {
+    return;  // a host (most nets a model holds): no bit to clear
+  }
+  if (bytes == 4) {  // IPv4 as one number: the mask in one step
+    uint32_t address;
+    std::memcpy(&address, net.addr.data(), 4);
+    const uint32_t mask = net.prefix_len <= 0 ? 0 : ~uint32_t{0} << (32 - net.prefix_len);
+    address = htobe32(be32toh(address) & mask);
+    std::memcpy(net.addr.data(), &address, 4);
+    return;
+  }
   for (int i = 0; i < bytes; ++i) {
     int bits_kept = net.prefix_len - 8 * i;
     if (bits_kept >= 8) {
@@ -169,116 +178,121 @@ struct HexTable {
 constexpr HexTable kHexDigit;
 
 bool ParseColonHex(absl::string_view s, uint8_t* out) {
-  uint16_t head[8], tail[8];
-  int heads = 0, tails = 0;
-  bool gap = false;
-  size_t i = 0;
-  if (s.size() >= 2 && s[0] == ':' && s[1] == ':') {
-    gap = true;
-    i = 2;
+  uint16_t groups[8];
+  int count = 0;
+  int gap = -1;  // where "::" stands: the number of groups before it
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
+    gap = 0;
+    p += 2;
   }
-  while (i < s.size()) {
+  while (p != end) {
+    const char* const start = p;
     unsigned value = 0;
-    int digits = 0;
-    for (; i < s.size() && digits <= 4; ++i, ++digits) {
-      const int d = kHexDigit.value[static_cast<unsigned char>(s[i])];
-      if (d < 0) {
-        break;
-      }
-      value = value << 4 | static_cast<unsigned>(d);
+    int digit;
+    while (p != end && (digit = kHexDigit.value[static_cast<unsigned char>(*p)]) >= 0) {
+      value = value << 4 | static_cast<unsigned>(digit);  // past 4 digits refused below
+      ++p;
     }
-    if (digits == 0 || digits > 4 || heads + tails == 8) {
+    if (p == start || p - start > 4 || count == 8) {
       return false;
     }
-    (gap ? tail[tails++] : head[heads++]) = static_cast<uint16_t>(value);
-    if (i == s.size()) {
+    groups[count++] = static_cast<uint16_t>(value);
+    if (p == end) {
       break;
     }
-    if (s[i] != ':' || ++i == s.size()) {  // a '.' or another byte; or a trailing ':'
+    if (*p != ':' || ++p == end) {  // a '.' or another byte; or a trailing ':'
       return false;
     }
-    if (s[i] == ':') {
-      if (gap) {  // a second "::"
+    if (*p == ':') {
+      if (gap >= 0) {  // a second "::"
         return false;
       }
-      gap = true;
-      if (++i == s.size()) {  // "::" last: "fd5a:f1e1::"
+      gap = count;
+      if (++p == end) {  // "::" last: "fd5a:f1e1::"
         break;
       }
     }
   }
-  if (gap ? heads + tails > 7 : heads != 8) {
+  if (gap >= 0 ? count > 7 : count != 8) {
     return false;
   }
-  uint16_t groups[8] = {};
-  std::copy(head, head + heads, groups);
-  std::copy(tail, tail + tails, groups + 8 - tails);
-  for (int g = 0; g < 8; ++g) {
-    out[2 * g] = static_cast<uint8_t>(groups[g] >> 8);
-    out[2 * g + 1] = static_cast<uint8_t>(groups[g]);
+  // The groups before "::" from the start, those after it at the end, zeros between.
+  const int head = gap >= 0 ? gap : count;
+  std::memset(out, 0, 16);
+  for (int g = 0; g < count; ++g) {
+    const int at = g < head ? g : 8 - count + g;
+    out[2 * at] = static_cast<uint8_t>(groups[g] >> 8);
+    out[2 * at + 1] = static_cast<uint8_t>(groups[g]);
   }
   return true;
 }
 
-// "a.b.c.d" in the form inet_pton reads (1-3 digits each, no leading zero, at most 255),
-// by hand: loading a model reads tens of thousands. False for anything else, which
+// "a.b.c.d" at the start of `s` in the form inet_pton reads (1-3 digits each, no leading
+// zero, at most 255), ended by the end of `s` or a '/', by hand: loading a model reads
+// tens of thousands. Returns the address's length, or 0 for anything else, which
 // inet_pton then judges.
-bool ParseDottedQuad(absl::string_view s, uint8_t* out) {
-  int part = 0, digits = 0;
-  unsigned value = 0;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') {
-      if (digits == 1 && value == 0) {
-        return false;
-      }
-      value = value * 10 + static_cast<unsigned>(c - '0');
-      if (++digits > 3 || value > 255) {
-        return false;
-      }
-    } else if (c == '.' && digits > 0 && part < 3) {
-      out[part++] = static_cast<uint8_t>(value);
-      value = 0;
-      digits = 0;
-    } else {
-      return false;
+size_t ReadDottedQuad(absl::string_view s, uint8_t* out) {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0 && (p == end || *p++ != '.')) {
+      return 0;
     }
+    unsigned digit;
+    if (p == end || (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) > 9) {
+      return 0;
+    }
+    ++p;
+    unsigned value = digit;
+    // Up to two more digits after one that is not a leading zero ("0" stands alone).
+    for (int more = value == 0 ? 2 : 0;
+         more < 2 && p != end && (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) <= 9;
+         ++more, ++p) {
+      value = value * 10 + digit;
+    }
+    if (value > 255) {
+      return 0;
+    }
+    out[part] = static_cast<uint8_t>(value);
   }
-  if (digits == 0 || part != 3) {
-    return false;
-  }
-  out[3] = static_cast<uint8_t>(value);
-  return true;
+  return p == end || *p == '/' ? static_cast<size_t>(p - s.data()) : 0;
 }
 
 }  // namespace
 
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
-  absl::string_view addr = text;
-  absl::string_view len;
-  bool has_len = false;
-  if (size_t slash = text.find('/'); slash != absl::string_view::npos) {
-    addr = text.substr(0, slash);
-    len = text.substr(slash + 1);
-    has_len = true;
+  // The address ends at the first '/': an IPv4 address (most nets) is read up to it in
+  // the same pass; else it is found with a loop, not a call, for text this short.
+  size_t slash = ReadDottedQuad(text, net.addr.data());
+  const bool dotted_quad = slash > 0;
+  while (slash < text.size() && text[slash] != '/') {
+    ++slash;
   }
-  // inet_pton wants a NUL-terminated string; bound the copy so junk cannot overflow.
+  const absl::string_view addr = text.substr(0, slash);
+  const bool has_len = slash < text.size();
+  const absl::string_view len = has_len ? text.substr(slash + 1) : absl::string_view();
   if (addr.empty() || addr.size() >= INET6_ADDRSTRLEN) {
     return absl::InvalidArgumentError("not an IP address");
   }
-  char buf[INET6_ADDRSTRLEN];
-  std::memcpy(buf, addr.data(), addr.size());
-  buf[addr.size()] = '\0';
-  if (ParseDottedQuad(addr, net.addr.data())) {
+  if (dotted_quad) {
     net.family = 4;
   } else if (ParseColonHex(addr, net.addr.data())) {
     net.family = 6;
-  } else if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
-    net.family = 4;
-  } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
-    net.family = 6;
   } else {
-    return absl::InvalidArgumentError("not an IP address");
+    // inet_pton wants a NUL-terminated string (the length was bounded above).
+    char buf[INET6_ADDRSTRLEN];
+    std::memcpy(buf, addr.data(), addr.size());
+    buf[addr.size()] = '\0';
+    if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
+      net.family = 4;
+    } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
+      net.family = 6;
+    } else {
+      return absl::InvalidArgumentError("not an IP address");
+    }
   }
   if (family != 0 && family != net.family) {
     return absl::InvalidArgumentError(absl::StrCat("not an IPv", family, " address"));
@@ -320,19 +334,18 @@ std::string MacAddress::ToString() const {
 }
 
 absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
-  MacAddress mac;
-  std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
-  if (parts.size() != 6) {
+  // Six pairs of hex digits and five colons between them: 17 bytes, read in place.
+  if (text.size() != MacAddress::kTextSize) {
     return absl::InvalidArgumentError("not a MAC address");
   }
+  MacAddress mac;
   for (int i = 0; i < 6; ++i) {
-    absl::string_view p = parts[i];
-    uint32_t v = 0;
-    if (p.size() != 2 || p.find_first_not_of("0123456789abcdefABCDEF") != p.npos ||
-        !absl::SimpleHexAtoi(p, &v)) {
+    const int high = kHexDigit.value[static_cast<unsigned char>(text[3 * i])];
+    const int low = kHexDigit.value[static_cast<unsigned char>(text[3 * i + 1])];
+    if (high < 0 || low < 0 || (i < 5 && text[3 * i + 2] != ':')) {
       return absl::InvalidArgumentError("not a MAC address");
     }
-    mac.octets[i] = static_cast<uint8_t>(v);
+    mac.octets[i] = static_cast<uint8_t>(high << 4 | low);
   }
   return mac;
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
 namespace fiptgen {
@@ -106,6 +108,66 @@ TEST(ParseMacTest, LowerCasesAndRejectsJunk) {
                           "02-00-00-00-00-01", "02:00:00:00:00:0g", ""}) {
     EXPECT_FALSE(ParseMac(bad).ok()) << bad;
   }
+}
+
+// MACs are read in place; what that accepts must be what the rule says (six pairs of hex
+// digits joined by ':'), here written the long way: split, then check each part.
+TEST(ParseMacTest, AcceptsExactlySixPairsOfHexDigits) {
+  std::mt19937 rng(5);
+  const char kHex[] = "0aF9";
+  const char kJunk[] = "g-: ";
+  int parsed = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string text(rng() % 4 == 0 ? 15 + rng() % 5 : 17, ' ');
+    for (size_t c = 0; c < text.size(); ++c) {
+      text[c] = rng() % 64 == 0 ? kJunk[rng() % 4] : c % 3 == 2 ? ':' : kHex[rng() % 4];
+    }
+    std::vector<std::string> parts = absl::StrSplit(text, ':');
+    bool want = parts.size() == 6;
+    for (const std::string& p : parts) {
+      want = want && p.size() == 2 &&
+             p.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    }
+    absl::StatusOr<MacAddress> got = ParseMac(text);
+    ASSERT_EQ(got.ok(), want) << text;
+    if (want) {
+      ++parsed;
+      std::string lower = absl::AsciiStrToLower(text);
+      ASSERT_EQ(got->ToString(), lower) << text;
+    }
+  }
+  EXPECT_GT(parsed, 1000);
+}
+
+// IPv4 addresses are read by hand; what that accepts must be what inet_pton accepts, with
+// the same bytes: random dotted text of 0-5 parts of 0-4 digits, leading zeros, junk.
+TEST(ParseIpNetTest, DottedQuadsAreReadAsInetPtonReadsThem) {
+  std::mt19937 rng(7);
+  const char kBytes[] = "0123456789012345678925.x";
+  int parsed = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string text;
+    const int parts = rng() % 4 == 0 ? static_cast<int>(rng() % 6) : 4;
+    for (int part = 0; part < parts; ++part) {
+      if (part > 0) {
+        text += '.';
+      }
+      const int digits =
+          rng() % 4 == 0 ? static_cast<int>(rng() % 5) : 1 + static_cast<int>(rng() % 3);
+      for (int d = digits; d > 0; --d) {
+        text += kBytes[rng() % 24];
+      }
+    }
+    unsigned char want[4];
+    const bool ok = inet_pton(AF_INET, text.c_str(), want) == 1;
+    absl::StatusOr<IpNet> got = ParseIpNet(text, 4);
+    ASSERT_EQ(got.ok(), ok) << text;
+    if (ok) {
+      ++parsed;
+      ASSERT_EQ(std::memcmp(got->addr.data(), want, 4), 0) << text;
+    }
+  }
+  EXPECT_GT(parsed, 10000);
 }
 
 // IPv6 text is formatted by hand; it must be exactly what inet_ntop (and so iptables-save)

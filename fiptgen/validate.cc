@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -187,8 +188,8 @@ class Validator {
     if (!loaded_) {
       CheckEndpointNets(e, path);
     }
-    CheckProfileRefs(e.profile_ids, FieldPath(path, "profile_ids"));
-    CheckProfileRefs(e.untracked_profile_ids, FieldPath(path, "untracked_profile_ids"));
+    CheckProfileRefs(e.profile_ids, path, "profile_ids");
+    CheckProfileRefs(e.untracked_profile_ids, path, "untracked_profile_ids");
   }
 
   std::vector<std::string> TakeErrors() { return std::move(errors_); }
@@ -219,17 +220,57 @@ class Validator {
     CheckSortedUnique(e.ipv6_nets, path, "ipv6_nets");
   }
 
-  void CheckProfileRefs(const std::vector<std::string>& ids, const std::string& path) {
-    absl::flat_hash_set<absl::string_view> seen;
+  // `parent` and `field` make the path only for an error. An endpoint lists a few
+  // profiles: a repeat is found by looking back (a set for long lists), not by hashing.
+  void CheckProfileRefs(const std::vector<std::string>& ids, const std::string& parent,
+                        const char* field) {
+    constexpr size_t kLookBack = 16;
+    absl::flat_hash_set<absl::string_view> seen;  // only past kLookBack ids
     for (size_t i = 0; i < ids.size(); ++i) {
       if (model_.profiles.count(ids[i]) == 0) {
-        Error(IndexPath(path, i), absl::StrCat("no profile ", QuoteForMessage(ids[i])));
-      } else if (!seen.insert(ids[i]).second) {
-        Error(IndexPath(path, i),
+        Error(IndexPath(FieldPath(parent, field), i),
+              absl::StrCat("no profile ", QuoteForMessage(ids[i])));
+        continue;
+      }
+      bool repeated;
+      if (ids.size() <= kLookBack) {
+        // Earlier ids that name no profile were reported as such, never as repeats:
+        // the first listing of a known id is the one a set would hold.
+        repeated = std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) !=
+                   ids.begin() + static_cast<std::ptrdiff_t>(i);
+      } else {
+        repeated = !seen.insert(ids[i]).second;
+      }
+      if (repeated) {
+        Error(IndexPath(FieldPath(parent, field), i),
               absl::StrCat("profile ", QuoteForMessage(ids[i]), " is listed twice"));
       }
     }
   }
+
+  // The hash of a tag or an ipset name for CheckProfiles' lookups, one per set match of
+  // every rule (23,000 on a large model): 8 bytes at a time, each mixed in by a multiply
+  // (absl's string hash is a call into libabsl, ~95 instructions for a short name).
+  struct NameHash {
+    size_t operator()(absl::string_view s) const {
+      constexpr uint64_t kMul = 0x9E3779B97F4A7C15u;
+      uint64_t h = s.size() * kMul;
+      size_t at = 0;
+      for (; at + 8 <= s.size(); at += 8) {
+        uint64_t word;
+        std::memcpy(&word, s.data() + at, 8);
+        h = (h ^ word) * kMul;
+        h ^= h >> 29;
+      }
+      uint64_t tail = 0;  // the last 0-7 bytes, one by one (no memcpy of a variable size)
+      for (; at < s.size(); ++at) {
+        tail = tail << 8 | static_cast<unsigned char>(s[at]);
+      }
+      h = (h ^ tail) * kMul;
+      return static_cast<size_t>(h ^ h >> 32);
+    }
+  };
+  using NameSet = absl::flat_hash_set<absl::string_view, NameHash>;
 
   // A path made the first time an error needs it: a large model has thousands of profiles,
   // tens of thousands of rules, and almost never an error.
@@ -250,15 +291,15 @@ class Validator {
   };
 
   void CheckProfiles() {
-    absl::flat_hash_set<absl::string_view> tags;
+    NameSet tags;
     for (const auto& [id, profile] : model_.profiles) {
       for (const std::string& tag : profile.tags) {
         tags.insert(tag);
       }
     }
-    absl::flat_hash_map<absl::string_view, int> ipset_family;
+    NameSet ipset_names;
     for (const IpSetModel& s : model_.ipsets) {
-      ipset_family.emplace(s.name, s.family);
+      ipset_names.insert(s.name);
     }
     for (const auto& [id, profile] : model_.profiles) {
       LazyPath path([&id = id] { return KeyPath("profiles", id); });
@@ -283,7 +324,7 @@ class Validator {
           LazyPath rule_path([&path, in, i] {
             return IndexPath(FieldPath(path(), in ? "inbound_rules" : "outbound_rules"), i);
           });
-          CheckRule(rules[i], rule_path, tags, ipset_family);
+          CheckRule(rules[i], rule_path, tags, ipset_names);
         }
       }
     }
@@ -296,9 +337,7 @@ class Validator {
   }
 
   template <typename Path>
-  void CheckRule(const PolicyRule& r, Path& path,
-                 const absl::flat_hash_set<absl::string_view>& tags,
-                 const absl::flat_hash_map<absl::string_view, int>& ipset_family) {
+  void CheckRule(const PolicyRule& r, Path& path, const NameSet& tags, const NameSet& ipset_names) {
     if (r.action == Action::kLog) {
       const std::string& lp = r.log_prefix;
       bool printable = std::all_of(lp.begin(), lp.end(), [](char c) {
@@ -322,21 +361,21 @@ class Validator {
                                                      : "!dst_ports";
       Error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
     }
-    for (const auto& [ports, field] :
-         {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
-          {&r.dst_ports, "dst_ports"},
-          {&r.not_src_ports, "!src_ports"},
-          {&r.not_dst_ports, "!dst_ports"}}) {
-      if (loaded_) {
-        break;
-      }
-      for (const PortRange& pr : *ports) {
-        if (pr.lo > pr.hi) {
-          Error(FieldPath(path(), field), "a range must have lo < hi");
+    // Format checks: LoadModel's reading made them (and the list would be built per rule).
+    if (!loaded_) {
+      for (const auto& [ports, field] :
+           {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
+            {&r.dst_ports, "dst_ports"},
+            {&r.not_src_ports, "!src_ports"},
+            {&r.not_dst_ports, "!dst_ports"}}) {
+        for (const PortRange& pr : *ports) {
+          if (pr.lo > pr.hi) {
+            Error(FieldPath(path(), field), "a range must have lo < hi");
+          }
         }
-      }
-      if (!SortedUnique(*ports)) {
-        CheckSortedUnique(*ports, path(), field);
+        if (!SortedUnique(*ports)) {
+          CheckSortedUnique(*ports, path(), field);
+        }
       }
     }
     if (r.icmp_type) {
@@ -371,7 +410,7 @@ class Validator {
     }
     for (const SetMatch& m : r.sets) {
       const bool tag = m.kind == SetMatch::kTag;
-      if (tag ? !tags.contains(m.name) : !ipset_family.contains(m.name)) {
+      if (tag ? !tags.contains(m.name) : !ipset_names.contains(m.name)) {
         Error(
             FieldPath(path(), SetMatchField(m)),
             absl::StrCat(tag ? "no profile has tag " : "no ipset named ", QuoteForMessage(m.name)));
@@ -417,36 +456,67 @@ class Validator {
   // Two inputs that map to one chain or set name are an error, never a silent merge.
   // Endpoint chains are EndpointNameIndex's: their names cannot meet a profile chain's
   // ("from-"/"to-" against "p-") and always fit (the chain_prefix check sees to it).
-  void CheckNames() {
-    std::map<std::string, std::string> chains;  // name -> what made it
-    auto claim = [this](std::map<std::string, std::string>& used, const std::string& name,
-                        const std::string& what, size_t max_len, const char* kind) {
-      if (name.size() > max_len) {
-        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(name), " is longer than ", max_len,
-                                 " characters"));
-      }
-      auto [it, fresh] = used.emplace(name, what);
-      // One report per pair of inputs, though they may collide on several names.
-      if (!fresh && it->second != what && reported_.insert({what, it->second}).second) {
-        Error(what,
-              absl::StrCat(kind, " name ", QuoteForMessage(name), " is also made by ", it->second));
-      }
-    };
-    for (const auto& [id, profile] : model_.profiles) {
-      claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), KeyPath("profiles", id),
-            kMaxChainName, "chain");
+  //
+  // What made a name is kept as a Maker, and its text ("profiles[\"web\"]", "tag \"db\"",
+  // "ipsets[2].name") made only for an error: a large model claims thousands of names and
+  // almost never twice.
+  struct Maker {
+    enum Kind { kProfile, kTag, kIpset } kind;
+    absl::string_view name;  // the profile's id, the tag
+    size_t index = 0;        // the ipset's
+    bool operator==(const Maker& o) const {
+      return kind == o.kind && name == o.name && index == o.index;
     }
-    std::map<std::string, std::string> sets;
-    std::set<std::string> tags;
+  };
+  static std::string MakerText(const Maker& m) {
+    switch (m.kind) {
+      case Maker::kProfile:
+        return KeyPath("profiles", m.name);
+      case Maker::kTag:
+        return absl::StrCat("tag ", QuoteForMessage(m.name));
+      default:
+        return FieldPath(IndexPath("ipsets", m.index), "name");
+    }
+  }
+  void CheckNames() {
+    std::set<absl::string_view> tags;
     for (const auto& [id, profile] : model_.profiles) {
       tags.insert(profile.tags.begin(), profile.tags.end());
     }
-    for (const std::string& tag : tags) {
+    // Every name claimed, kept here (room made once: the views below stay valid).
+    std::vector<std::string> names;
+    names.reserve(model_.profiles.size() + 4 * tags.size() + 2 * model_.ipsets.size());
+    absl::flat_hash_map<absl::string_view, Maker> chains, sets;  // name -> what made it
+    auto claim = [this, &names](absl::flat_hash_map<absl::string_view, Maker>& used,
+                                std::string name, const Maker& maker, size_t max_len,
+                                const char* kind) {
+      if (name.size() > max_len) {
+        Error(MakerText(maker), absl::StrCat(kind, " name ", QuoteForMessage(name),
+                                             " is longer than ", max_len, " characters"));
+      }
+      names.push_back(std::move(name));
+      auto [it, fresh] = used.emplace(names.back(), maker);
+      if (fresh || it->second == maker) {
+        return;
+      }
+      // One report per pair of inputs, though they may collide on several names.
+      std::string what = MakerText(maker);
+      std::string other = MakerText(it->second);
+      if (reported_.insert({what, other}).second) {
+        Error(what, absl::StrCat(kind, " name ", QuoteForMessage(names.back()), " is also made by ",
+                                 other));
+      }
+    };
+    for (const auto& [id, profile] : model_.profiles) {
+      claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), Maker{Maker::kProfile, id},
+            kMaxChainName, "chain");
+    }
+    for (absl::string_view tag : tags) {
       for (int family : {4, 6}) {
         std::string name = namer_.TagSet(tag, family);
-        claim(sets, name, absl::StrCat("tag ", QuoteForMessage(tag)), kMaxSetName, "ipset");
-        claim(sets, namer_.TemporarySet(name), absl::StrCat("tag ", QuoteForMessage(tag)),
-              kMaxSetName, "ipset");
+        std::string temporary = namer_.TemporarySet(name);
+        claim(sets, std::move(name), Maker{Maker::kTag, tag}, kMaxSetName, "ipset");
+        claim(sets, std::move(temporary), Maker{Maker::kTag, tag}, kMaxSetName, "ipset");
       }
     }
     std::set<absl::string_view> ipset_names;
@@ -455,10 +525,10 @@ class Validator {
       if (!ipset_names.insert(model_.ipsets[i].name).second) {
         continue;
       }
-      std::string what = FieldPath(IndexPath("ipsets", i), "name");
       std::string name = namer_.ExplicitSet(model_.ipsets[i].name);
-      claim(sets, name, what, kMaxSetName, "ipset");
-      claim(sets, namer_.TemporarySet(name), what, kMaxSetName, "ipset");
+      std::string temporary = namer_.TemporarySet(name);
+      claim(sets, std::move(name), Maker{Maker::kIpset, {}, i}, kMaxSetName, "ipset");
+      claim(sets, std::move(temporary), Maker{Maker::kIpset, {}, i}, kMaxSetName, "ipset");
     }
   }
 
