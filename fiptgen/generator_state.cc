@@ -268,19 +268,28 @@ GeneratorState::GeneratorState(std::unique_ptr<Model> model)
 
 void GeneratorState::Build(const std::vector<int>& families) {
   Namer namer(model_->config);
+  // Tags numbered as first met, their sets named once, for the families built only.
+  absl::flat_hash_map<absl::string_view, uint32_t> tag_numbers;
   profiles_.reserve(model_->profiles.size());
   for (const auto& [id, profile] : model_->profiles) {
-    profiles_.try_emplace(id, ProfileRef{&profile, profiles_.size()});
-  }
-  for (const auto& [id, profile] : model_->profiles) {
+    ProfileRef ref{&profile, profiles_.size(), {}};
+    ref.tags.reserve(profile.tags.size());
     for (const std::string& tag : profile.tags) {
-      for (int family : {4, 6}) {
-        auto [it, fresh] = tag_set_names_.try_emplace({family, tag});
-        if (fresh) {
-          it->second = namer.TagSet(tag, family);
-          tag_sets_[it->second] = {tag, family};
+      auto [it, fresh] = tag_numbers.try_emplace(tag, static_cast<uint32_t>(tags_.size()));
+      if (fresh) {
+        TagSets& sets = tags_.emplace_back();
+        for (int family : families) {
+          sets.name[family == 6] = namer.TagSet(tag, family);
         }
       }
+      ref.tags.push_back(it->second);
+    }
+    profiles_.try_emplace(id, std::move(ref));
+  }
+  // tags_ is complete: its names stay where they are.
+  for (uint32_t tag = 0; tag < tags_.size(); ++tag) {
+    for (int family : families) {
+      tag_sets_.try_emplace(tags_[tag].name[family == 6], tag, family);
     }
   }
   for (const IpSetModel& s : model_->ipsets) {
@@ -295,9 +304,10 @@ void GeneratorState::Build(const std::vector<int>& families) {
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
     endpoint_index_[model_->endpoints[i].id] = i;
-    UseEndpointPolicy(model_->endpoints[i], +1);
+    UseEndpointPolicy(model_->endpoints[i], +1, /*building=*/true);
     PlaceEndpoint(model_->endpoints[i], /*add=*/true, /*building=*/true);
   }
+  GatherTagMembers();
   for (FamilyState& fs : families_) {
     for (TableState& table : fs.tables) {
       for (DispatchTree& tree : table.trees()) {
@@ -314,14 +324,17 @@ int GeneratorState::FindEndpoint(absl::string_view id) const {
   return it == endpoint_index_.end() ? -1 : static_cast<int>(it->second);
 }
 
-std::set<std::string> GeneratorState::EndpointTags(const Endpoint& e) const {
-  std::set<std::string> tags;
+const std::vector<uint32_t>& GeneratorState::EndpointTags(const Endpoint& e) {
+  std::vector<uint32_t>& tags = endpoint_tags_;
+  tags.clear();
   for (const auto* ids : {&e.profile_ids, &e.untracked_profile_ids}) {
     for (const std::string& id : *ids) {
-      const std::vector<std::string>& t = FindProfile(id).profile->tags;
-      tags.insert(t.begin(), t.end());
+      const std::vector<uint32_t>& t = FindProfile(id).tags;
+      tags.insert(tags.end(), t.begin(), t.end());
     }
   }
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   return tags;
 }
 
@@ -419,28 +432,66 @@ void GeneratorState::UseFailsafe(size_t table_index, int delta) {
 }
 
 void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
-  for (const std::string& tag : EndpointTags(e)) {
+  for (uint32_t tag : EndpointTags(e)) {
+    TagSets& sets = tags_[tag];
     for (const FamilyState& fs : families_) {
-      const int family = fs.factory.family();
-      const std::vector<IpNet>& nets = family == 4 ? e.ipv4_nets : e.ipv6_nets;
+      const bool v6 = fs.factory.family() == 6;
+      const std::vector<IpNet>& nets = v6 ? e.ipv6_nets : e.ipv4_nets;
       if (nets.empty()) {
         continue;
       }
-      std::map<IpNet, int>& members = tag_members_[{family, tag}];
+      std::vector<std::pair<IpNet, int>>& members = sets.members[v6];
       for (const IpNet& n : nets) {
-        if ((members[n] += delta) == 0) {
-          members.erase(n);
+        auto it = std::lower_bound(
+            members.begin(), members.end(), n,
+            [](const std::pair<IpNet, int>& m, const IpNet& want) { return m.first < want; });
+        if (it == members.end() || !(it->first == n)) {
+          it = members.insert(it, {n, 0});
+        }
+        if ((it->second += delta) == 0) {
+          members.erase(it);
         }
       }
-      const std::string& set = tag_set_names_.at({family, tag});
-      if (sets_.count(set) > 0) {
-        dirty_sets_.insert(set);
+      if (sets_.count(sets.name[v6]) > 0) {
+        dirty_sets_.insert(sets.name[v6]);
       }
     }
   }
 }
 
-void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
+void GeneratorState::GatherTagMembers() {
+  for (const Endpoint& e : model_->endpoints) {
+    for (uint32_t tag : EndpointTags(e)) {
+      for (const FamilyState& fs : families_) {
+        const bool v6 = fs.factory.family() == 6;
+        for (const IpNet& n : v6 ? e.ipv6_nets : e.ipv4_nets) {
+          tags_[tag].members[v6].emplace_back(n, 1);
+        }
+      }
+    }
+  }
+  for (TagSets& sets : tags_) {
+    for (std::vector<std::pair<IpNet, int>>& members : sets.members) {
+      std::sort(members.begin(), members.end(),
+                [](const std::pair<IpNet, int>& a, const std::pair<IpNet, int>& b) {
+                  return a.first < b.first;
+                });
+      // A net several endpoints have is one member, counted that many times.
+      size_t kept = 0;
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (kept > 0 && members[kept - 1].first == members[i].first) {
+          members[kept - 1].second += members[i].second;
+        } else {
+          members[kept++] = members[i];
+        }
+      }
+      members.resize(kept);
+    }
+  }
+  // Every set in use is rebuilt after (UseSet marked it), with these members.
+}
+
+void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta, bool building) {
   // In each table where the endpoint has chains, they jump to its profiles' chains and,
   // for a host endpoint, to the failsafe chains.
   const absl::Span<const TableLayout> tables = Tables();
@@ -455,7 +506,9 @@ void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
       UseFailsafe(t, delta);
     }
   }
-  ChangeTagMembers(e, delta);
+  if (!building) {
+    ChangeTagMembers(e, delta);
+  }
 }
 
 // The endpoint's chains in each table where it sits in dispatch trees, and its entries in
@@ -546,14 +599,14 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
   IpSetSpec spec;
   spec.name = name;
   if (auto it = tag_sets_.find(name); it != tag_sets_.end()) {
-    spec.family = it->second.second;
+    const auto [tag, family] = it->second;
+    spec.family = family;
     bool all_hosts = true;
-    if (auto m = tag_members_.find({spec.family, it->second.first}); m != tag_members_.end()) {
-      spec.members.reserve(m->second.size());
-      for (const auto& [net, count] : m->second) {
-        all_hosts = all_hosts && net.is_host();
-        spec.members.push_back(net);
-      }
+    const std::vector<std::pair<IpNet, int>>& members = tags_[tag].members[family == 6];
+    spec.members.reserve(members.size());
+    for (const auto& [net, count] : members) {
+      all_hosts = all_hosts && net.is_host();
+      spec.members.push_back(net);
     }
     spec.type = all_hosts ? "hash:ip" : "hash:net";
     return spec;

@@ -192,14 +192,23 @@ class GeneratorState {
     absl::flat_hash_map<std::string, std::vector<const std::string*>> profile_sets;
   };
 
-  // A profile of the model and its index in model.profiles (ChainKey::ProfileChain).
+  // A profile of the model, its index in model.profiles (ChainKey::ProfileChain) and its
+  // tags' numbers (tags_).
   struct ProfileRef {
     const Profile* profile;
     size_t index;
+    std::vector<uint32_t> tags;
+  };
+  // A tag's set in each family built, and the set's members: each net of an endpoint
+  // carrying the tag, with how many such endpoints have it. [family == 6].
+  struct TagSets {
+    std::string name[2];                            // Namer::TagSet; "" for a family not built
+    std::vector<std::pair<IpNet, int>> members[2];  // sorted by net
   };
   const ProfileRef& FindProfile(const std::string& id) const { return profiles_.at(id); }
-  // The tags of every profile the endpoint carries, tracked or untracked.
-  std::set<std::string> EndpointTags(const Endpoint& e) const;
+  // The numbers of the tags of every profile the endpoint carries, tracked or untracked,
+  // sorted, each once: in reused room, valid until the next call.
+  const std::vector<uint32_t>& EndpointTags(const Endpoint& e);
   // `table` is an index into Tables() (and every family's tables).
   void UseProfile(const std::string& id, size_t table, int delta);
   // `name`: the factory's copy (set_use_).
@@ -207,7 +216,11 @@ class GeneratorState {
   void UseFailsafe(size_t table, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
   // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
-  void UseEndpointPolicy(const Endpoint& e, int delta);
+  // While `building`, the tag set members are left to GatherTagMembers.
+  void UseEndpointPolicy(const Endpoint& e, int delta, bool building = false);
+  // Build's way to fill tag set members: every endpoint's nets appended to its tags' sets,
+  // then each set sorted and counted once, instead of one ordered insert per net.
+  void GatherTagMembers();
   // The endpoint's own chains and its dispatch entries (the trees are rebuilt after).
   void PlaceEndpoint(const Endpoint& e, bool add, bool building);
   void RebuildTreesOf(const Endpoint& e);
@@ -236,11 +249,15 @@ class GeneratorState {
   absl::flat_hash_map<const std::string*, int> set_use_;
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
-  std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
-  // (family, tag) -> set name, and explicit set name -> its model: names made once.
-  absl::flat_hash_map<std::pair<int, std::string>, std::string> tag_set_names_;
+  // Every tag of the model's profiles, numbered in the order first met; an endpoint's tags
+  // are looked up as numbers, not as strings in ordered maps (for each endpoint, tag and
+  // family), which were a tenth of a huge run.
+  std::vector<TagSets> tags_;
+  // Tag set name (tags_'s copy) -> tag number and family [family == 6].
+  absl::flat_hash_map<absl::string_view, std::pair<uint32_t, int>> tag_sets_;
+  std::vector<uint32_t> endpoint_tags_;  // EndpointTags's: reused room
+  // Explicit set name -> its model: names made once.
   absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
-  std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
   std::map<std::string, IpSetSpec> sets_;      // the sets in use, by name
   RuleListText rule_text_[2];                  // UseProfile's, by RuleDir: reused room
   std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
