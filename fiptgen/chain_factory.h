@@ -21,16 +21,19 @@
 
 namespace fiptgen {
 
-// The text of a profile's rule list that is the same in every family: each rule's
-// positive multiport runs (source, then destination) and what follows them (the negated
-// runs and the target). The first family's factory to write the list's chain fills it,
-// rule by rule as it meets them; the other family's copies the rules' text from it
-// instead of writing it again. The generator state keeps one per direction while it
-// builds one profile's chains for every family; given another list, it starts over.
+// The text of profile rule lists that is the same in every family: each rule's positive
+// multiport runs (source, then destination; their ports only, "80,443,8000:8080", since
+// their match is the same text for every run) and what follows them (the negated runs and a
+// log rule's target; an allow or deny rule's is the same for every rule). The first family's
+// factory to write a list's chain fills the list's entries, rule by rule as it meets them; the
+// other family's copies the rules' text from it instead of writing it again. It holds any number of
+// lists, each found by its rules' address: the generator state's own holds one profile's at a time,
+// while it builds that profile's chains for every family (Clear in between); GenerateEachFamily's
+// holds every list from one family's state to the next.
 class RuleListText {
  public:
   void Clear() {
-    list_ = nullptr;
+    lists_.clear();
     text_.clear();
     entry_.clear();
     ends_.clear();
@@ -39,12 +42,13 @@ class RuleListText {
  private:
   friend class ChainFactory;
   static constexpr uint32_t kNone = UINT32_MAX;
-  const std::vector<PolicyRule>* list_ = nullptr;  // the rules it holds the text of
+  // Per list (its rules' address), where its rules' slots start in entry_.
+  absl::flat_hash_map<const std::vector<PolicyRule>*, uint32_t> lists_;
   TextBuffer text_;
-  // Per rule of the list, where its entry starts in ends_, or kNone before it is written.
+  // Per rule of each list, where its entry starts in ends_, or kNone before it is written.
   // An entry is the number of source runs, the number of destination runs, then where
   // each source run, each destination run and the tail end in text_ (a rule's text
-  // starts where the one before it that was written ends).
+  // starts where the entry written before it ends).
   std::vector<uint32_t> entry_;
   std::vector<uint32_t> ends_;
 };
@@ -68,7 +72,7 @@ class ChainFactory {
   // is not in it yet: the factory's own copy of the name, which lives as long as it does
   // (one copy of each name: the same set is the same address).
   // `shared` holds (or is given) the text of the rules that every family shares: pass the
-  // same one to each family's factory for one profile and direction.
+  // same one to each family's factory.
   Chain ProfileChain(const Profile& profile, RuleDir dir,
                      std::vector<const std::string*>* used_sets, RuleListText* shared) const;
 
@@ -84,9 +88,9 @@ class ChainFactory {
   Chain FilterForward() const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
                       std::vector<const std::string*>* used_sets, RuleListText* shared) const;
-  // Writes rule `index`'s family-independent text into `shared` (RuleListText); returns
-  // where its entry starts in shared->ends_.
-  uint32_t WriteSharedText(const PolicyRule& rule, size_t index, RuleListText* shared) const;
+  // Writes the rule's family-independent text into `shared` (RuleListText) and sets its
+  // slot there, entry_[slot]; returns where its entry starts in shared->ends_.
+  uint32_t WriteSharedText(const PolicyRule& rule, size_t slot, RuleListText* shared) const;
   // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece
   // starting with a space, or returns false when the rule has no place in this family.
   bool RuleMatches(const PolicyRule& rule, TextBuffer* out,

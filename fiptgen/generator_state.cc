@@ -257,7 +257,12 @@ GeneratorState::GeneratorState(const Model& model) : model_(&model) {
   Build(model.config.families);
 }
 
-GeneratorState::GeneratorState(const Model& model, std::vector<int> families) : model_(&model) {
+GeneratorState::GeneratorState(const Model& model, std::vector<int> families,
+                               RuleListText* shared_text)
+    : model_(&model) {
+  if (shared_text != nullptr) {
+    rule_text_ = shared_text;
+  }
   Build(families);
 }
 
@@ -372,9 +377,10 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   }
   const ProfileRef& ref = FindProfile(id);
   const Profile& profile = *ref.profile;
-  // The rules' text that is the same in every family, written by the first.
-  for (RuleListText& text : rule_text_) {
-    text.Clear();
+  // The rules' text that is the same in every family, written by the first. The state's
+  // own holds only this profile's: every family's chains of it are built now.
+  if (rule_text_ == &own_text_) {
+    own_text_.Clear();
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
@@ -384,7 +390,7 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Put(ChainKey::ProfileChain(ref.index, dir),
-                  fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
+                  fs.factory.ProfileChain(profile, dir, &sets, rule_text_));
       }
       if (tracking_) {
         fs.profile_sets[id] = sets;

@@ -143,8 +143,12 @@ class GeneratorState {
   // bookkeeping changes need (which sets each profile's chains name); with `families`
   // (each in config.families), only those families and the sets their rules name.
   // Owning the model: takes changes (IncrementalGenerator).
+  // `shared_text` (when given) holds the family-independent text of the rules of every
+  // profile chain built; pass it on to the next family's state, which copies that text
+  // instead of writing it again (GenerateEachFamily). It must outlive the state.
   explicit GeneratorState(const Model& model);
-  GeneratorState(const Model& model, std::vector<int> families);
+  GeneratorState(const Model& model, std::vector<int> families,
+                 RuleListText* shared_text = nullptr);
   explicit GeneratorState(std::unique_ptr<Model> model);
 
   const Model& model() const { return *model_; }
@@ -258,8 +262,11 @@ class GeneratorState {
   std::vector<uint32_t> endpoint_tags_;  // EndpointTags's: reused room
   // Explicit set name -> its model: names made once.
   absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
-  std::map<std::string, IpSetSpec> sets_;      // the sets in use, by name
-  RuleListText rule_text_[2];                  // UseProfile's, by RuleDir: reused room
+  std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
+  // The rules' family-independent text: the caller's, kept across states, or the state's
+  // own, which UseProfile clears for each profile (reused room).
+  RuleListText own_text_;
+  RuleListText* rule_text_ = &own_text_;
   std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
