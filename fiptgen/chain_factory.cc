@@ -265,7 +265,8 @@ Chain ChainFactory::Failsafe(ChainDir dir, bool untracked) const {
   return c;
 }
 
-Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const {
+Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked,
+                                  const std::string* suffix) const {
   const bool from = dir == ChainDir::kFrom;
   const bool host = e.kind == EndpointKind::kHost;
   ChainWriter c(&body_);
@@ -309,7 +310,8 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   if (!untracked) {
     c.AddRule(kCommentNoProfile, " -j DROP");
   }
-  return c.Finish(namer_.EndpointChain(dir, e));
+  return c.Finish(suffix != nullptr ? namer_.EndpointChain(dir, *suffix)
+                                    : namer_.EndpointChain(dir, e));
 }
 
 const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir dir) const {

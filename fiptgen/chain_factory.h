@@ -66,8 +66,10 @@ class ChainFactory {
   Chain HookedChain(FixedChain chain, bool untracked) const;
   // P FAILSAFE-IN (kFrom) / P FAILSAFE-OUT (kTo) of the untracked (raw) or tracked table.
   Chain Failsafe(ChainDir dir, bool untracked) const;
-  // P from-<n> / P to-<n> of the untracked (raw) or tracked table.
-  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const;
+  // P from-<n> / P to-<n> of the untracked (raw) or tracked table. `suffix`, when given,
+  // is the endpoint's Namer::EndpointSuffix (made once for all its chains).
+  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked,
+                      const std::string* suffix = nullptr) const;
   // A profile's -i or -o chain; appends to `used_sets` each set a written rule names that
   // is not in it yet: the factory's own copy of the name, which lives as long as it does
   // (one copy of each name: the same set is the same address).

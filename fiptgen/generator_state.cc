@@ -127,13 +127,18 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
   const char* flag = layout.dir == ChainDir::kFrom ? "-i " : "-o ";
   const auto& entries = tree.entries;
   // Chains rebuilt now, subtrees kept as they are, and the subchains each rebuilt chain
-  // had before: those it no longer has are erased below.
+  // had before: those it no longer has are erased below. In a tree built for the first
+  // time (Build: 10,000 interfaces a tree in a huge model) every chain is rebuilt now, so
+  // none is erased and no record is kept.
+  const bool fresh = tree.children.empty();
   std::set<std::string> rebuilt, kept;
   std::vector<std::string> dropped;
 
   auto build = [&](const std::string& name, size_t begin, size_t end, auto&& self) -> void {
     Chain c(name);
-    rebuilt.insert(name);
+    if (!fresh) {
+      rebuilt.insert(name);
+    }
     std::vector<std::string> kids;
     if (end - begin <= kMaxDispatchRules) {
       for (size_t i = begin; i < end; ++i) {
@@ -220,6 +225,9 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       self(kid, self);
     }
   };
+  if (fresh) {
+    return;
+  }
   for (const std::string& name : dropped) {
     erase(name, erase);
   }
@@ -534,7 +542,7 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked);
+        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked, &suffix);
         std::string target = chain.name();  // the dispatch rule's -g target
         table.Put(key, std::move(chain));
         if (building) {
