@@ -1,6 +1,7 @@
 #include "fiptgen/generator_state.h"
 
 #include <algorithm>
+#include <deque>
 #include <tuple>
 #include <utility>
 
@@ -134,18 +135,37 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
   std::set<std::string> rebuilt, kept;
   std::vector<std::string> dropped;
 
-  auto build = [&](const std::string& name, size_t begin, size_t end, auto&& self) -> void {
-    Chain c(name);
+  // Each chain's rules are written into the buffer of its depth in the tree (a parent's
+  // stays open while its subchains are built) and copied into the chain at their size: a
+  // body grown rule by rule in its string is reallocated on the way.
+  std::deque<TextBuffer> bodies;
+  auto build = [&](const std::string& name, size_t begin, size_t end, size_t depth,
+                   auto&& self) -> void {
+    if (depth == bodies.size()) {
+      bodies.emplace_back();
+    }
+    TextBuffer& body = bodies[depth];
+    body.clear();
+    size_t rules = 0;
+    auto add_rule = [&body, &rules](const auto&... parts) {
+      AppendPieces(&body, parts..., '\n');
+      ++rules;
+    };
+    auto put = [&] {
+      Chain c(name);
+      c.SetBody(std::string(body.view()), rules);
+      table.Put(TreeKey(tree, name), std::move(c));
+    };
     if (!fresh) {
       rebuilt.insert(name);
     }
     std::vector<std::string> kids;
     if (end - begin <= kMaxDispatchRules) {
       for (size_t i = begin; i < end; ++i) {
-        c.AddRule(flag, entries.interface(i), " -g ", entries.target(i));
+        add_rule(flag, entries.interface(i), " -g ", entries.target(i));
       }
-      c.AddRule(layout.last_rule);
-      table.Put(TreeKey(tree, name), std::move(c));
+      add_rule(layout.last_rule);
+      put();
       std::vector<std::string>& old_kids = tree.children[name];
       dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
       old_kids.clear();
@@ -161,7 +181,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     for (size_t i = begin; i < end;) {
       const std::string& iface = entries.interface(i);
       if (iface.size() == common) {  // the prefix itself is an interface: sorts first
-        c.AddRule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", entries.target(i));
         ++i;
         continue;
       }
@@ -180,7 +200,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       const size_t j = lo;
       if (j - i == 1) {
-        c.AddRule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", entries.target(i));
         i = j;
         continue;
       }
@@ -191,23 +211,23 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
         key.remove_prefix(iface_prefix.size());
       }
       std::string child = factory.namer().DispatchSubchain(layout, key);
-      c.AddRule(flag, group, "+ -g ", child);
+      add_rule(flag, group, "+ -g ", child);
       kids.push_back(child);
       if (changed != nullptr && !absl::StartsWith(*changed, group) &&
           tree.children.count(child) > 0) {
         kept.insert(child);
       } else {
-        self(child, i, j, self);
+        self(child, i, j, depth + 1, self);
       }
       i = j;
     }
-    c.AddRule(layout.last_rule);
-    table.Put(TreeKey(tree, name), std::move(c));
+    add_rule(layout.last_rule);
+    put();
     std::vector<std::string>& old_kids = tree.children[name];
     dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
     old_kids = std::move(kids);
   };
-  build(tree.root, 0, entries.size(), build);
+  build(tree.root, 0, entries.size(), 0, build);
   // Erase what fell out of the tree: former subchains of rebuilt chains, with their
   // subtrees, stopping at any chain that is still in the tree.
   auto erase = [&](const std::string& name, auto&& self) -> void {
