@@ -140,8 +140,13 @@ class ChainFactory::ChainWriter {
   size_t rules_ = 0;
 };
 
-ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
-    : config_(config), family_(family), namer_(config) {
+ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family,
+                           ProfileChainNames* profile_chains)
+    : config_(config), family_(family), namer_(config), profile_chains_(profile_chains) {
+  if (profile_chains_ == nullptr) {
+    own_profile_chains_ = std::make_unique<ProfileChainNames>();
+    profile_chains_ = own_profile_chains_.get();
+  }
   accept_mask_ = Hex(config_.mark_accept);
   const std::string& a = accept_mask_;
   std::string ep = Hex(config_.mark_from_endpoint);
@@ -329,7 +334,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
 
 const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir dir) const {
   // Made once per profile: shortening a long id costs a SHA-256.
-  auto [it, fresh] = profile_chains_.try_emplace(id);
+  auto [it, fresh] = profile_chains_->try_emplace(id);
   if (fresh) {
     it->second = namer_.ProfileChains(id);
   }

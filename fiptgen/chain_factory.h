@@ -7,6 +7,7 @@
 #ifndef FIPTGEN_CHAIN_FACTORY_H_
 #define FIPTGEN_CHAIN_FACTORY_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,10 +54,17 @@ class RuleListText {
   std::vector<uint32_t> ends_;
 };
 
+// Each profile's two chain names (-i, -o) by its id: the same in every family, so made once
+// for every family's factory (a long id costs a SHA-256).
+using ProfileChainNames = absl::flat_hash_map<std::string, std::pair<std::string, std::string>>;
+
 class ChainFactory {
  public:
-  // `config` and `ipsets` must outlive the factory.
-  ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family);
+  // `config` and `ipsets` must outlive the factory; so must `profile_chains` when given,
+  // which the factory fills and reads (share one among the families' factories), else it
+  // keeps its own.
+  ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family,
+               ProfileChainNames* profile_chains = nullptr);
 
   int family() const { return family_; }
   const Namer& namer() const { return namer_; }
@@ -111,8 +119,8 @@ class ChainFactory {
   // Node maps: rules keep pointers to the names while a chain is built.
   absl::node_hash_map<std::string, ExplicitSet> ipsets_by_name_;
   mutable absl::node_hash_map<std::string, std::string> tag_sets_;  // tag -> set name
-  // profile id -> its -i and -o chain names
-  mutable absl::flat_hash_map<std::string, std::pair<std::string, std::string>> profile_chains_;
+  std::unique_ptr<ProfileChainNames> own_profile_chains_;           // when none is given
+  ProfileChainNames* profile_chains_;
   // Reused across chains and rules, so building a chain allocates only the chain itself.
   mutable TextBuffer body_, head_;
   mutable std::vector<const std::string*> rule_sets_;

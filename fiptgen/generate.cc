@@ -15,7 +15,7 @@ Desired Generate(const Model& model, std::vector<int> families) {
 
 void GenerateEachFamily(const Model& model, absl::FunctionRef<void(Desired)> consume) {
   const std::vector<int>& enabled = model.config.families;
-  RuleListText shared;
+  SharedByFamilies shared;
   for (int family : {4, 6}) {
     if (std::find(enabled.begin(), enabled.end(), family) != enabled.end()) {
       // The state is gone before `consume` runs: it holds only the shared text then.

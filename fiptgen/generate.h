@@ -28,8 +28,9 @@ Desired Generate(const Model& model, std::vector<int> families);
 // Generate(model, {family}) for each family enabled in model.config.families, 4 then 6,
 // each handed to `consume` before the next is built: a caller that writes one family at a
 // time holds one family's chains at a time. The rules' text that is the same in every
-// family (port runs, targets) is written by the first and kept for the next, which copies
-// it (for a model of 200,000 rules, ~14 MB held between the two).
+// family (port runs, log targets) and the profile chain names are made by the first and
+// kept for the next, which copies them (for a model of 200,000 rules, ~14 MB held between
+// the two).
 void GenerateEachFamily(const Model& model, absl::FunctionRef<void(Desired)> consume);
 
 // One family only; `family` must be enabled in model.config.families.

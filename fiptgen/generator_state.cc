@@ -257,8 +257,9 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
 // GeneratorState
 
 // Every table of the layout: hooked chains (with their hooks) and empty dispatch trees.
-GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tracking)
-    : factory(model.config, model.ipsets, family),
+GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tracking,
+                                         ProfileChainNames* names)
+    : factory(model.config, model.ipsets, family, names),
       nodes(tracking ? nullptr : std::make_unique<std::pmr::monotonic_buffer_resource>()) {
   const Namer& n = factory.namer();
   tables.reserve(Tables().size());
@@ -286,10 +287,10 @@ GeneratorState::GeneratorState(const Model& model) : model_(&model) {
 }
 
 GeneratorState::GeneratorState(const Model& model, std::vector<int> families,
-                               RuleListText* shared_text)
+                               SharedByFamilies* shared)
     : model_(&model) {
-  if (shared_text != nullptr) {
-    rule_text_ = shared_text;
+  if (shared != nullptr) {
+    shared_ = shared;
   }
   Build(families);
 }
@@ -332,7 +333,7 @@ void GeneratorState::Build(const std::vector<int>& families) {
   failsafe_users_.resize(Tables().size());
   families_.reserve(families.size());
   for (int family : families) {
-    families_.emplace_back(*model_, family, tracking_);
+    families_.emplace_back(*model_, family, tracking_, &shared_->profile_chains);
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
@@ -407,8 +408,8 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   const Profile& profile = *ref.profile;
   // The rules' text that is the same in every family, written by the first. The state's
   // own holds only this profile's: every family's chains of it are built now.
-  if (rule_text_ == &own_text_) {
-    own_text_.Clear();
+  if (shared_ == &own_shared_) {
+    own_shared_.rule_text.Clear();
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
@@ -418,7 +419,7 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Put(ChainKey::ProfileChain(ref.index, dir),
-                  fs.factory.ProfileChain(profile, dir, &sets, rule_text_));
+                  fs.factory.ProfileChain(profile, dir, &sets, &shared_->rule_text));
       }
       if (tracking_) {
         fs.profile_sets[id] = sets;

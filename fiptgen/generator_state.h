@@ -136,6 +136,14 @@ class TableState {
   std::map<ChainKey, std::optional<Chain>> before_;
 };
 
+// What every family's chains share, made by the first family that needs it: the rules'
+// family-independent text and the profile chain names. A state keeps its own for its
+// families; GenerateEachFamily hands one from each family's state to the next's.
+struct SharedByFamilies {
+  RuleListText rule_text;
+  ProfileChainNames profile_chains;
+};
+
 class GeneratorState {
  public:
   // Builds every chain and set of `model`, which must be valid (ValidateModel).
@@ -143,13 +151,16 @@ class GeneratorState {
   // bookkeeping changes need (which sets each profile's chains name); with `families`
   // (each in config.families), only those families and the sets their rules name.
   // Owning the model: takes changes (IncrementalGenerator).
-  // `shared_text` (when given) holds the family-independent text of the rules of every
-  // profile chain built; pass it on to the next family's state, which copies that text
-  // instead of writing it again (GenerateEachFamily). It must outlive the state.
+  // `shared` (when given) keeps the family-independent text of the rules of every profile
+  // chain built, and the profile chain names; pass it on to the next family's state, which
+  // copies them instead of making them again (GenerateEachFamily). It must outlive the
+  // state.
   explicit GeneratorState(const Model& model);
-  GeneratorState(const Model& model, std::vector<int> families,
-                 RuleListText* shared_text = nullptr);
+  GeneratorState(const Model& model, std::vector<int> families, SharedByFamilies* shared = nullptr);
   explicit GeneratorState(std::unique_ptr<Model> model);
+  // Not copied or moved: it points into itself (shared_).
+  GeneratorState(const GeneratorState&) = delete;
+  GeneratorState& operator=(const GeneratorState&) = delete;
 
   const Model& model() const { return *model_; }
 
@@ -183,7 +194,7 @@ class GeneratorState {
  private:
   struct FamilyState {
     // `tracking`: the state takes changes (GeneratorState::tracking_).
-    FamilyState(const Model& model, int family, bool tracking);
+    FamilyState(const Model& model, int family, bool tracking, ProfileChainNames* names);
     ChainFactory factory;
     // Where the chain maps' nodes come from. A state that takes no changes only adds chains
     // and is dropped whole: its nodes come from an arena, freed at once with the state
@@ -263,10 +274,10 @@ class GeneratorState {
   // Explicit set name -> its model: names made once.
   absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
   std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
-  // The rules' family-independent text: the caller's, kept across states, or the state's
-  // own, which UseProfile clears for each profile (reused room).
-  RuleListText own_text_;
-  RuleListText* rule_text_ = &own_text_;
+  // What the families share: the caller's, kept across states, or the state's own, whose
+  // rule text UseProfile clears for each profile (reused room).
+  SharedByFamilies own_shared_;
+  SharedByFamilies* shared_ = &own_shared_;
   std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
