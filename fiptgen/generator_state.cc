@@ -329,7 +329,7 @@ void GeneratorState::Build(const std::vector<int>& families) {
   for (const IpSetModel& s : model_->ipsets) {
     explicit_sets_.try_emplace(namer.ExplicitSet(s.name), &s);
   }
-  profile_users_.resize(Tables().size());
+  profile_users_.assign(Tables().size(), std::vector<int>(profiles_.size()));
   failsafe_users_.resize(Tables().size());
   families_.reserve(families.size());
   for (int family : families) {
@@ -337,7 +337,9 @@ void GeneratorState::Build(const std::vector<int>& families) {
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
-    endpoint_index_[model_->endpoints[i].id] = i;
+    if (tracking_) {  // only changes look endpoints up
+      endpoint_index_[model_->endpoints[i].id] = i;
+    }
     UseEndpointPolicy(model_->endpoints[i], +1, /*building=*/true);
     PlaceEndpoint(model_->endpoints[i], /*add=*/true, /*building=*/true);
   }
@@ -394,17 +396,13 @@ void GeneratorState::UseSet(const std::string* name_copy, int delta) {
 }
 
 void GeneratorState::UseProfile(const std::string& id, size_t table_index, int delta) {
-  absl::flat_hash_map<std::string, int>& uses = profile_users_[table_index];
-  int& use = uses[id];
+  const ProfileRef& ref = FindProfile(id);
+  int& use = profile_users_[table_index][ref.index];
   const int before = use;
   use += delta;
   if ((before == 0) == (use == 0)) {
     return;
   }
-  if (use == 0) {
-    uses.erase(id);
-  }
-  const ProfileRef& ref = FindProfile(id);
   const Profile& profile = *ref.profile;
   // The rules' text that is the same in every family, written by the first. The state's
   // own holds only this profile's: every family's chains of it are built now.
@@ -676,13 +674,14 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
       continue;
     }
     for (const auto& [id, count] : users->second) {
+      const size_t index = FindProfile(id).index;
       for (FamilyState& fs : families_) {
         for (size_t t = 0; t < fs.tables.size(); ++t) {
-          if (profile_users_[t].count(id) == 0) {
+          if (profile_users_[t][index] == 0) {
             continue;
           }
           for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-            fs.tables[t].Touch(ChainKey::ProfileChain(FindProfile(id).index, dir));
+            fs.tables[t].Touch(ChainKey::ProfileChain(index, dir));
           }
         }
       }

@@ -174,7 +174,8 @@ class GeneratorState {
   // The endpoint at `index` becomes `endpoint` (same id). What both use stays in use, so a
   // profile only this endpoint carries is not torn down and built again.
   void ReplaceEndpoint(size_t index, Endpoint endpoint);
-  // Index of the endpoint with `id` in model().endpoints, or -1.
+  // Index of the endpoint with `id` in model().endpoints, or -1. Only a state that takes
+  // changes (owning the model) keeps the endpoints' ids.
   int FindEndpoint(absl::string_view id) const;
 
   // While recording: counts every chain that names one of `sets` (the profile chains in
@@ -250,12 +251,13 @@ class GeneratorState {
   const Model* model_;
   // Whether changes may come: then the state remembers what each profile's chains use.
   bool tracking_ = false;
-  absl::flat_hash_map<std::string, size_t> endpoint_index_;
+  absl::flat_hash_map<std::string, size_t> endpoint_index_;      // by id; kept when tracking_
   absl::flat_hash_map<absl::string_view, ProfileRef> profiles_;  // by id (the model's keys)
   std::vector<FamilyState> families_;
-  // Per layout table: profile id -> endpoints whose chains there jump to its chains, and
-  // how many host endpoints' chains there jump to its failsafe chains.
-  std::vector<absl::flat_hash_map<std::string, int>> profile_users_;
+  // Per layout table: per profile (its index in model.profiles), how many endpoints'
+  // chains there jump to its chains; and how many host endpoints' chains there jump to
+  // the failsafe chains.
+  std::vector<std::vector<int>> profile_users_;
   std::vector<int> failsafe_users_;
   // Set -> profile chains naming it. A set is named by its family's factory, which keeps
   // one copy of each name (ChainFactory::ProfileChain): the key is that copy's address,
