@@ -35,21 +35,25 @@ struct ChainKey {
   std::string key;  // kDispatch: "" for the root, else the subchain's name;
                     // kEndpoints: endpoint suffix
   int sub = 0;      // kEndpoints: ChainDir; kProfiles: RuleDir
+  // The key's first 8 bytes, zero-padded, as a big-endian number: it orders keys that
+  // differ there (most endpoint suffixes) as their strings do, without a string compare's
+  // call and memcmp at each step down a map of 50,000 chains.
+  uint64_t key_head = 0;
 
   static ChainKey Hooked(size_t index) {
-    return {Section::kHooked, static_cast<int>(index), {}, 0};
+    return Make(Section::kHooked, static_cast<int>(index), {}, 0);
   }
   static ChainKey Failsafe(ChainDir dir) {
-    return {Section::kFailsafe, static_cast<int>(dir), {}, 0};
+    return Make(Section::kFailsafe, static_cast<int>(dir), {}, 0);
   }
   static ChainKey Dispatch(size_t tree, std::string subchain) {
-    return {Section::kDispatch, static_cast<int>(tree), std::move(subchain), 0};
+    return Make(Section::kDispatch, static_cast<int>(tree), std::move(subchain), 0);
   }
   static ChainKey EndpointChain(std::string suffix, ChainDir dir) {
-    return {Section::kEndpoints, 0, std::move(suffix), static_cast<int>(dir)};
+    return Make(Section::kEndpoints, 0, std::move(suffix), static_cast<int>(dir));
   }
   static ChainKey ProfileChain(size_t profile_index, RuleDir dir) {
-    return {Section::kProfiles, static_cast<int>(profile_index), {}, static_cast<int>(dir)};
+    return Make(Section::kProfiles, static_cast<int>(profile_index), {}, static_cast<int>(dir));
   }
 
   friend bool operator<(const ChainKey& a, const ChainKey& b) {
@@ -59,11 +63,23 @@ struct ChainKey {
     if (a.slot != b.slot) {
       return a.slot < b.slot;
     }
+    if (a.key_head != b.key_head) {
+      return a.key_head < b.key_head;
+    }
     // One compare of the keys (most are empty, or differ in their first bytes).
     if (const int c = a.key.compare(b.key); c != 0) {
       return c < 0;
     }
     return a.sub < b.sub;
+  }
+
+ private:
+  static ChainKey Make(Section section, int slot, std::string key, int sub) {
+    uint64_t head = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      head = head << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
+    }
+    return {section, slot, std::move(key), sub, head};
   }
 };
 
