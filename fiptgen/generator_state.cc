@@ -158,7 +158,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
   // Chains rebuilt now, subtrees kept as they are, and the subchains each rebuilt chain
   // had before: those it no longer has are erased below. In a tree built for the first
   // time (Build: 10,000 interfaces a tree in a huge model) every chain is rebuilt now, so
-  // none is erased and no record is kept.
+  // none is erased and no record is kept (nor in a tree that takes no changes).
   const bool fresh = tree.children.empty();
   std::set<std::string> rebuilt, kept;
   std::vector<std::string> dropped;
@@ -194,9 +194,11 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       add_rule(layout.last_rule);
       put();
-      std::vector<std::string>& old_kids = tree.children[name];
-      dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
-      old_kids.clear();
+      if (tree.tracked) {
+        std::vector<std::string>& old_kids = tree.children[name];
+        dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
+        old_kids.clear();
+      }
       return;
     }
     // Entries are sorted, so the common prefix of the first and last is everyone's.
@@ -240,7 +242,9 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       std::string child = factory.namer().DispatchSubchain(layout, key);
       add_rule(flag, group, "+ -g ", child);
-      kids.push_back(child);
+      if (tree.tracked) {
+        kids.push_back(child);
+      }
       if (changed != nullptr && !absl::StartsWith(*changed, group) &&
           tree.children.count(child) > 0) {
         kept.insert(child);
@@ -251,9 +255,11 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     }
     add_rule(layout.last_rule);
     put();
-    std::vector<std::string>& old_kids = tree.children[name];
-    dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
-    old_kids = std::move(kids);
+    if (tree.tracked) {
+      std::vector<std::string>& old_kids = tree.children[name];
+      dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
+      old_kids = std::move(kids);
+    }
   };
   build(tree.root, 0, entries.size(), 0, build);
   // Erase what fell out of the tree: former subchains of rebuilt chains, with their
@@ -306,6 +312,7 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tr
       tree.layout = &layout.dispatch[i];
       tree.index = i;
       tree.root = n.Fixed(layout.dispatch[i].root);
+      tree.tracked = tracking;
     }
   }
 }

@@ -111,7 +111,10 @@ struct DispatchTree {
   size_t index = 0;                      // in its table's dispatch list: its ChainKey slot
   std::string root;                      // e.g. felix-FROM-ENDPOINT
   DispatchEntries entries;
-  std::map<std::string, std::vector<std::string>> children;  // chain -> its subchains
+  // chain -> its subchains, which a change needs to rebuild part of the tree: kept only
+  // when the state takes changes (`tracked`).
+  bool tracked = false;
+  std::map<std::string, std::vector<std::string>> children;
 };
 
 // One table of one family: its layout, its chains and its dispatch trees. Put/Erase
