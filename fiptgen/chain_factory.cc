@@ -158,6 +158,9 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
+  for (int p = 0; p < 256; ++p) {
+    protocol_names_[p] = ProtocolSaveName(p);
+  }
   for (const IpSetModel& s : ipsets) {
     ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
   }
@@ -422,7 +425,8 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
     if (other_family_icmp) {
       in_family = in_family && r.protocol->negated;
     } else {
-      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ", ProtocolSaveName(p));
+      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ",
+                   p >= 0 && p < 256 ? protocol_names_[p] : absl::string_view());
     }
   }
   if (!in_family) {

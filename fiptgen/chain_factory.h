@@ -7,6 +7,7 @@
 #ifndef FIPTGEN_CHAIN_FACTORY_H_
 #define FIPTGEN_CHAIN_FACTORY_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -128,6 +129,9 @@ class ChainFactory {
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;
+  // ProtocolSaveName of every protocol number (0-255, as the model holds them): looked up
+  // for most rules of every profile chain.
+  std::array<absl::string_view, 256> protocol_names_;
 };
 
 }  // namespace fiptgen
