@@ -101,6 +101,11 @@ class ChainFactory::ChainWriter {
     body_->Append('\n');
     ++rules_;
   }
+  // One rule, whole, with its newline.
+  void AddLine(absl::string_view line) {
+    body_->Append(line);
+    ++rules_;
+  }
   // One rule made of pieces; the first that is not empty starts with a space, which is
   // dropped. Room for the whole line is made once (a profile rule has up to seven pieces).
   void AddSpacedRule(std::initializer_list<absl::string_view> pieces) {
@@ -154,6 +159,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   spaced_set_accept_ = absl::StrCat(" ", set_accept_);
   clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
   if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
+  return_if_accepted_ = absl::StrCat(if_accept_, " -j RETURN\n");
   set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
@@ -325,7 +331,7 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   const bool inbound = host ? from : !from;
   for (const std::string& id : untracked ? e.untracked_profile_ids : e.profile_ids) {
     c.AddRule("-j ", ProfileChainName(id, inbound ? RuleDir::kInbound : RuleDir::kOutbound));
-    c.AddRule(if_accept_, " -j RETURN");
+    c.AddLine(return_if_accepted_);
   }
   // Untracked policy has no final DROP: what it does not accept meets the tracked policy.
   if (!untracked) {
@@ -536,7 +542,7 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
       }
     }
     if (r.action == Action::kAllow) {
-      chain->AddRule(if_accept_, " -j RETURN");
+      chain->AddLine(return_if_accepted_);
     }
   }
 }

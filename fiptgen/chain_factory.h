@@ -127,6 +127,7 @@ class ChainFactory {
   mutable std::vector<const std::string*> rule_sets_;
   std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
+  std::string return_if_accepted_;  // the line after each allow rule and profile jump
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;
   // ProtocolSaveName of every protocol number (0-255, as the model holds them): looked up
