@@ -23,23 +23,25 @@ constexpr char kCommentToHost[] = "-m comment --comment \"Drop workload to host 
 
 std::string Hex(uint32_t v) { return absl::StrFormat("0x%x", v); }
 
-// Writes " -m multiport <flag> a,b:c" for the longest run of `ports` from `begin` that
-// fits multiport's 15 slots (a range takes 2), and returns where the run ends. The text
-// goes straight into `out`, room for the longest run made once.
+// The matches a multiport run starts with.
+constexpr absl::string_view kSourcePorts = " -m multiport --sports ";
+constexpr absl::string_view kDestinationPorts = " -m multiport --dports ";
+constexpr absl::string_view kNotSourcePorts = " -m multiport ! --sports ";
+constexpr absl::string_view kNotDestinationPorts = " -m multiport ! --dports ";
+
+// Writes `match` then "a,b:c" for the longest run of `ports` from `begin` that fits
+// multiport's 15 slots (a range takes 2), and returns where the run ends. The text goes
+// straight into `out`, room for the longest run made once.
 const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
-                                 absl::string_view flag, TextBuffer* out) {
-  constexpr absl::string_view kMultiport = " -m multiport ";
-  const size_t room = kMultiport.size() + flag.size() + 1 + kMultiportSlots * 6;
+                                 absl::string_view match, TextBuffer* out) {
+  const size_t room = match.size() + kMultiportSlots * 6;
   const size_t at = out->size();
   char* const start = out->Extend(room);
   char* p = start;
-  auto copy = [&p](absl::string_view s) {
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
-  };
-  copy(kMultiport);
-  copy(flag);
-  *p++ = ' ';
+  if (!match.empty()) {
+    std::memcpy(p, match.data(), match.size());
+    p += match.size();
+  }
   int used = 0;
   const PortRange* port = begin;
   for (; port != end; ++port) {
@@ -63,7 +65,7 @@ const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
 
 // AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
 // the end of each run's text in `out`. Returns the number of runs.
-inline uint32_t AppendMultiports(const std::vector<PortRange>& ports, absl::string_view flag,
+inline uint32_t AppendMultiports(const std::vector<PortRange>& ports, absl::string_view match,
                                  TextBuffer* out, std::vector<uint32_t>* ends = nullptr) {
   if (ports.empty()) {  // most lists: a test before any setup
     return 0;
@@ -71,7 +73,7 @@ inline uint32_t AppendMultiports(const std::vector<PortRange>& ports, absl::stri
   uint32_t runs = 0;
   const PortRange* const end = ports.data() + ports.size();
   for (const PortRange* at = ports.data(); at != end; ++runs) {
-    at = AppendMultiport(at, end, flag, out);
+    at = AppendMultiport(at, end, match, out);
     if (ends != nullptr) {
       ends->push_back(static_cast<uint32_t>(out->size()));
     }
@@ -99,18 +101,36 @@ class ChainFactory::ChainWriter {
     body_->Append('\n');
     ++rules_;
   }
-  // One rule made of pieces that each start with a space or are empty; the rule's first
-  // space is dropped.
+  // One rule, whole, with its newline.
+  void AddLine(absl::string_view line) {
+    body_->Append(line);
+    ++rules_;
+  }
+  // One rule made of pieces; the first that is not empty starts with a space, which is
+  // dropped. Room for the whole line is made once (a profile rule has up to seven pieces).
   void AddSpacedRule(std::initializer_list<absl::string_view> pieces) {
-    bool first = true;
-    for (absl::string_view piece : pieces) {
-      if (first && !piece.empty()) {
-        piece.remove_prefix(1);
-        first = false;
-      }
-      body_->Append(piece);
+    const absl::string_view* piece = pieces.begin();
+    const absl::string_view* const end = pieces.end();
+    while (piece != end && piece->empty()) {
+      ++piece;
     }
-    body_->Append('\n');
+    size_t size = piece != end ? 0 : 1;  // the newline, less the first space if any
+    for (const absl::string_view* p = piece; p != end; ++p) {
+      size += p->size();
+    }
+    char* to = body_->Extend(size);
+    if (piece != end) {
+      std::memcpy(to, piece->data() + 1, piece->size() - 1);
+      to += piece->size() - 1;
+      ++piece;
+    }
+    for (; piece != end; ++piece) {
+      if (!piece->empty()) {
+        std::memcpy(to, piece->data(), piece->size());
+        to += piece->size();
+      }
+    }
+    *to = '\n';
     ++rules_;
   }
 
@@ -125,8 +145,13 @@ class ChainFactory::ChainWriter {
   size_t rules_ = 0;
 };
 
-ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family)
-    : config_(config), family_(family), namer_(config) {
+ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family,
+                           ProfileChainNames* profile_chains)
+    : config_(config), family_(family), namer_(config), profile_chains_(profile_chains) {
+  if (profile_chains_ == nullptr) {
+    own_profile_chains_ = std::make_unique<ProfileChainNames>();
+    profile_chains_ = own_profile_chains_.get();
+  }
   accept_mask_ = Hex(config_.mark_accept);
   const std::string& a = accept_mask_;
   std::string ep = Hex(config_.mark_from_endpoint);
@@ -134,10 +159,14 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   spaced_set_accept_ = absl::StrCat(" ", set_accept_);
   clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
   if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
+  return_if_accepted_ = absl::StrCat(if_accept_, " -j RETURN\n");
   set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
+  for (int p = 0; p < 256; ++p) {
+    protocol_names_[p] = ProtocolSaveName(p);
+  }
   for (const IpSetModel& s : ipsets) {
     ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
   }
@@ -263,7 +292,8 @@ Chain ChainFactory::Failsafe(ChainDir dir, bool untracked) const {
   return c;
 }
 
-Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const {
+Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracked,
+                                  const std::string* suffix) const {
   const bool from = dir == ChainDir::kFrom;
   const bool host = e.kind == EndpointKind::kHost;
   ChainWriter c(&body_);
@@ -301,18 +331,19 @@ Chain ChainFactory::EndpointChain(const Endpoint& e, ChainDir dir, bool untracke
   const bool inbound = host ? from : !from;
   for (const std::string& id : untracked ? e.untracked_profile_ids : e.profile_ids) {
     c.AddRule("-j ", ProfileChainName(id, inbound ? RuleDir::kInbound : RuleDir::kOutbound));
-    c.AddRule(if_accept_, " -j RETURN");
+    c.AddLine(return_if_accepted_);
   }
   // Untracked policy has no final DROP: what it does not accept meets the tracked policy.
   if (!untracked) {
     c.AddRule(kCommentNoProfile, " -j DROP");
   }
-  return c.Finish(namer_.EndpointChain(dir, e));
+  return c.Finish(suffix != nullptr ? namer_.EndpointChain(dir, *suffix)
+                                    : namer_.EndpointChain(dir, e));
 }
 
 const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir dir) const {
   // Made once per profile: shortening a long id costs a SHA-256.
-  auto [it, fresh] = profile_chains_.try_emplace(id);
+  auto [it, fresh] = profile_chains_->try_emplace(id);
   if (fresh) {
     it->second = namer_.ProfileChains(id);
   }
@@ -400,7 +431,8 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
     if (other_family_icmp) {
       in_family = in_family && r.protocol->negated;
     } else {
-      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ", ProtocolSaveName(p));
+      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ",
+                   p >= 0 && p < 256 ? protocol_names_[p] : absl::string_view());
     }
   }
   if (!in_family) {
@@ -426,34 +458,28 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
   return true;
 }
 
-uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t index,
+uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
                                        RuleListText* shared) const {
   TextBuffer& text = shared->text_;
   std::vector<uint32_t>& ends = shared->ends_;
   const uint32_t entry = static_cast<uint32_t>(ends.size());
-  shared->entry_[index] = entry;
+  shared->entry_[slot] = entry;
   // The run counts, then the ends: the counts are filled in once known.
   ends.push_back(0);
   ends.push_back(0);
-  const uint32_t src_runs = AppendMultiports(r.src_ports, "--sports", &text, &ends);
+  // The positive runs' ports only (AddPolicyRules writes their match before each): a rule
+  // is written once per pair of runs, and the text is kept until the next family's state.
+  const uint32_t src_runs = AppendMultiports(r.src_ports, {}, &text, &ends);
   ends[entry] = src_runs;
-  ends[entry + 1] = AppendMultiports(r.dst_ports, "--dports", &text, &ends);
-  // What comes after the positive port matches: the negated ones, then the target.
-  AppendMultiports(r.not_src_ports, "! --sports", &text);
-  AppendMultiports(r.not_dst_ports, "! --dports", &text);
-  switch (r.action) {
-    case Action::kAllow:
-      text.Append(spaced_set_accept_);
-      break;
-    case Action::kDeny:
-      text.Append(" -j DROP");
-      break;
-    case Action::kLog: {
-      std::string quoted;
-      AppendQuotedArg(r.log_prefix, &quoted);
-      AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
-      break;
-    }
+  ends[entry + 1] = AppendMultiports(r.dst_ports, {}, &text, &ends);
+  // What comes after the positive port matches: the negated ones, then a log rule's target
+  // (AddPolicyRules adds the others: the same text for every rule, not kept per rule).
+  AppendMultiports(r.not_src_ports, kNotSourcePorts, &text);
+  AppendMultiports(r.not_dst_ports, kNotDestinationPorts, &text);
+  if (r.action == Action::kLog) {
+    std::string quoted;
+    AppendQuotedArg(r.log_prefix, &quoted);
+    AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
   }
   ends.push_back(static_cast<uint32_t>(text.size()));
   return entry;
@@ -462,20 +488,21 @@ uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t index,
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
                                   std::vector<const std::string*>* used_sets,
                                   RuleListText* shared) const {
-  if (shared->list_ != &rules) {  // the first family to write the list
-    shared->Clear();
-    shared->list_ = &rules;
-    shared->entry_.assign(rules.size(), RuleListText::kNone);
+  std::vector<uint32_t>& entries = shared->entry_;
+  auto [list, fresh] = shared->lists_.try_emplace(&rules, static_cast<uint32_t>(entries.size()));
+  if (fresh) {  // the first family to write the list
+    entries.resize(entries.size() + rules.size(), RuleListText::kNone);
   }
+  const size_t first_slot = list->second;
   for (size_t i = 0; i < rules.size(); ++i) {
     const PolicyRule& r = rules[i];
     head_.clear();
     if (!RuleMatches(r, &head_, used_sets)) {
       continue;
     }
-    uint32_t entry = shared->entry_[i];
+    uint32_t entry = entries[first_slot + i];
     if (entry == RuleListText::kNone) {
-      entry = WriteSharedText(r, i, shared);
+      entry = WriteSharedText(r, first_slot + i, shared);
     }
     // The rule's text starts where the entry written before it ends (with its tail).
     const uint32_t start = entry == 0 ? 0 : shared->ends_[entry - 1];
@@ -488,17 +515,24 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
                                 : src_runs > 0 ? src_ends[src_runs - 1]
                                                : start;
     const absl::string_view tail = text.substr(tail_start, dst_ends[dst_runs] - tail_start);
+    const absl::string_view target =
+        r.action == Action::kAllow  ? absl::string_view(spaced_set_accept_)
+        : r.action == Action::kDeny ? absl::string_view(" -j DROP")
+                                    : absl::string_view();  // in the tail
     // One rule per pair of a source and a destination multiport run (none: one empty run).
     uint32_t src_at = start;
     for (uint32_t s = 0; s < std::max(src_runs, 1u); ++s) {
+      const absl::string_view src_match = src_runs == 0 ? absl::string_view() : kSourcePorts;
       const absl::string_view src_run =
           src_runs == 0 ? "" : text.substr(src_at, src_ends[s] - src_at);
       uint32_t dst_at = src_runs == 0 ? start : src_ends[src_runs - 1];
       for (uint32_t d = 0; d < std::max(dst_runs, 1u); ++d) {
+        const absl::string_view dst_match = dst_runs == 0 ? absl::string_view() : kDestinationPorts;
         const absl::string_view dst_run =
             dst_runs == 0 ? "" : text.substr(dst_at, dst_ends[d] - dst_at);
-        // Every piece starts with a space; AddSpacedRule drops the rule's first one.
-        chain->AddSpacedRule({head_.view(), src_run, dst_run, tail});
+        // Every piece starts with a space or is empty (the runs follow their match);
+        // AddSpacedRule drops the rule's first space.
+        chain->AddSpacedRule({head_.view(), src_match, src_run, dst_match, dst_run, tail, target});
         if (dst_runs > 0) {
           dst_at = dst_ends[d];
         }
@@ -508,7 +542,7 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
       }
     }
     if (r.action == Action::kAllow) {
-      chain->AddRule(if_accept_, " -j RETURN");
+      chain->AddLine(return_if_accepted_);
     }
   }
 }

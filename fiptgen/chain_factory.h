@@ -7,6 +7,8 @@
 #ifndef FIPTGEN_CHAIN_FACTORY_H_
 #define FIPTGEN_CHAIN_FACTORY_H_
 
+#include <array>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,16 +23,19 @@
 
 namespace fiptgen {
 
-// The text of a profile's rule list that is the same in every family: each rule's
-// positive multiport runs (source, then destination) and what follows them (the negated
-// runs and the target). The first family's factory to write the list's chain fills it,
-// rule by rule as it meets them; the other family's copies the rules' text from it
-// instead of writing it again. The generator state keeps one per direction while it
-// builds one profile's chains for every family; given another list, it starts over.
+// The text of profile rule lists that is the same in every family: each rule's positive
+// multiport runs (source, then destination; their ports only, "80,443,8000:8080", since
+// their match is the same text for every run) and what follows them (the negated runs and a
+// log rule's target; an allow or deny rule's is the same for every rule). The first family's
+// factory to write a list's chain fills the list's entries, rule by rule as it meets them; the
+// other family's copies the rules' text from it instead of writing it again. It holds any number of
+// lists, each found by its rules' address: the generator state's own holds one profile's at a time,
+// while it builds that profile's chains for every family (Clear in between); GenerateEachFamily's
+// holds every list from one family's state to the next.
 class RuleListText {
  public:
   void Clear() {
-    list_ = nullptr;
+    lists_.clear();
     text_.clear();
     entry_.clear();
     ends_.clear();
@@ -39,20 +44,28 @@ class RuleListText {
  private:
   friend class ChainFactory;
   static constexpr uint32_t kNone = UINT32_MAX;
-  const std::vector<PolicyRule>* list_ = nullptr;  // the rules it holds the text of
+  // Per list (its rules' address), where its rules' slots start in entry_.
+  absl::flat_hash_map<const std::vector<PolicyRule>*, uint32_t> lists_;
   TextBuffer text_;
-  // Per rule of the list, where its entry starts in ends_, or kNone before it is written.
+  // Per rule of each list, where its entry starts in ends_, or kNone before it is written.
   // An entry is the number of source runs, the number of destination runs, then where
   // each source run, each destination run and the tail end in text_ (a rule's text
-  // starts where the one before it that was written ends).
+  // starts where the entry written before it ends).
   std::vector<uint32_t> entry_;
   std::vector<uint32_t> ends_;
 };
 
+// Each profile's two chain names (-i, -o) by its id: the same in every family, so made once
+// for every family's factory (a long id costs a SHA-256).
+using ProfileChainNames = absl::flat_hash_map<std::string, std::pair<std::string, std::string>>;
+
 class ChainFactory {
  public:
-  // `config` and `ipsets` must outlive the factory.
-  ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family);
+  // `config` and `ipsets` must outlive the factory; so must `profile_chains` when given,
+  // which the factory fills and reads (share one among the families' factories), else it
+  // keeps its own.
+  ChainFactory(const Config& config, const std::vector<IpSetModel>& ipsets, int family,
+               ProfileChainNames* profile_chains = nullptr);
 
   int family() const { return family_; }
   const Namer& namer() const { return namer_; }
@@ -62,13 +75,15 @@ class ChainFactory {
   Chain HookedChain(FixedChain chain, bool untracked) const;
   // P FAILSAFE-IN (kFrom) / P FAILSAFE-OUT (kTo) of the untracked (raw) or tracked table.
   Chain Failsafe(ChainDir dir, bool untracked) const;
-  // P from-<n> / P to-<n> of the untracked (raw) or tracked table.
-  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked) const;
+  // P from-<n> / P to-<n> of the untracked (raw) or tracked table. `suffix`, when given,
+  // is the endpoint's Namer::EndpointSuffix (made once for all its chains).
+  Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked,
+                      const std::string* suffix = nullptr) const;
   // A profile's -i or -o chain; appends to `used_sets` each set a written rule names that
   // is not in it yet: the factory's own copy of the name, which lives as long as it does
   // (one copy of each name: the same set is the same address).
   // `shared` holds (or is given) the text of the rules that every family shares: pass the
-  // same one to each family's factory for one profile and direction.
+  // same one to each family's factory.
   Chain ProfileChain(const Profile& profile, RuleDir dir,
                      std::vector<const std::string*>* used_sets, RuleListText* shared) const;
 
@@ -84,9 +99,9 @@ class ChainFactory {
   Chain FilterForward() const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
                       std::vector<const std::string*>* used_sets, RuleListText* shared) const;
-  // Writes rule `index`'s family-independent text into `shared` (RuleListText); returns
-  // where its entry starts in shared->ends_.
-  uint32_t WriteSharedText(const PolicyRule& rule, size_t index, RuleListText* shared) const;
+  // Writes the rule's family-independent text into `shared` (RuleListText) and sets its
+  // slot there, entry_[slot]; returns where its entry starts in shared->ends_.
+  uint32_t WriteSharedText(const PolicyRule& rule, size_t slot, RuleListText* shared) const;
   // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece
   // starting with a space, or returns false when the rule has no place in this family.
   bool RuleMatches(const PolicyRule& rule, TextBuffer* out,
@@ -105,15 +120,19 @@ class ChainFactory {
   // Node maps: rules keep pointers to the names while a chain is built.
   absl::node_hash_map<std::string, ExplicitSet> ipsets_by_name_;
   mutable absl::node_hash_map<std::string, std::string> tag_sets_;  // tag -> set name
-  // profile id -> its -i and -o chain names
-  mutable absl::flat_hash_map<std::string, std::pair<std::string, std::string>> profile_chains_;
+  std::unique_ptr<ProfileChainNames> own_profile_chains_;           // when none is given
+  ProfileChainNames* profile_chains_;
   // Reused across chains and rules, so building a chain allocates only the chain itself.
   mutable TextBuffer body_, head_;
   mutable std::vector<const std::string*> rule_sets_;
   std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
+  std::string return_if_accepted_;  // the line after each allow rule and profile jump
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;
+  // ProtocolSaveName of every protocol number (0-255, as the model holds them): looked up
+  // for most rules of every profile chain.
+  std::array<absl::string_view, 256> protocol_names_;
 };
 
 }  // namespace fiptgen

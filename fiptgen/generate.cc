@@ -13,6 +13,18 @@ Desired Generate(const Model& model, std::vector<int> families) {
   return GeneratorState(model, std::move(families)).Take();
 }
 
+void GenerateEachFamily(const Model& model, absl::FunctionRef<void(Desired)> consume) {
+  const std::vector<int>& enabled = model.config.families;
+  SharedByFamilies shared;
+  for (int family : {4, 6}) {
+    if (std::find(enabled.begin(), enabled.end(), family) != enabled.end()) {
+      // The state is gone before `consume` runs: it holds only the shared text then.
+      Desired desired = GeneratorState(model, {family}, &shared).Take();
+      consume(std::move(desired));
+    }
+  }
+}
+
 Ruleset GenerateRuleset(const Model& model, int family) {
   const std::vector<int>& enabled = model.config.families;
   if (std::find(enabled.begin(), enabled.end(), family) == enabled.end()) {

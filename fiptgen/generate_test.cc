@@ -115,6 +115,41 @@ TEST(GenerateTest, OneFamilyAtATimeIsThePartOfTheWhole) {
   EXPECT_EQ(whole.ipsets.size(), 4u);  // felix-bad4, felix-bad6, felix-v4-web, felix-v6-web
 }
 
+// GenerateEachFamily hands over each enabled family's Generate(model, {family}), 4 then 6;
+// the second copies the rules' text the first wrote, and writes the rules the first left
+// out (another family's net, ip_version), and the text of both chains of a profile.
+TEST(GenerateTest, EachFamilyInTurnIsOneFamilyAtATime) {
+  absl::StatusOr<Model> m = LoadModel(R"({
+    "endpoints": [{"id": "w", "kind": "workload", "interface": "tapw", "profile_ids": ["p", "q"],
+                   "ipv4_nets": ["198.18.0.1/32"], "ipv6_nets": ["fd5a::1/128"]}],
+    "profiles": {
+      "p": {"inbound_rules": [
+        {"protocol": "tcp", "src_ports": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+         "dst_ports": [80, "8000:8080"], "!dst_ports": [8008]},
+        {"action": "log", "log_prefix": "p in", "dst_ports": [53], "protocol": "udp"},
+        {"action": "deny", "src_net": "198.19.0.0/16", "dst_ports": [22], "protocol": "tcp"},
+        {"ip_version": 6, "protocol": "tcp", "dst_ports": [443]}],
+       "outbound_rules": [{"protocol": "tcp", "dst_ports": [25]}, {"action": "deny"}]},
+      "q": {"inbound_rules": [{"protocol": "udp", "src_ports": [7, 9], "dst_ports": [7]}]}}})");
+  ASSERT_TRUE(m.ok()) << m.status();
+  for (const std::vector<int>& families : {std::vector<int>{4, 6}, {6}, {4}}) {
+    m->config.families = families;
+    std::vector<int> got_families;
+    GenerateEachFamily(*m, [&](Desired each) {
+      ASSERT_EQ(each.rulesets.size(), 1u);
+      const int family = each.rulesets[0].family;
+      got_families.push_back(family);
+      std::string want, got;
+      RenderRestore(Generate(*m, {family}).rulesets[0], &want);
+      RenderRestore(each.rulesets[0], &got);
+      EXPECT_EQ(got, want) << family;
+      EXPECT_NE(got.find(family == 4 ? "-s 198.19.0.0/16" : "--dports 443"), std::string::npos)
+          << got;
+    });
+    EXPECT_EQ(got_families, families);
+  }
+}
+
 TEST(GenerateTest, GenerateRulesetOfAFamilyNotEnabledIsEmpty) {
   absl::StatusOr<Model> m = LoadModel(R"({"config": {"families": [4]}})");
   ASSERT_TRUE(m.ok()) << m.status();

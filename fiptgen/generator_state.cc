@@ -1,6 +1,7 @@
 #include "fiptgen/generator_state.h"
 
 #include <algorithm>
+#include <deque>
 #include <tuple>
 #include <utility>
 
@@ -84,8 +85,36 @@ void DispatchEntries::Append(std::string interface, std::string target) {
 }
 
 void DispatchEntries::Sort() {
-  std::sort(order_.begin(), order_.end(),
-            [this](uint32_t a, uint32_t b) { return pool_[a].first < pool_[b].first; });
+  // Sorted by a key made once per entry: the interface's first 16 bytes, zero-padded, as
+  // two big-endian numbers (a Linux name has at most 15), so a compare is one or two
+  // integer compares instead of a string compare's call; longer names that share those
+  // bytes are compared whole. 10,000 interfaces a tree in a huge model.
+  struct Key {
+    uint64_t high, low;
+    uint32_t slot;
+  };
+  std::vector<Key> keys;
+  keys.reserve(order_.size());
+  for (uint32_t slot : order_) {
+    const std::string& name = pool_[slot].first;
+    uint64_t words[2] = {0, 0};
+    for (size_t i = 0; i < std::min<size_t>(name.size(), 16); ++i) {
+      words[i / 8] |= uint64_t{static_cast<unsigned char>(name[i])} << (56 - 8 * (i % 8));
+    }
+    keys.push_back({words[0], words[1], slot});
+  }
+  std::sort(keys.begin(), keys.end(), [this](const Key& a, const Key& b) {
+    if (a.high != b.high) {
+      return a.high < b.high;
+    }
+    if (a.low != b.low) {
+      return a.low < b.low;
+    }
+    return pool_[a.slot].first < pool_[b.slot].first;
+  });
+  for (size_t i = 0; i < keys.size(); ++i) {
+    order_[i] = keys[i].slot;
+  }
 }
 
 size_t DispatchEntries::LowerBound(const std::string& interface) const {
@@ -127,23 +156,49 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
   const char* flag = layout.dir == ChainDir::kFrom ? "-i " : "-o ";
   const auto& entries = tree.entries;
   // Chains rebuilt now, subtrees kept as they are, and the subchains each rebuilt chain
-  // had before: those it no longer has are erased below.
+  // had before: those it no longer has are erased below. In a tree built for the first
+  // time (Build: 10,000 interfaces a tree in a huge model) every chain is rebuilt now, so
+  // none is erased and no record is kept (nor in a tree that takes no changes).
+  const bool fresh = tree.children.empty();
   std::set<std::string> rebuilt, kept;
   std::vector<std::string> dropped;
 
-  auto build = [&](const std::string& name, size_t begin, size_t end, auto&& self) -> void {
-    Chain c(name);
-    rebuilt.insert(name);
+  // Each chain's rules are written into the buffer of its depth in the tree (a parent's
+  // stays open while its subchains are built) and copied into the chain at their size: a
+  // body grown rule by rule in its string is reallocated on the way.
+  std::deque<TextBuffer> bodies;
+  auto build = [&](const std::string& name, size_t begin, size_t end, size_t depth,
+                   auto&& self) -> void {
+    if (depth == bodies.size()) {
+      bodies.emplace_back();
+    }
+    TextBuffer& body = bodies[depth];
+    body.clear();
+    size_t rules = 0;
+    auto add_rule = [&body, &rules](const auto&... parts) {
+      AppendPieces(&body, parts..., '\n');
+      ++rules;
+    };
+    auto put = [&] {
+      Chain c(name);
+      c.SetBody(std::string(body.view()), rules);
+      table.Put(TreeKey(tree, name), std::move(c));
+    };
+    if (!fresh) {
+      rebuilt.insert(name);
+    }
     std::vector<std::string> kids;
     if (end - begin <= kMaxDispatchRules) {
       for (size_t i = begin; i < end; ++i) {
-        c.AddRule(flag, entries.interface(i), " -g ", entries.target(i));
+        add_rule(flag, entries.interface(i), " -g ", entries.target(i));
       }
-      c.AddRule(layout.last_rule);
-      table.Put(TreeKey(tree, name), std::move(c));
-      std::vector<std::string>& old_kids = tree.children[name];
-      dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
-      old_kids.clear();
+      add_rule(layout.last_rule);
+      put();
+      if (tree.tracked) {
+        std::vector<std::string>& old_kids = tree.children[name];
+        dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
+        old_kids.clear();
+      }
       return;
     }
     // Entries are sorted, so the common prefix of the first and last is everyone's.
@@ -156,7 +211,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     for (size_t i = begin; i < end;) {
       const std::string& iface = entries.interface(i);
       if (iface.size() == common) {  // the prefix itself is an interface: sorts first
-        c.AddRule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", entries.target(i));
         ++i;
         continue;
       }
@@ -175,7 +230,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       const size_t j = lo;
       if (j - i == 1) {
-        c.AddRule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", entries.target(i));
         i = j;
         continue;
       }
@@ -186,23 +241,27 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
         key.remove_prefix(iface_prefix.size());
       }
       std::string child = factory.namer().DispatchSubchain(layout, key);
-      c.AddRule(flag, group, "+ -g ", child);
-      kids.push_back(child);
+      add_rule(flag, group, "+ -g ", child);
+      if (tree.tracked) {
+        kids.push_back(child);
+      }
       if (changed != nullptr && !absl::StartsWith(*changed, group) &&
           tree.children.count(child) > 0) {
         kept.insert(child);
       } else {
-        self(child, i, j, self);
+        self(child, i, j, depth + 1, self);
       }
       i = j;
     }
-    c.AddRule(layout.last_rule);
-    table.Put(TreeKey(tree, name), std::move(c));
-    std::vector<std::string>& old_kids = tree.children[name];
-    dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
-    old_kids = std::move(kids);
+    add_rule(layout.last_rule);
+    put();
+    if (tree.tracked) {
+      std::vector<std::string>& old_kids = tree.children[name];
+      dropped.insert(dropped.end(), old_kids.begin(), old_kids.end());
+      old_kids = std::move(kids);
+    }
   };
-  build(tree.root, 0, entries.size(), build);
+  build(tree.root, 0, entries.size(), 0, build);
   // Erase what fell out of the tree: former subchains of rebuilt chains, with their
   // subtrees, stopping at any chain that is still in the tree.
   auto erase = [&](const std::string& name, auto&& self) -> void {
@@ -220,6 +279,9 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       self(kid, self);
     }
   };
+  if (fresh) {
+    return;
+  }
   for (const std::string& name : dropped) {
     erase(name, erase);
   }
@@ -229,8 +291,9 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
 // GeneratorState
 
 // Every table of the layout: hooked chains (with their hooks) and empty dispatch trees.
-GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tracking)
-    : factory(model.config, model.ipsets, family),
+GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tracking,
+                                         ProfileChainNames* names)
+    : factory(model.config, model.ipsets, family, names),
       nodes(tracking ? nullptr : std::make_unique<std::pmr::monotonic_buffer_resource>()) {
   const Namer& n = factory.namer();
   tables.reserve(Tables().size());
@@ -249,6 +312,7 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tr
       tree.layout = &layout.dispatch[i];
       tree.index = i;
       tree.root = n.Fixed(layout.dispatch[i].root);
+      tree.tracked = tracking;
     }
   }
 }
@@ -257,7 +321,12 @@ GeneratorState::GeneratorState(const Model& model) : model_(&model) {
   Build(model.config.families);
 }
 
-GeneratorState::GeneratorState(const Model& model, std::vector<int> families) : model_(&model) {
+GeneratorState::GeneratorState(const Model& model, std::vector<int> families,
+                               SharedByFamilies* shared)
+    : model_(&model) {
+  if (shared != nullptr) {
+    shared_ = shared;
+  }
   Build(families);
 }
 
@@ -268,36 +337,48 @@ GeneratorState::GeneratorState(std::unique_ptr<Model> model)
 
 void GeneratorState::Build(const std::vector<int>& families) {
   Namer namer(model_->config);
+  // Tags numbered as first met, their sets named once, for the families built only.
+  absl::flat_hash_map<absl::string_view, uint32_t> tag_numbers;
   profiles_.reserve(model_->profiles.size());
   for (const auto& [id, profile] : model_->profiles) {
-    profiles_.try_emplace(id, ProfileRef{&profile, profiles_.size()});
-  }
-  for (const auto& [id, profile] : model_->profiles) {
+    ProfileRef ref{&profile, profiles_.size(), {}};
+    ref.tags.reserve(profile.tags.size());
     for (const std::string& tag : profile.tags) {
-      for (int family : {4, 6}) {
-        auto [it, fresh] = tag_set_names_.try_emplace({family, tag});
-        if (fresh) {
-          it->second = namer.TagSet(tag, family);
-          tag_sets_[it->second] = {tag, family};
+      auto [it, fresh] = tag_numbers.try_emplace(tag, static_cast<uint32_t>(tags_.size()));
+      if (fresh) {
+        TagSets& sets = tags_.emplace_back();
+        for (int family : families) {
+          sets.name[family == 6] = namer.TagSet(tag, family);
         }
       }
+      ref.tags.push_back(it->second);
+    }
+    profiles_.try_emplace(id, std::move(ref));
+  }
+  // tags_ is complete: its names stay where they are.
+  for (uint32_t tag = 0; tag < tags_.size(); ++tag) {
+    for (int family : families) {
+      tag_sets_.try_emplace(tags_[tag].name[family == 6], tag, family);
     }
   }
   for (const IpSetModel& s : model_->ipsets) {
     explicit_sets_.try_emplace(namer.ExplicitSet(s.name), &s);
   }
-  profile_users_.resize(Tables().size());
+  profile_users_.assign(Tables().size(), std::vector<int>(profiles_.size()));
   failsafe_users_.resize(Tables().size());
   families_.reserve(families.size());
   for (int family : families) {
-    families_.emplace_back(*model_, family, tracking_);
+    families_.emplace_back(*model_, family, tracking_, &shared_->profile_chains);
   }
   // Every endpoint's pieces, with the dispatch trees built once at the end.
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
-    endpoint_index_[model_->endpoints[i].id] = i;
-    UseEndpointPolicy(model_->endpoints[i], +1);
+    if (tracking_) {  // only changes look endpoints up
+      endpoint_index_[model_->endpoints[i].id] = i;
+    }
+    UseEndpointPolicy(model_->endpoints[i], +1, /*building=*/true);
     PlaceEndpoint(model_->endpoints[i], /*add=*/true, /*building=*/true);
   }
+  GatherTagMembers();
   for (FamilyState& fs : families_) {
     for (TableState& table : fs.tables) {
       for (DispatchTree& tree : table.trees()) {
@@ -314,14 +395,17 @@ int GeneratorState::FindEndpoint(absl::string_view id) const {
   return it == endpoint_index_.end() ? -1 : static_cast<int>(it->second);
 }
 
-std::set<std::string> GeneratorState::EndpointTags(const Endpoint& e) const {
-  std::set<std::string> tags;
+const std::vector<uint32_t>& GeneratorState::EndpointTags(const Endpoint& e) {
+  std::vector<uint32_t>& tags = endpoint_tags_;
+  tags.clear();
   for (const auto* ids : {&e.profile_ids, &e.untracked_profile_ids}) {
     for (const std::string& id : *ids) {
-      const std::vector<std::string>& t = FindProfile(id).profile->tags;
-      tags.insert(t.begin(), t.end());
+      const std::vector<uint32_t>& t = FindProfile(id).tags;
+      tags.insert(tags.end(), t.begin(), t.end());
     }
   }
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   return tags;
 }
 
@@ -347,21 +431,18 @@ void GeneratorState::UseSet(const std::string* name_copy, int delta) {
 }
 
 void GeneratorState::UseProfile(const std::string& id, size_t table_index, int delta) {
-  absl::flat_hash_map<std::string, int>& uses = profile_users_[table_index];
-  int& use = uses[id];
+  const ProfileRef& ref = FindProfile(id);
+  int& use = profile_users_[table_index][ref.index];
   const int before = use;
   use += delta;
   if ((before == 0) == (use == 0)) {
     return;
   }
-  if (use == 0) {
-    uses.erase(id);
-  }
-  const ProfileRef& ref = FindProfile(id);
   const Profile& profile = *ref.profile;
-  // The rules' text that is the same in every family, written by the first.
-  for (RuleListText& text : rule_text_) {
-    text.Clear();
+  // The rules' text that is the same in every family, written by the first. The state's
+  // own holds only this profile's: every family's chains of it are built now.
+  if (shared_ == &own_shared_) {
+    own_shared_.rule_text.Clear();
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
@@ -371,7 +452,7 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         table.Put(ChainKey::ProfileChain(ref.index, dir),
-                  fs.factory.ProfileChain(profile, dir, &sets, &rule_text_[static_cast<int>(dir)]));
+                  fs.factory.ProfileChain(profile, dir, &sets, &shared_->rule_text));
       }
       if (tracking_) {
         fs.profile_sets[id] = sets;
@@ -419,28 +500,66 @@ void GeneratorState::UseFailsafe(size_t table_index, int delta) {
 }
 
 void GeneratorState::ChangeTagMembers(const Endpoint& e, int delta) {
-  for (const std::string& tag : EndpointTags(e)) {
+  for (uint32_t tag : EndpointTags(e)) {
+    TagSets& sets = tags_[tag];
     for (const FamilyState& fs : families_) {
-      const int family = fs.factory.family();
-      const std::vector<IpNet>& nets = family == 4 ? e.ipv4_nets : e.ipv6_nets;
+      const bool v6 = fs.factory.family() == 6;
+      const std::vector<IpNet>& nets = v6 ? e.ipv6_nets : e.ipv4_nets;
       if (nets.empty()) {
         continue;
       }
-      std::map<IpNet, int>& members = tag_members_[{family, tag}];
+      std::vector<std::pair<IpNet, int>>& members = sets.members[v6];
       for (const IpNet& n : nets) {
-        if ((members[n] += delta) == 0) {
-          members.erase(n);
+        auto it = std::lower_bound(
+            members.begin(), members.end(), n,
+            [](const std::pair<IpNet, int>& m, const IpNet& want) { return m.first < want; });
+        if (it == members.end() || !(it->first == n)) {
+          it = members.insert(it, {n, 0});
+        }
+        if ((it->second += delta) == 0) {
+          members.erase(it);
         }
       }
-      const std::string& set = tag_set_names_.at({family, tag});
-      if (sets_.count(set) > 0) {
-        dirty_sets_.insert(set);
+      if (sets_.count(sets.name[v6]) > 0) {
+        dirty_sets_.insert(sets.name[v6]);
       }
     }
   }
 }
 
-void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
+void GeneratorState::GatherTagMembers() {
+  for (const Endpoint& e : model_->endpoints) {
+    for (uint32_t tag : EndpointTags(e)) {
+      for (const FamilyState& fs : families_) {
+        const bool v6 = fs.factory.family() == 6;
+        for (const IpNet& n : v6 ? e.ipv6_nets : e.ipv4_nets) {
+          tags_[tag].members[v6].emplace_back(n, 1);
+        }
+      }
+    }
+  }
+  for (TagSets& sets : tags_) {
+    for (std::vector<std::pair<IpNet, int>>& members : sets.members) {
+      std::sort(members.begin(), members.end(),
+                [](const std::pair<IpNet, int>& a, const std::pair<IpNet, int>& b) {
+                  return a.first < b.first;
+                });
+      // A net several endpoints have is one member, counted that many times.
+      size_t kept = 0;
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (kept > 0 && members[kept - 1].first == members[i].first) {
+          members[kept - 1].second += members[i].second;
+        } else {
+          members[kept++] = members[i];
+        }
+      }
+      members.resize(kept);
+    }
+  }
+  // Every set in use is rebuilt after (UseSet marked it), with these members.
+}
+
+void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta, bool building) {
   // In each table where the endpoint has chains, they jump to its profiles' chains and,
   // for a host endpoint, to the failsafe chains.
   const absl::Span<const TableLayout> tables = Tables();
@@ -455,7 +574,9 @@ void GeneratorState::UseEndpointPolicy(const Endpoint& e, int delta) {
       UseFailsafe(t, delta);
     }
   }
-  ChangeTagMembers(e, delta);
+  if (!building) {
+    ChangeTagMembers(e, delta);
+  }
 }
 
 // The endpoint's chains in each table where it sits in dispatch trees, and its entries in
@@ -475,7 +596,7 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked);
+        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked, &suffix);
         std::string target = chain.name();  // the dispatch rule's -g target
         table.Put(key, std::move(chain));
         if (building) {
@@ -546,14 +667,14 @@ IpSetSpec GeneratorState::SetSpec(const std::string& name) const {
   IpSetSpec spec;
   spec.name = name;
   if (auto it = tag_sets_.find(name); it != tag_sets_.end()) {
-    spec.family = it->second.second;
+    const auto [tag, family] = it->second;
+    spec.family = family;
     bool all_hosts = true;
-    if (auto m = tag_members_.find({spec.family, it->second.first}); m != tag_members_.end()) {
-      spec.members.reserve(m->second.size());
-      for (const auto& [net, count] : m->second) {
-        all_hosts = all_hosts && net.is_host();
-        spec.members.push_back(net);
-      }
+    const std::vector<std::pair<IpNet, int>>& members = tags_[tag].members[family == 6];
+    spec.members.reserve(members.size());
+    for (const auto& [net, count] : members) {
+      all_hosts = all_hosts && net.is_host();
+      spec.members.push_back(net);
     }
     spec.type = all_hosts ? "hash:ip" : "hash:net";
     return spec;
@@ -588,13 +709,14 @@ void GeneratorState::TouchChainsNamingSets(const std::set<std::string>& sets) {
       continue;
     }
     for (const auto& [id, count] : users->second) {
+      const size_t index = FindProfile(id).index;
       for (FamilyState& fs : families_) {
         for (size_t t = 0; t < fs.tables.size(); ++t) {
-          if (profile_users_[t].count(id) == 0) {
+          if (profile_users_[t][index] == 0) {
             continue;
           }
           for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
-            fs.tables[t].Touch(ChainKey::ProfileChain(FindProfile(id).index, dir));
+            fs.tables[t].Touch(ChainKey::ProfileChain(index, dir));
           }
         }
       }

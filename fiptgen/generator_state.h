@@ -35,21 +35,25 @@ struct ChainKey {
   std::string key;  // kDispatch: "" for the root, else the subchain's name;
                     // kEndpoints: endpoint suffix
   int sub = 0;      // kEndpoints: ChainDir; kProfiles: RuleDir
+  // The key's first 8 bytes, zero-padded, as a big-endian number: it orders keys that
+  // differ there (most endpoint suffixes) as their strings do, without a string compare's
+  // call and memcmp at each step down a map of 50,000 chains.
+  uint64_t key_head = 0;
 
   static ChainKey Hooked(size_t index) {
-    return {Section::kHooked, static_cast<int>(index), {}, 0};
+    return Make(Section::kHooked, static_cast<int>(index), {}, 0);
   }
   static ChainKey Failsafe(ChainDir dir) {
-    return {Section::kFailsafe, static_cast<int>(dir), {}, 0};
+    return Make(Section::kFailsafe, static_cast<int>(dir), {}, 0);
   }
   static ChainKey Dispatch(size_t tree, std::string subchain) {
-    return {Section::kDispatch, static_cast<int>(tree), std::move(subchain), 0};
+    return Make(Section::kDispatch, static_cast<int>(tree), std::move(subchain), 0);
   }
   static ChainKey EndpointChain(std::string suffix, ChainDir dir) {
-    return {Section::kEndpoints, 0, std::move(suffix), static_cast<int>(dir)};
+    return Make(Section::kEndpoints, 0, std::move(suffix), static_cast<int>(dir));
   }
   static ChainKey ProfileChain(size_t profile_index, RuleDir dir) {
-    return {Section::kProfiles, static_cast<int>(profile_index), {}, static_cast<int>(dir)};
+    return Make(Section::kProfiles, static_cast<int>(profile_index), {}, static_cast<int>(dir));
   }
 
   friend bool operator<(const ChainKey& a, const ChainKey& b) {
@@ -59,11 +63,23 @@ struct ChainKey {
     if (a.slot != b.slot) {
       return a.slot < b.slot;
     }
+    if (a.key_head != b.key_head) {
+      return a.key_head < b.key_head;
+    }
     // One compare of the keys (most are empty, or differ in their first bytes).
     if (const int c = a.key.compare(b.key); c != 0) {
       return c < 0;
     }
     return a.sub < b.sub;
+  }
+
+ private:
+  static ChainKey Make(Section section, int slot, std::string key, int sub) {
+    uint64_t head = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      head = head << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
+    }
+    return {section, slot, std::move(key), sub, head};
   }
 };
 
@@ -95,7 +111,10 @@ struct DispatchTree {
   size_t index = 0;                      // in its table's dispatch list: its ChainKey slot
   std::string root;                      // e.g. felix-FROM-ENDPOINT
   DispatchEntries entries;
-  std::map<std::string, std::vector<std::string>> children;  // chain -> its subchains
+  // chain -> its subchains, which a change needs to rebuild part of the tree: kept only
+  // when the state takes changes (`tracked`).
+  bool tracked = false;
+  std::map<std::string, std::vector<std::string>> children;
 };
 
 // One table of one family: its layout, its chains and its dispatch trees. Put/Erase
@@ -136,6 +155,14 @@ class TableState {
   std::map<ChainKey, std::optional<Chain>> before_;
 };
 
+// What every family's chains share, made by the first family that needs it: the rules'
+// family-independent text and the profile chain names. A state keeps its own for its
+// families; GenerateEachFamily hands one from each family's state to the next's.
+struct SharedByFamilies {
+  RuleListText rule_text;
+  ProfileChainNames profile_chains;
+};
+
 class GeneratorState {
  public:
   // Builds every chain and set of `model`, which must be valid (ValidateModel).
@@ -143,9 +170,16 @@ class GeneratorState {
   // bookkeeping changes need (which sets each profile's chains name); with `families`
   // (each in config.families), only those families and the sets their rules name.
   // Owning the model: takes changes (IncrementalGenerator).
+  // `shared` (when given) keeps the family-independent text of the rules of every profile
+  // chain built, and the profile chain names; pass it on to the next family's state, which
+  // copies them instead of making them again (GenerateEachFamily). It must outlive the
+  // state.
   explicit GeneratorState(const Model& model);
-  GeneratorState(const Model& model, std::vector<int> families);
+  GeneratorState(const Model& model, std::vector<int> families, SharedByFamilies* shared = nullptr);
   explicit GeneratorState(std::unique_ptr<Model> model);
+  // Not copied or moved: it points into itself (shared_).
+  GeneratorState(const GeneratorState&) = delete;
+  GeneratorState& operator=(const GeneratorState&) = delete;
 
   const Model& model() const { return *model_; }
 
@@ -159,7 +193,8 @@ class GeneratorState {
   // The endpoint at `index` becomes `endpoint` (same id). What both use stays in use, so a
   // profile only this endpoint carries is not torn down and built again.
   void ReplaceEndpoint(size_t index, Endpoint endpoint);
-  // Index of the endpoint with `id` in model().endpoints, or -1.
+  // Index of the endpoint with `id` in model().endpoints, or -1. Only a state that takes
+  // changes (owning the model) keeps the endpoints' ids.
   int FindEndpoint(absl::string_view id) const;
 
   // While recording: counts every chain that names one of `sets` (the profile chains in
@@ -179,7 +214,7 @@ class GeneratorState {
  private:
   struct FamilyState {
     // `tracking`: the state takes changes (GeneratorState::tracking_).
-    FamilyState(const Model& model, int family, bool tracking);
+    FamilyState(const Model& model, int family, bool tracking, ProfileChainNames* names);
     ChainFactory factory;
     // Where the chain maps' nodes come from. A state that takes no changes only adds chains
     // and is dropped whole: its nodes come from an arena, freed at once with the state
@@ -192,14 +227,23 @@ class GeneratorState {
     absl::flat_hash_map<std::string, std::vector<const std::string*>> profile_sets;
   };
 
-  // A profile of the model and its index in model.profiles (ChainKey::ProfileChain).
+  // A profile of the model, its index in model.profiles (ChainKey::ProfileChain) and its
+  // tags' numbers (tags_).
   struct ProfileRef {
     const Profile* profile;
     size_t index;
+    std::vector<uint32_t> tags;
+  };
+  // A tag's set in each family built, and the set's members: each net of an endpoint
+  // carrying the tag, with how many such endpoints have it. [family == 6].
+  struct TagSets {
+    std::string name[2];                            // Namer::TagSet; "" for a family not built
+    std::vector<std::pair<IpNet, int>> members[2];  // sorted by net
   };
   const ProfileRef& FindProfile(const std::string& id) const { return profiles_.at(id); }
-  // The tags of every profile the endpoint carries, tracked or untracked.
-  std::set<std::string> EndpointTags(const Endpoint& e) const;
+  // The numbers of the tags of every profile the endpoint carries, tracked or untracked,
+  // sorted, each once: in reused room, valid until the next call.
+  const std::vector<uint32_t>& EndpointTags(const Endpoint& e);
   // `table` is an index into Tables() (and every family's tables).
   void UseProfile(const std::string& id, size_t table, int delta);
   // `name`: the factory's copy (set_use_).
@@ -207,7 +251,11 @@ class GeneratorState {
   void UseFailsafe(size_t table, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
   // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
-  void UseEndpointPolicy(const Endpoint& e, int delta);
+  // While `building`, the tag set members are left to GatherTagMembers.
+  void UseEndpointPolicy(const Endpoint& e, int delta, bool building = false);
+  // Build's way to fill tag set members: every endpoint's nets appended to its tags' sets,
+  // then each set sorted and counted once, instead of one ordered insert per net.
+  void GatherTagMembers();
   // The endpoint's own chains and its dispatch entries (the trees are rebuilt after).
   void PlaceEndpoint(const Endpoint& e, bool add, bool building);
   void RebuildTreesOf(const Endpoint& e);
@@ -222,12 +270,13 @@ class GeneratorState {
   const Model* model_;
   // Whether changes may come: then the state remembers what each profile's chains use.
   bool tracking_ = false;
-  absl::flat_hash_map<std::string, size_t> endpoint_index_;
+  absl::flat_hash_map<std::string, size_t> endpoint_index_;      // by id; kept when tracking_
   absl::flat_hash_map<absl::string_view, ProfileRef> profiles_;  // by id (the model's keys)
   std::vector<FamilyState> families_;
-  // Per layout table: profile id -> endpoints whose chains there jump to its chains, and
-  // how many host endpoints' chains there jump to its failsafe chains.
-  std::vector<absl::flat_hash_map<std::string, int>> profile_users_;
+  // Per layout table: per profile (its index in model.profiles), how many endpoints'
+  // chains there jump to its chains; and how many host endpoints' chains there jump to
+  // the failsafe chains.
+  std::vector<std::vector<int>> profile_users_;
   std::vector<int> failsafe_users_;
   // Set -> profile chains naming it. A set is named by its family's factory, which keeps
   // one copy of each name (ChainFactory::ProfileChain): the key is that copy's address,
@@ -236,13 +285,20 @@ class GeneratorState {
   absl::flat_hash_map<const std::string*, int> set_use_;
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
-  std::map<std::string, std::pair<std::string, int>> tag_sets_;  // set name -> tag, family
-  // (family, tag) -> set name, and explicit set name -> its model: names made once.
-  absl::flat_hash_map<std::pair<int, std::string>, std::string> tag_set_names_;
+  // Every tag of the model's profiles, numbered in the order first met; an endpoint's tags
+  // are looked up as numbers, not as strings in ordered maps (for each endpoint, tag and
+  // family), which were a tenth of a huge run.
+  std::vector<TagSets> tags_;
+  // Tag set name (tags_'s copy) -> tag number and family [family == 6].
+  absl::flat_hash_map<absl::string_view, std::pair<uint32_t, int>> tag_sets_;
+  std::vector<uint32_t> endpoint_tags_;  // EndpointTags's: reused room
+  // Explicit set name -> its model: names made once.
   absl::flat_hash_map<std::string, const IpSetModel*> explicit_sets_;
-  std::map<std::pair<int, std::string>, std::map<IpNet, int>> tag_members_;
-  std::map<std::string, IpSetSpec> sets_;      // the sets in use, by name
-  RuleListText rule_text_[2];                  // UseProfile's, by RuleDir: reused room
+  std::map<std::string, IpSetSpec> sets_;  // the sets in use, by name
+  // What the families share: the caller's, kept across states, or the state's own, whose
+  // rule text UseProfile clears for each profile (reused room).
+  SharedByFamilies own_shared_;
+  SharedByFamilies* shared_ = &own_shared_;
   std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;

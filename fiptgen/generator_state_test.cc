@@ -1,5 +1,6 @@
 #include "fiptgen/generator_state.h"
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,39 @@
 namespace fiptgen {
 namespace {
 
+// Sort orders the entries as their interfaces' strings order (bytes unsigned), whatever
+// the names' lengths: shorter than the 16 bytes of its keys, as long, longer and equal in
+// them, sharing prefixes.
+TEST(DispatchEntriesTest, SortOrdersByInterface) {
+  std::vector<std::string> names = {"tap1",
+                                    "tap",
+                                    "tap10",
+                                    "eth0",
+                                    "tap0123456789abcdef1",
+                                    "tap0123456789abcdef0",
+                                    "tap0123456789abc",
+                                    "tap0123456789abcd",
+                                    "tap0123456789ab",
+                                    "b\xe9",
+                                    "b\x7f",
+                                    "a",
+                                    "tap0123456789abcdef",
+                                    "tap2",
+                                    "tapf",
+                                    "tapF"};
+  DispatchEntries entries;
+  for (const std::string& name : names) {
+    entries.Append(name, "to-" + name);
+  }
+  entries.Sort();
+  std::sort(names.begin(), names.end());
+  ASSERT_EQ(entries.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(entries.interface(i), names[i]) << i;
+    EXPECT_EQ(entries.target(i), "to-" + names[i]) << i;
+  }
+}
+
 TEST(ChainKeyTest, OrdersSectionsThenSlotsThenKeysThenSubs) {
   // Profile chains by the profile's index in model.profiles.
   // In output order.
@@ -31,7 +65,16 @@ TEST(ChainKeyTest, OrdersSectionsThenSlotsThenKeysThenSubs) {
       ChainKey::Dispatch(1, ""),
       ChainKey::EndpointChain("a", ChainDir::kFrom),
       ChainKey::EndpointChain("a", ChainDir::kTo),
+      // Keys as their strings order, whether they differ in the first 8 bytes or after.
+      ChainKey::EndpointChain("a0", ChainDir::kFrom),
+      ChainKey::EndpointChain("a0123456", ChainDir::kFrom),
+      ChainKey::EndpointChain("a01234567", ChainDir::kFrom),
+      ChainKey::EndpointChain("a01234567", ChainDir::kTo),
+      ChainKey::EndpointChain("a01234568", ChainDir::kFrom),
+      ChainKey::EndpointChain("a0123457", ChainDir::kFrom),
       ChainKey::EndpointChain("b", ChainDir::kFrom),
+      ChainKey::EndpointChain("b\x7f", ChainDir::kFrom),
+      ChainKey::EndpointChain("b\xe9", ChainDir::kFrom),
       ChainKey::ProfileChain(0, RuleDir::kInbound),
       ChainKey::ProfileChain(0, RuleDir::kOutbound),
       ChainKey::ProfileChain(1, RuleDir::kInbound),

@@ -58,7 +58,11 @@ std::string Namer::EndpointSuffix(const Endpoint& endpoint) const {
 }
 
 std::string Namer::EndpointChain(ChainDir dir, const Endpoint& endpoint) const {
-  return absl::StrCat(config_.chain_prefix, EndpointChainStem(dir), EndpointSuffix(endpoint));
+  return EndpointChain(dir, EndpointSuffix(endpoint));
+}
+
+std::string Namer::EndpointChain(ChainDir dir, absl::string_view suffix) const {
+  return absl::StrCat(config_.chain_prefix, EndpointChainStem(dir), suffix);
 }
 
 std::string Namer::ProfileChain(absl::string_view profile_id, RuleDir dir) const {

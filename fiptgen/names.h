@@ -45,6 +45,9 @@ class Namer {
   // the whole interface for host endpoints, shortened.
   std::string EndpointSuffix(const Endpoint& endpoint) const;
   std::string EndpointChain(ChainDir dir, const Endpoint& endpoint) const;
+  // The same from the endpoint's EndpointSuffix, made once for all its chains: shortening
+  // a long interface name costs a SHA-256.
+  std::string EndpointChain(ChainDir dir, absl::string_view suffix) const;
   std::string ProfileChain(absl::string_view profile_id, RuleDir dir) const;
   // Both of a profile's chains, inbound and outbound, from one shortening of its id (a long
   // id costs a SHA-256).

@@ -90,7 +90,6 @@ size_t WriteAddress(const IpNet& net, char* out) {
   if (best_len < 2) {
     best_start = -1;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 8; ++i) {
     if (i == best_start) {
       *p++ = ':';
@@ -101,12 +100,21 @@ size_t WriteAddress(const IpNet& net, char* out) {
     if (i > 0 && i != best_start + best_len) {
       *p++ = ':';
     }
-    // The group's digits without leading zeros, by their count: no test per digit.
-    const unsigned g = groups[i];
+    // The group's digits without leading zeros, all four made at once: its nibbles spread
+    // into the four bytes of a word (the first in the high byte), each turned into its
+    // digit ('0' + n, or 'a' + n - 10 where n + 6 carries into bit 4), the word shifted
+    // past the leading zeros and written whole; the text advances by the digits' count
+    // (the room has space for the bytes past it, which what follows overwrites).
+    const uint32_t g = groups[i];
     const int digits = g < 0x10 ? 1 : g < 0x100 ? 2 : g < 0x1000 ? 3 : 4;
-    for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) {
-      *p++ = kHex[(g >> shift) & 0xf];
-    }
+    const uint32_t nibbles =
+        (g & 0xf000) << 12 | (g & 0x0f00) << 8 | (g & 0x00f0) << 4 | (g & 0x000f);
+    const uint32_t letters = ((nibbles + 0x06060606) >> 4) & 0x01010101;
+    const uint32_t text = (nibbles + 0x30303030 + letters * ('a' - '0' - 10)) << (32 - 8 * digits);
+    const char bytes[4] = {static_cast<char>(text >> 24), static_cast<char>(text >> 16),
+                           static_cast<char>(text >> 8), static_cast<char>(text)};
+    std::memcpy(p, bytes, sizeof(bytes));
+    p += digits;
   }
   return static_cast<size_t>(p - out);
 }

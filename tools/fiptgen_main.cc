@@ -423,7 +423,8 @@ class OutputFile {
 };
 
 // `fiptgen --out DIR`: each family is generated, written and freed before the next, so the
-// process holds the model and one family's chains, never both families and three scripts.
+// process holds the model and one family's chains, never both families and three scripts
+// (and, between them, the rules' text they share: GenerateEachFamily).
 // The sets of the two families are disjoint (a rule names only sets of its family), so the
 // ipset script is the two families' sets merged by name, as Generate(model) orders them.
 int WriteFiles(const Model& model, const std::string& dir) {
@@ -437,17 +438,14 @@ int WriteFiles(const Model& model, const std::string& dir) {
     }
   }
   std::vector<IpSetSpec> sets;
-  for (auto [family, file] : {std::pair<int, OutputFile*>{4, &iptables}, {6, &ip6tables}}) {
-    const std::vector<int>& enabled = model.config.families;
-    if (std::find(enabled.begin(), enabled.end(), family) != enabled.end()) {
-      Desired desired = Generate(model, {family});
-      RenderRestoreFile(desired.rulesets[0], [file](absl::string_view text) { file->Write(text); });
-      const size_t merged = sets.size();
-      std::move(desired.ipsets.begin(), desired.ipsets.end(), std::back_inserter(sets));
-      std::inplace_merge(sets.begin(), sets.begin() + merged, sets.end(),
-                         [](const IpSetSpec& a, const IpSetSpec& b) { return a.name < b.name; });
-    }
-  }
+  GenerateEachFamily(model, [&](Desired desired) {
+    OutputFile* file = desired.rulesets[0].family == 6 ? &ip6tables : &iptables;
+    RenderRestoreFile(desired.rulesets[0], [file](absl::string_view text) { file->Write(text); });
+    const size_t merged = sets.size();
+    std::move(desired.ipsets.begin(), desired.ipsets.end(), std::back_inserter(sets));
+    std::inplace_merge(sets.begin(), sets.begin() + merged, sets.end(),
+                       [](const IpSetSpec& a, const IpSetSpec& b) { return a.name < b.name; });
+  });
   RenderIpsetFile(sets, [&ipsets](absl::string_view text) { ipsets.Write(text); });
   for (OutputFile* file : {&ipsets, &iptables, &ip6tables}) {
     if (!file->Close()) {
