@@ -24,9 +24,15 @@ namespace fiptgen {
 namespace {
 
 // The JSON field a set match comes from: "src_tag", "!dst_ipset", ...
-std::string SetMatchField(const SetMatch& m) {
-  return absl::StrCat(m.negated ? "!" : "", m.side == Side::kSource ? "src_" : "dst_",
-                      m.kind == SetMatch::kTag ? "tag" : "ipset");
+std::string SetMatchField(SetMatch::Kind kind, Side side, bool negated) {
+  return absl::StrCat(negated ? "!" : "", side == Side::kSource ? "src_" : "dst_",
+                      kind == SetMatch::kTag ? "tag" : "ipset");
+}
+
+// The error of a set match whose tag no profile has, or whose ipset the model lacks.
+std::string SetMatchMessage(SetMatch::Kind kind, absl::string_view name) {
+  return absl::StrCat(kind == SetMatch::kTag ? "no profile has tag " : "no ipset named ",
+                      QuoteForMessage(name));
 }
 
 template <typename T>
@@ -339,29 +345,7 @@ class Validator {
     }
   }
 
-  // The hash of a tag or an ipset name for CheckProfiles' lookups, one per set match of
-  // every rule (23,000 on a large model): 8 bytes at a time, each mixed in by a multiply
-  // (absl's string hash is a call into libabsl, ~95 instructions for a short name).
-  struct NameHash {
-    size_t operator()(absl::string_view s) const {
-      constexpr uint64_t kMul = 0x9E3779B97F4A7C15u;
-      uint64_t h = s.size() * kMul;
-      size_t at = 0;
-      for (; at + 8 <= s.size(); at += 8) {
-        uint64_t word;
-        std::memcpy(&word, s.data() + at, 8);
-        h = (h ^ word) * kMul;
-        h ^= h >> 29;
-      }
-      uint64_t tail = 0;  // the last 0-7 bytes, one by one (no memcpy of a variable size)
-      for (; at < s.size(); ++at) {
-        tail = tail << 8 | static_cast<unsigned char>(s[at]);
-      }
-      h = (h ^ tail) * kMul;
-      return static_cast<size_t>(h ^ h >> 32);
-    }
-  };
-  using NameSet = absl::flat_hash_set<absl::string_view, NameHash>;
+  using NameSet = absl::flat_hash_set<absl::string_view, SetNameHash>;
 
   // A path made the first time an error needs it: a large model has thousands of profiles,
   // tens of thousands of rules, and almost never an error.
@@ -395,7 +379,11 @@ class Validator {
     // Where each profile's rule checks are in rules_ (profiles are read in the document's
     // order, reported in their ids').
     absl::flat_hash_map<const Profile*, std::pair<size_t, size_t>> loaded_ranges;
+    std::vector<bool> missing;  // by the index of a name in rules_->set_names
     if (rules_ != nullptr) {
+      for (const auto& [kind, name] : rules_->set_names) {
+        missing.push_back(!(kind == SetMatch::kTag ? tags : ipset_names).contains(name));
+      }
       const auto& starts = rules_->profiles;
       for (size_t i = 0; i < starts.size(); ++i) {
         loaded_ranges[starts[i].first] = {starts[i].second, i + 1 < starts.size()
@@ -420,7 +408,7 @@ class Validator {
         CheckSortedUnique(profile.tags, path(), "tags");
       }
       if (rules_ != nullptr) {
-        ReportLoadedRules(profile, path, tags, ipset_names, loaded_ranges);
+        ReportLoadedRules(profile, path, missing, loaded_ranges);
         continue;
       }
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
@@ -442,11 +430,9 @@ class Validator {
   void CheckSetMatches(absl::Span<const SetMatch> sets, Path& path, const NameSet& tags,
                        const NameSet& ipset_names) {
     for (const SetMatch& m : sets) {
-      const bool tag = m.kind == SetMatch::kTag;
-      if (tag ? !tags.contains(m.name) : !ipset_names.contains(m.name)) {
-        Error(
-            FieldPath(path(), SetMatchField(m)),
-            absl::StrCat(tag ? "no profile has tag " : "no ipset named ", QuoteForMessage(m.name)));
+      if (!(m.kind == SetMatch::kTag ? tags : ipset_names).contains(m.name)) {
+        Error(FieldPath(path(), SetMatchField(m.kind, m.side, m.negated)),
+              SetMatchMessage(m.kind, m.name));
       }
     }
   }
@@ -456,7 +442,7 @@ class Validator {
   // before its set matches.
   template <typename Path>
   void ReportLoadedRules(
-      const Profile& profile, Path& profile_path, const NameSet& tags, const NameSet& ipset_names,
+      const Profile& profile, Path& profile_path, const std::vector<bool>& missing,
       const absl::flat_hash_map<const Profile*, std::pair<size_t, size_t>>& ranges) {
     const auto range = ranges.find(&profile);
     if (range == ranges.end()) {
@@ -474,15 +460,15 @@ class Validator {
       entries = sorted;
     }
     for (const Entry& e : entries) {
-      if (e.sets == nullptr) {
-        errors_.push_back(rules_->errors[e.count]);
-        continue;
+      if (e.error) {
+        errors_.push_back(rules_->errors[e.what]);
+      } else if (missing[e.what]) {
+        Error(FieldPath(IndexPath(FieldPath(profile_path(),
+                                            inbound(e) ? "inbound_rules" : "outbound_rules"),
+                                  e.rule / 2),
+                        SetMatchField(e.kind, e.side, e.negated)),
+              SetMatchMessage(e.kind, rules_->set_names[e.what].second));
       }
-      LazyPath rule_path([&profile_path, &e, &inbound] {
-        return IndexPath(FieldPath(profile_path(), inbound(e) ? "inbound_rules" : "outbound_rules"),
-                         e.rule / 2);
-      });
-      CheckSetMatches(absl::MakeConstSpan(e.sets, e.count), rule_path, tags, ipset_names);
     }
   }
 
@@ -679,10 +665,16 @@ void LoadedRuleChecks::Check(const Profile& profile, bool inbound, size_t index,
   const size_t first_error = errors.size();
   RuleFieldErrors(rule, rule_path, /*loaded=*/true, &errors);
   for (size_t e = first_error; e < errors.size(); ++e) {
-    entries.push_back({nullptr, e, at});
+    entries.push_back({at, static_cast<uint32_t>(e), /*error=*/true, {}, {}, {}});
   }
-  if (!rule.sets.empty()) {
-    entries.push_back({rule.sets.data(), rule.sets.size(), at});
+  for (const SetMatch& m : rule.sets) {
+    auto& index = set_name_index[m.kind == SetMatch::kTag ? 0 : 1];
+    auto name = index.find(m.name);
+    if (name == index.end()) {
+      name = index.emplace(m.name, static_cast<uint32_t>(set_names.size())).first;
+      set_names.emplace_back(m.kind, m.name);
+    }
+    entries.push_back({at, name->second, /*error=*/false, m.kind, m.side, m.negated});
   }
 }
 
