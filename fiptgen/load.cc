@@ -56,6 +56,10 @@ absl::string_view StringOf(const Value& v) { return v.GetString(); }
 // wrong with the value at `path` and returns false; the caller leaves that value out.
 class JsonReader {
  public:
+  // The model-wide checks of the profiles' rules, made as each rule is read
+  // (validate_loaded.h).
+  LoadedRuleChecks rule_checks;
+
   size_t error_count() const { return errors_.size(); }
   // Errors are reported in the order of the model's sections (Section), whatever the
   // document's order, and in document order within a section: the errors of the section
@@ -897,9 +901,10 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
   return !r.HasFieldErrorsSince(first_error);
 }
 
-// A rule list ("inbound_rules", "outbound_rules") at `path`.
+// A rule list ("inbound_rules", "outbound_rules") of `profile` at `path`.
 void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
-                  absl::string_view field, Scratch& scratch, std::vector<PolicyRule>* out) {
+                  absl::string_view field, Scratch& scratch, const Profile& profile, bool inbound,
+                  std::vector<PolicyRule>* out) {
   json::Node node;
   if (!in.NextIs('[')) {
     const Value v = ReadField(in, &node);
@@ -925,9 +930,11 @@ void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
     char* end = std::to_chars(&room[index_at], &room[index_at] + 20, i).ptr;
     *end++ = ']';
     const absl::string_view rule_path(room.data(), static_cast<size_t>(end - room.data()));
-    if (!ReadRule(in, r, rule_path, scratch, &rules.emplace_back())) {
+    PolicyRule& rule = rules.emplace_back();
+    if (!ReadRule(in, r, rule_path, scratch, &rule)) {
       r.MarkBroken(std::string(rule_path));
     }
+    r.rule_checks.Check(profile, inbound, i, rule, rule_path);  // while it is in cache
   }
   out->reserve(out->size() + rules.size());
   out->insert(out->end(), std::make_move_iterator(rules.begin()),
@@ -966,7 +973,7 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
               [&](int field, absl::string_view name) {
                 if (field != kTags) {
                   ReadRuleList(
-                      in, r, path, name, scratch,
+                      in, r, path, name, scratch, profile, field == kInbound,
                       field == kInbound ? &profile.inbound_rules : &profile.outbound_rules);
                   return;
                 }
@@ -1225,7 +1232,7 @@ absl::StatusOr<Model> LoadModel(absl::string_view json) {
         syntax ? *syntax : "invalid JSON");  // json.h accepts what RapidJSON accepts
   }
   std::vector<std::string> errors = r.TakeErrors();
-  for (std::string& e : ModelErrorsAfterLoading(model)) {
+  for (std::string& e : ModelErrorsAfterLoading(model, r.rule_checks)) {
     if (!r.IsUnderBroken(e)) {
       errors.push_back(std::move(e));
     }

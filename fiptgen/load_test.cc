@@ -181,6 +181,31 @@ TEST(LoadModelTest, ErrorsFollowTheFieldsNotTheDocument) {
                          "tag \"ghost\""));
 }
 
+// The model-wide checks of rules are made as each rule is read, in the document's order,
+// and reported in ModelErrors' order: profiles by id, inbound rules before outbound ones,
+// each rule's own errors before those of its set matches.
+TEST(LoadModelTest, RuleChecksFollowTheProfilesNotTheDocument) {
+  const std::string json = R"({"profiles": {
+    "z": {"outbound_rules": [{"src_tag": "ghost1", "dst_ports": [80]},
+                             {"action": "log", "log_prefix": "", "dst_ipset": "nope"}],
+          "inbound_rules": [{"icmp_code": 3, "!dst_tag": "ghost2"}]},
+    "a": {"inbound_rules": [{"!src_net": "0.0.0.0/0", "src_ipset": "nope"}]}}})";
+  const std::string a = "profiles[\"a\"]", z = "profiles[\"z\"]";
+  EXPECT_EQ(Errors(json),
+            absl::StrCat(a,
+                         ".inbound_rules[0].!src_net: a negated /0 matches nothing (and nft "
+                         "refuses it); remove the rule instead\n",
+                         a, ".inbound_rules[0].src_ipset: no ipset named \"nope\"\n",  //
+                         z, ".inbound_rules[0].icmp_code: needs icmp_type\n",          //
+                         z, ".inbound_rules[0].!dst_tag: no profile has tag \"ghost2\"\n", z,
+                         ".outbound_rules[0].dst_ports: needs protocol tcp, udp, sctp or "
+                         "udplite\n",
+                         z, ".outbound_rules[0].src_tag: no profile has tag \"ghost1\"\n", z,
+                         ".outbound_rules[1].log_prefix: \"\" must be 1-29 printable ASCII "
+                         "characters without quotes or backslash\n",
+                         z, ".outbound_rules[1].dst_ipset: no ipset named \"nope\""));
+}
+
 // Port lists of every length up to 80 (SortPortKeys: insertion up to 16, std::sort past
 // that), in random order with repeats: each is kept sorted, each port once.
 TEST(LoadModelTest, PortListsSortedAndUnique) {

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "fiptgen/error_path.h"
 #include "fiptgen/names.h"
 #include "fiptgen/protocols.h"
@@ -21,6 +22,105 @@
 
 namespace fiptgen {
 namespace {
+
+// The JSON field a set match comes from: "src_tag", "!dst_ipset", ...
+std::string SetMatchField(SetMatch::Kind kind, Side side, bool negated) {
+  return absl::StrCat(negated ? "!" : "", side == Side::kSource ? "src_" : "dst_",
+                      kind == SetMatch::kTag ? "tag" : "ipset");
+}
+
+// The error of a set match whose tag no profile has, or whose ipset the model lacks.
+std::string SetMatchMessage(SetMatch::Kind kind, absl::string_view name) {
+  return absl::StrCat(kind == SetMatch::kTag ? "no profile has tag " : "no ipset named ",
+                      QuoteForMessage(name));
+}
+
+template <typename T>
+bool SortedUnique(const std::vector<T>& v) {
+  return std::is_sorted(v.begin(), v.end()) && std::adjacent_find(v.begin(), v.end()) == v.end();
+}
+constexpr absl::string_view kNotSortedUnique =
+    "must be sorted without duplicates (LoadModel does this)";
+
+// A rule's checks that need nothing but the rule, in ModelErrors' order; its set matches
+// are checked after them (Validator::CheckSetMatches). `path()` makes the rule's path,
+// called only for an error. `loaded`: by LoadModel, whose reading made the format checks.
+template <typename Path>
+void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
+                     std::vector<std::string>* errors) {
+  auto error = [errors](absl::string_view at, absl::string_view message) {
+    errors->push_back(PathError(at, message));
+  };
+  if (r.action == Action::kLog) {
+    const std::string& lp = r.log_prefix;
+    bool printable = std::all_of(lp.begin(), lp.end(), [](char c) {
+      return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
+    });
+    if (lp.empty() || lp.size() > 29 || !printable) {
+      error(FieldPath(path(), "log_prefix"),
+            absl::StrCat(QuoteForMessage(lp),
+                         " must be 1-29 printable ASCII characters without quotes or backslash"));
+    }
+  }
+  if (!loaded && r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
+    error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
+  }
+  bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
+                   !r.not_dst_ports.empty();
+  if (has_ports && (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
+    const char* field = !r.src_ports.empty()       ? "src_ports"
+                        : !r.dst_ports.empty()     ? "dst_ports"
+                        : !r.not_src_ports.empty() ? "!src_ports"
+                                                   : "!dst_ports";
+    error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
+  }
+  // Format checks: LoadModel's reading made them (and the list would be built per rule).
+  if (!loaded) {
+    for (const auto& [ports, field] :
+         {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
+          {&r.dst_ports, "dst_ports"},
+          {&r.not_src_ports, "!src_ports"},
+          {&r.not_dst_ports, "!dst_ports"}}) {
+      for (const PortRange& pr : *ports) {
+        if (pr.lo > pr.hi) {
+          error(FieldPath(path(), field), "a range must have lo < hi");
+        }
+      }
+      if (!SortedUnique(*ports)) {
+        error(FieldPath(path(), field), kNotSortedUnique);
+      }
+    }
+  }
+  if (r.icmp_type) {
+    const char* field = r.icmp_type->negated ? "!icmp_type" : "icmp_type";
+    if (!r.protocol || r.protocol->negated ||
+        (r.protocol->value != kProtoIcmp && r.protocol->value != kProtoIcmpv6)) {
+      error(FieldPath(path(), field), "needs protocol icmp or icmpv6");
+    }
+    if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
+      error(FieldPath(path(), field), "must be 0-254 (the kernel reads type 255 as \"any type\")");
+    }
+  }
+  if (r.icmp_code) {
+    if (!r.icmp_type) {
+      error(FieldPath(path(), "icmp_code"), "needs icmp_type");
+    }
+    if (!loaded && (*r.icmp_code < 0 || *r.icmp_code > 255)) {
+      error(FieldPath(path(), "icmp_code"), "must be 0-255");
+    }
+  }
+  if (!loaded && r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
+    error(FieldPath(path(), "ip_version"), "must be 4 or 6");
+  }
+  for (const auto& [net, field] :
+       {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "src_net"},
+        {&r.dst_net, "dst_net"}}) {
+    if (*net && (*net)->negated && (*net)->value.prefix_len == 0) {
+      error(FieldPath(path(), absl::StrCat("!", field)),
+            "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
+    }
+  }
+}
 
 // Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are
 // those of the JSON the model would be loaded from (endpoints[3].interface).
@@ -33,8 +133,9 @@ namespace {
 // filled (`loaded`) makes only the second kind, with the same messages in the same order.
 class Validator {
  public:
-  Validator(const Model& model, bool loaded)
-      : model_(model), loaded_(loaded), namer_(model.config) {}
+  // `rules`: the rules' checks LoadModel made as it read them (for a loaded model).
+  Validator(const Model& model, bool loaded, const LoadedRuleChecks* rules = nullptr)
+      : model_(model), loaded_(loaded), rules_(rules), namer_(model.config) {}
 
   std::vector<std::string> Run() {
     CheckConfig();
@@ -115,16 +216,12 @@ class Validator {
     }
   }
 
-  template <typename T>
-  static bool SortedUnique(const std::vector<T>& v) {
-    return std::is_sorted(v.begin(), v.end()) && std::adjacent_find(v.begin(), v.end()) == v.end();
-  }
   // `parent` and `field` make the path only when there is an error to report.
   template <typename T>
   void CheckSortedUnique(const std::vector<T>& v, absl::string_view parent,
                          absl::string_view field) {
     if (!SortedUnique(v)) {
-      Error(FieldPath(parent, field), "must be sorted without duplicates (LoadModel does this)");
+      Error(FieldPath(parent, field), kNotSortedUnique);
     }
   }
 
@@ -248,29 +345,7 @@ class Validator {
     }
   }
 
-  // The hash of a tag or an ipset name for CheckProfiles' lookups, one per set match of
-  // every rule (23,000 on a large model): 8 bytes at a time, each mixed in by a multiply
-  // (absl's string hash is a call into libabsl, ~95 instructions for a short name).
-  struct NameHash {
-    size_t operator()(absl::string_view s) const {
-      constexpr uint64_t kMul = 0x9E3779B97F4A7C15u;
-      uint64_t h = s.size() * kMul;
-      size_t at = 0;
-      for (; at + 8 <= s.size(); at += 8) {
-        uint64_t word;
-        std::memcpy(&word, s.data() + at, 8);
-        h = (h ^ word) * kMul;
-        h ^= h >> 29;
-      }
-      uint64_t tail = 0;  // the last 0-7 bytes, one by one (no memcpy of a variable size)
-      for (; at < s.size(); ++at) {
-        tail = tail << 8 | static_cast<unsigned char>(s[at]);
-      }
-      h = (h ^ tail) * kMul;
-      return static_cast<size_t>(h ^ h >> 32);
-    }
-  };
-  using NameSet = absl::flat_hash_set<absl::string_view, NameHash>;
+  using NameSet = absl::flat_hash_set<absl::string_view, SetNameHash>;
 
   // A path made the first time an error needs it: a large model has thousands of profiles,
   // tens of thousands of rules, and almost never an error.
@@ -301,6 +376,21 @@ class Validator {
     for (const IpSetModel& s : model_.ipsets) {
       ipset_names.insert(s.name);
     }
+    // Where each profile's rule checks are in rules_ (profiles are read in the document's
+    // order, reported in their ids').
+    absl::flat_hash_map<const Profile*, std::pair<size_t, size_t>> loaded_ranges;
+    std::vector<bool> missing;  // by the index of a name in rules_->set_names
+    if (rules_ != nullptr) {
+      for (const auto& [kind, name] : rules_->set_names) {
+        missing.push_back(!(kind == SetMatch::kTag ? tags : ipset_names).contains(name));
+      }
+      const auto& starts = rules_->profiles;
+      for (size_t i = 0; i < starts.size(); ++i) {
+        loaded_ranges[starts[i].first] = {starts[i].second, i + 1 < starts.size()
+                                                                ? starts[i + 1].second
+                                                                : rules_->entries.size()};
+      }
+    }
     for (const auto& [id, profile] : model_.profiles) {
       LazyPath path([&id = id] { return KeyPath("profiles", id); });
       if (id.empty()) {
@@ -317,6 +407,10 @@ class Validator {
       if (!loaded_ && !SortedUnique(profile.tags)) {
         CheckSortedUnique(profile.tags, path(), "tags");
       }
+      if (rules_ != nullptr) {
+        ReportLoadedRules(profile, path, missing, loaded_ranges);
+        continue;
+      }
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
         const bool in = dir == RuleDir::kInbound;
         const std::vector<PolicyRule>& rules = in ? profile.inbound_rules : profile.outbound_rules;
@@ -324,96 +418,56 @@ class Validator {
           LazyPath rule_path([&path, in, i] {
             return IndexPath(FieldPath(path(), in ? "inbound_rules" : "outbound_rules"), i);
           });
-          CheckRule(rules[i], rule_path, tags, ipset_names);
+          RuleFieldErrors(rules[i], rule_path, loaded_, &errors_);
+          CheckSetMatches(rules[i].sets, rule_path, tags, ipset_names);
         }
       }
     }
   }
 
-  // The JSON field a set match comes from: "src_tag", "!dst_ipset", ...
-  static std::string SetMatchField(const SetMatch& m) {
-    return absl::StrCat(m.negated ? "!" : "", m.side == Side::kSource ? "src_" : "dst_",
-                        m.kind == SetMatch::kTag ? "tag" : "ipset");
-  }
-
+  // A rule's set matches: each names a tag some profile has, or an ipset of the model.
   template <typename Path>
-  void CheckRule(const PolicyRule& r, Path& path, const NameSet& tags, const NameSet& ipset_names) {
-    if (r.action == Action::kLog) {
-      const std::string& lp = r.log_prefix;
-      bool printable = std::all_of(lp.begin(), lp.end(), [](char c) {
-        return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
-      });
-      if (lp.empty() || lp.size() > 29 || !printable) {
-        Error(FieldPath(path(), "log_prefix"),
-              absl::StrCat(QuoteForMessage(lp),
-                           " must be 1-29 printable ASCII characters without quotes or backslash"));
+  void CheckSetMatches(absl::Span<const SetMatch> sets, Path& path, const NameSet& tags,
+                       const NameSet& ipset_names) {
+    for (const SetMatch& m : sets) {
+      if (!(m.kind == SetMatch::kTag ? tags : ipset_names).contains(m.name)) {
+        Error(FieldPath(path(), SetMatchField(m.kind, m.side, m.negated)),
+              SetMatchMessage(m.kind, m.name));
       }
     }
-    if (!loaded_ && r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
-      Error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
+  }
+
+  // The rules' checks LoadModel made as it read them (rules_), reported for `profile` in
+  // the order CheckProfiles would make them: inbound rules first, each rule's own errors
+  // before its set matches.
+  template <typename Path>
+  void ReportLoadedRules(
+      const Profile& profile, Path& profile_path, const std::vector<bool>& missing,
+      const absl::flat_hash_map<const Profile*, std::pair<size_t, size_t>>& ranges) {
+    const auto range = ranges.find(&profile);
+    if (range == ranges.end()) {
+      return;
     }
-    bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
-                     !r.not_dst_ports.empty();
-    if (has_ports && (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
-      const char* field = !r.src_ports.empty()       ? "src_ports"
-                          : !r.dst_ports.empty()     ? "dst_ports"
-                          : !r.not_src_ports.empty() ? "!src_ports"
-                                                     : "!dst_ports";
-      Error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
+    using Entry = LoadedRuleChecks::Entry;
+    absl::Span<const Entry> entries(rules_->entries.data() + range->second.first,
+                                    range->second.second - range->second.first);
+    // The document may give "outbound_rules" before "inbound_rules".
+    const auto inbound = [](const Entry& e) { return e.rule % 2 == 0; };
+    std::vector<Entry> sorted;
+    if (!std::is_partitioned(entries.begin(), entries.end(), inbound)) {
+      sorted.assign(entries.begin(), entries.end());
+      std::stable_partition(sorted.begin(), sorted.end(), inbound);
+      entries = sorted;
     }
-    // Format checks: LoadModel's reading made them (and the list would be built per rule).
-    if (!loaded_) {
-      for (const auto& [ports, field] :
-           {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
-            {&r.dst_ports, "dst_ports"},
-            {&r.not_src_ports, "!src_ports"},
-            {&r.not_dst_ports, "!dst_ports"}}) {
-        for (const PortRange& pr : *ports) {
-          if (pr.lo > pr.hi) {
-            Error(FieldPath(path(), field), "a range must have lo < hi");
-          }
-        }
-        if (!SortedUnique(*ports)) {
-          CheckSortedUnique(*ports, path(), field);
-        }
-      }
-    }
-    if (r.icmp_type) {
-      const char* field = r.icmp_type->negated ? "!icmp_type" : "icmp_type";
-      if (!r.protocol || r.protocol->negated ||
-          (r.protocol->value != kProtoIcmp && r.protocol->value != kProtoIcmpv6)) {
-        Error(FieldPath(path(), field), "needs protocol icmp or icmpv6");
-      }
-      if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
-        Error(FieldPath(path(), field),
-              "must be 0-254 (the kernel reads type 255 as \"any type\")");
-      }
-    }
-    if (r.icmp_code) {
-      if (!r.icmp_type) {
-        Error(FieldPath(path(), "icmp_code"), "needs icmp_type");
-      }
-      if (!loaded_ && (*r.icmp_code < 0 || *r.icmp_code > 255)) {
-        Error(FieldPath(path(), "icmp_code"), "must be 0-255");
-      }
-    }
-    if (!loaded_ && r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
-      Error(FieldPath(path(), "ip_version"), "must be 4 or 6");
-    }
-    for (const auto& [net, field] :
-         {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "src_net"},
-          {&r.dst_net, "dst_net"}}) {
-      if (*net && (*net)->negated && (*net)->value.prefix_len == 0) {
-        Error(FieldPath(path(), absl::StrCat("!", field)),
-              "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
-      }
-    }
-    for (const SetMatch& m : r.sets) {
-      const bool tag = m.kind == SetMatch::kTag;
-      if (tag ? !tags.contains(m.name) : !ipset_names.contains(m.name)) {
-        Error(
-            FieldPath(path(), SetMatchField(m)),
-            absl::StrCat(tag ? "no profile has tag " : "no ipset named ", QuoteForMessage(m.name)));
+    for (const Entry& e : entries) {
+      if (e.error) {
+        errors_.push_back(rules_->errors[e.what]);
+      } else if (missing[e.what]) {
+        Error(FieldPath(IndexPath(FieldPath(profile_path(),
+                                            inbound(e) ? "inbound_rules" : "outbound_rules"),
+                                  e.rule / 2),
+                        SetMatchField(e.kind, e.side, e.negated)),
+              SetMatchMessage(e.kind, rules_->set_names[e.what].second));
       }
     }
   }
@@ -533,7 +587,8 @@ class Validator {
   }
 
   const Model& model_;
-  const bool loaded_;  // by LoadModel: its format checks are made
+  const bool loaded_;              // by LoadModel: its format checks are made
+  const LoadedRuleChecks* rules_;  // by LoadModel: its rules are checked, or nullptr
   Namer namer_;
   std::vector<std::string> errors_;
   std::set<std::pair<std::string, std::string>> reported_;
@@ -600,8 +655,32 @@ std::vector<std::string> ModelErrors(const Model& model) {
   return Validator(model, /*loaded=*/false).Run();
 }
 
-std::vector<std::string> ModelErrorsAfterLoading(const Model& model) {
-  return Validator(model, /*loaded=*/true).Run();
+void LoadedRuleChecks::Check(const Profile& profile, bool inbound, size_t index,
+                             const PolicyRule& rule, absl::string_view path) {
+  if (profiles.empty() || profiles.back().first != &profile) {
+    profiles.emplace_back(&profile, entries.size());
+  }
+  const size_t at = index * 2 + (inbound ? 0 : 1);
+  auto rule_path = [path] { return path; };
+  const size_t first_error = errors.size();
+  RuleFieldErrors(rule, rule_path, /*loaded=*/true, &errors);
+  for (size_t e = first_error; e < errors.size(); ++e) {
+    entries.push_back({at, static_cast<uint32_t>(e), /*error=*/true, {}, {}, {}});
+  }
+  for (const SetMatch& m : rule.sets) {
+    auto& index = set_name_index[m.kind == SetMatch::kTag ? 0 : 1];
+    auto name = index.find(m.name);
+    if (name == index.end()) {
+      name = index.emplace(m.name, static_cast<uint32_t>(set_names.size())).first;
+      set_names.emplace_back(m.kind, m.name);
+    }
+    entries.push_back({at, name->second, /*error=*/false, m.kind, m.side, m.negated});
+  }
+}
+
+std::vector<std::string> ModelErrorsAfterLoading(const Model& model,
+                                                 const LoadedRuleChecks& rules) {
+  return Validator(model, /*loaded=*/true, &rules).Run();
 }
 
 absl::Status ValidateModel(const Model& model) { return ErrorsToStatus(ModelErrors(model)); }
