@@ -108,6 +108,8 @@ class TextBuffer {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   void clear() { size_ = 0; }
+  // The byte at `i` (< size()), to overwrite.
+  char& at(size_t i) { return data_[i]; }
   // Keeps the first `n` bytes (n <= size()).
   void Truncate(size_t n) { size_ = n; }
 

@@ -91,52 +91,46 @@ std::string PortMatch(const FailsafePort& p, const char* flag) {
 // One chain's rules, written into the factory's reused buffer and copied into the Chain at
 // exactly their size: grown in place, a body is reallocated a dozen times on the way and
 // keeps up to half its size spare.
+//
+// In the buffer each rule comes after its newline ("\n<rule>\n<rule>"), and Finish moves
+// the newlines to the rules' ends. So a profile rule, made of pieces that each start with
+// a space, is written straight into the buffer and its first space becomes its newline,
+// in place: the pieces are not gathered elsewhere first and copied.
 class ChainFactory::ChainWriter {
  public:
   explicit ChainWriter(TextBuffer* body) : body_(body) { body_->clear(); }
 
   template <typename... Parts>
   void AddRule(const Parts&... parts) {
-    AppendPieces(body_, parts...);
-    body_->Append('\n');
+    AppendPieces(body_, '\n', parts...);
     ++rules_;
   }
-  // One rule, whole, with its newline.
-  void AddLine(absl::string_view line) {
-    body_->Append(line);
+  // One rule, whole, after its newline (ChainFactory::return_if_accepted_).
+  void AddLine(absl::string_view newline_and_rule) {
+    body_->Append(newline_and_rule);
     ++rules_;
   }
-  // One rule made of pieces; the first that is not empty starts with a space, which is
-  // dropped. Room for the whole line is made once (a profile rule has up to seven pieces).
-  void AddSpacedRule(std::initializer_list<absl::string_view> pieces) {
-    const absl::string_view* piece = pieces.begin();
-    const absl::string_view* const end = pieces.end();
-    while (piece != end && piece->empty()) {
-      ++piece;
-    }
-    size_t size = piece != end ? 0 : 1;  // the newline, less the first space if any
-    for (const absl::string_view* p = piece; p != end; ++p) {
-      size += p->size();
-    }
-    char* to = body_->Extend(size);
-    if (piece != end) {
-      std::memcpy(to, piece->data() + 1, piece->size() - 1);
-      to += piece->size() - 1;
-      ++piece;
-    }
-    for (; piece != end; ++piece) {
-      if (!piece->empty()) {
-        std::memcpy(to, piece->data(), piece->size());
-        to += piece->size();
-      }
-    }
-    *to = '\n';
+
+  // A rule written as pieces that each start with a space: SpacedRuleStart, then the
+  // pieces appended to buffer(), then EndSpacedRule with where it started.
+  size_t SpacedRuleStart() const { return body_->size(); }
+  TextBuffer* buffer() { return body_; }
+  // Appends the `size` bytes at `from` in the buffer (a rule's matches, again).
+  void AppendCopy(size_t from, size_t size) {
+    char* const to = body_->Extend(size);  // first: it may move the buffer
+    std::memcpy(to, body_->view().data() + from, size);
+  }
+  void EndSpacedRule(size_t start) {
+    body_->at(start) = '\n';
     ++rules_;
   }
 
   Chain Finish(std::string name) {
     Chain chain(std::move(name));
-    chain.SetBody(std::string(body_->view()), rules_);
+    if (rules_ > 0) {
+      body_->Append('\n');
+      chain.SetBody(std::string(body_->view().substr(1)), rules_);
+    }
     return chain;
   }
 
@@ -159,7 +153,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   spaced_set_accept_ = absl::StrCat(" ", set_accept_);
   clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
   if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
-  return_if_accepted_ = absl::StrCat(if_accept_, " -j RETURN\n");
+  return_if_accepted_ = absl::StrCat("\n", if_accept_, " -j RETURN");
   set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
@@ -494,18 +488,22 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
     entries.resize(entries.size() + rules.size(), RuleListText::kNone);
   }
   const size_t first_slot = list->second;
+  TextBuffer* const body = chain->buffer();
   for (size_t i = 0; i < rules.size(); ++i) {
     const PolicyRule& r = rules[i];
-    head_.clear();
-    if (!RuleMatches(r, &head_, used_sets)) {
+    // The matches go straight into the chain, as its next rule's first pieces.
+    const size_t start = chain->SpacedRuleStart();
+    if (!RuleMatches(r, body, used_sets)) {
+      body->Truncate(start);
       continue;
     }
+    const size_t matches_size = body->size() - start;
     uint32_t entry = entries[first_slot + i];
     if (entry == RuleListText::kNone) {
       entry = WriteSharedText(r, first_slot + i, shared);
     }
     // The rule's text starts where the entry written before it ends (with its tail).
-    const uint32_t start = entry == 0 ? 0 : shared->ends_[entry - 1];
+    const uint32_t text_start = entry == 0 ? 0 : shared->ends_[entry - 1];
     const absl::string_view text = shared->text_.view();
     const uint32_t* const e = shared->ends_.data() + entry;
     const uint32_t src_runs = e[0], dst_runs = e[1];
@@ -513,29 +511,38 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
     const uint32_t* const dst_ends = src_ends + src_runs;
     const uint32_t tail_start = dst_runs > 0   ? dst_ends[dst_runs - 1]
                                 : src_runs > 0 ? src_ends[src_runs - 1]
-                                               : start;
+                                               : text_start;
     const absl::string_view tail = text.substr(tail_start, dst_ends[dst_runs] - tail_start);
     const absl::string_view target =
         r.action == Action::kAllow  ? absl::string_view(spaced_set_accept_)
         : r.action == Action::kDeny ? absl::string_view(" -j DROP")
                                     : absl::string_view();  // in the tail
-    // One rule per pair of a source and a destination multiport run (none: one empty run).
-    uint32_t src_at = start;
+    // One rule per pair of a source and a destination multiport run (none: one empty run);
+    // the first has its matches written already, the others copy them.
+    size_t line = start;
+    uint32_t src_at = text_start;
     for (uint32_t s = 0; s < std::max(src_runs, 1u); ++s) {
-      const absl::string_view src_match = src_runs == 0 ? absl::string_view() : kSourcePorts;
-      const absl::string_view src_run =
-          src_runs == 0 ? "" : text.substr(src_at, src_ends[s] - src_at);
-      uint32_t dst_at = src_runs == 0 ? start : src_ends[src_runs - 1];
+      uint32_t dst_at = src_runs == 0 ? text_start : src_ends[src_runs - 1];
       for (uint32_t d = 0; d < std::max(dst_runs, 1u); ++d) {
-        const absl::string_view dst_match = dst_runs == 0 ? absl::string_view() : kDestinationPorts;
-        const absl::string_view dst_run =
-            dst_runs == 0 ? "" : text.substr(dst_at, dst_ends[d] - dst_at);
-        // Every piece starts with a space or is empty (the runs follow their match);
-        // AddSpacedRule drops the rule's first space.
-        chain->AddSpacedRule({head_.view(), src_match, src_run, dst_match, dst_run, tail, target});
+        if (line != start) {
+          line = chain->SpacedRuleStart();
+          chain->AppendCopy(start, matches_size);
+        }
+        // Every piece starts with a space (the runs follow their match); EndSpacedRule
+        // turns the rule's first space into its newline.
+        if (src_runs > 0) {
+          body->Append(kSourcePorts);
+          body->Append(text.substr(src_at, src_ends[s] - src_at));
+        }
         if (dst_runs > 0) {
+          body->Append(kDestinationPorts);
+          body->Append(text.substr(dst_at, dst_ends[d] - dst_at));
           dst_at = dst_ends[d];
         }
+        body->Append(tail);
+        body->Append(target);
+        chain->EndSpacedRule(line);
+        line = SIZE_MAX;  // the next, if any, is a copy
       }
       if (src_runs > 0) {
         src_at = src_ends[s];

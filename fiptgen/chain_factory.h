@@ -103,7 +103,8 @@ class ChainFactory {
   // slot there, entry_[slot]; returns where its entry starts in shared->ends_.
   uint32_t WriteSharedText(const PolicyRule& rule, size_t slot, RuleListText* shared) const;
   // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece
-  // starting with a space, or returns false when the rule has no place in this family.
+  // starting with a space, or returns false when the rule has no place in this family
+  // (having maybe appended some: the caller drops them).
   bool RuleMatches(const PolicyRule& rule, TextBuffer* out,
                    std::vector<const std::string*>* used_sets) const;
   void AppendSetMatch(const SetMatch& m, TextBuffer* out, std::vector<const std::string*>* sets,
@@ -123,11 +124,12 @@ class ChainFactory {
   std::unique_ptr<ProfileChainNames> own_profile_chains_;           // when none is given
   ProfileChainNames* profile_chains_;
   // Reused across chains and rules, so building a chain allocates only the chain itself.
-  mutable TextBuffer body_, head_;
+  mutable TextBuffer body_;
   mutable std::vector<const std::string*> rule_sets_;
   std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
-  std::string return_if_accepted_;  // the line after each allow rule and profile jump
+  std::string return_if_accepted_;  // the line after each allow rule and profile jump,
+                                    // after its newline (ChainWriter)
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;
   // ProtocolSaveName of every protocol number (0-255, as the model holds them): looked up

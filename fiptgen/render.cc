@@ -174,17 +174,42 @@ void AppendLoadNote(absl::string_view state, absl::string_view load, absl::strin
                ": fiptgen-apply brings a live host to the model's state.\n");
 }
 
-// The size of RenderRestore's text, to reserve a string once.
+// The size of RenderRestore's text, exactly, so its string is allocated once at its size:
+// grown by doubling, an 8 MB script is copied on the way and its pages touched twice.
 size_t RestoreSize(const Ruleset& ruleset) {
   size_t size = 0;
   for (const Table& t : ruleset.tables) {
-    size += 16 + 32 * t.hooks.size();
+    size += t.name.size() + 2 + 7;  // "*<table>\n", "COMMIT\n"
+    for (const Hook& h : t.hooks) {
+      size += h.builtin.size() + h.target.size() + 10;  // "-I <builtin> 1 -j <target>\n"
+    }
     for (const Chain& c : t.chains) {
-      size += 2 * c.name().size() + 10 + c.body().size() + c.rule_count() * (c.name().size() + 4);
+      // ":<chain> - [0:0]\n", then "-A <chain> " before each rule
+      size += c.name().size() + 10 + c.body().size() + c.rule_count() * (c.name().size() + 4);
     }
   }
   return size;
 }
+
+// At least the size of RenderIpsetRestore's text (a member's text is made only as it is
+// written: the longest of its family is counted), so its string is allocated once.
+size_t IpsetRestoreSize(const std::vector<IpSetSpec>& sets) {
+  constexpr size_t kLongestV4 = 18;  // 255.255.255.255/32
+  size_t size = 0;
+  for (const IpSetSpec& s : sets) {
+    // "create <name> <type> family inet6 maxelem <n>\n"
+    size += s.name.size() + s.type.size() + 48;
+    const size_t head = s.name.size() + 5;  // "add <name> "
+    size += s.members.size() * (head + (s.family == 4 ? kLongestV4 : IpNet::kMaxText) + 1);
+    for (const std::string& m : s.other) {
+      size += head + m.size() + 1;
+    }
+  }
+  return size;
+}
+
+// The load notes' room (AppendLoadNote): fixed text of a few hundred bytes.
+constexpr size_t kLoadNoteRoom = 512;
 
 // A sink that appends to a string. Named, not a temporary: Writer keeps a reference to it.
 class AppendTo {
@@ -248,11 +273,14 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
 }
 
 void RenderRestoreFile(const Ruleset& ruleset, std::string* out) {
-  out->reserve(out->size() + RestoreSize(ruleset) + 256);
+  out->reserve(out->size() + RestoreSize(ruleset) + kLoadNoteRoom);
   RenderRestoreFile(ruleset, AppendTo(out));
 }
 
 void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
+  if (!sets.empty()) {
+    out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom);
+  }
   RenderIpsetFile(sets, AppendTo(out));
 }
 
