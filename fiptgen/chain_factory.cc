@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/types/span.h"
 #include "fiptgen/append.h"
 #include "fiptgen/protocols.h"
 #include "fiptgen/rule_text.h"
@@ -65,7 +66,7 @@ const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
 
 // AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
 // the end of each run's text in `out`. Returns the number of runs.
-inline uint32_t AppendMultiports(const std::vector<PortRange>& ports, absl::string_view match,
+inline uint32_t AppendMultiports(absl::Span<const PortRange> ports, absl::string_view match,
                                  TextBuffer* out, std::vector<uint32_t>* ends = nullptr) {
   if (ports.empty()) {  // most lists: a test before any setup
     return 0;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -503,7 +504,6 @@ struct Scratch {
   std::vector<absl::string_view> unknown_keys;
   json::Tape tags;
   std::vector<uint32_t> port_keys;  // a port list's sort keys (ReadPorts)
-  std::vector<PortRange> ports;
   std::vector<PolicyRule> rules;
   std::string rule_path;  // ReadRuleList's room for "<list>[<i>]"
 };
@@ -572,8 +572,7 @@ void SortPortKeys(uint32_t* keys, size_t n) {
 // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
 // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
 void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
-               std::vector<uint32_t>& keys, std::vector<PortRange>& ports,
-               std::vector<PortRange>* out) {
+               std::vector<uint32_t>& keys, absl::InlinedVector<PortRange, 4>* out) {
   std::string path;  // made at the first error only
   auto error = [&](absl::string_view message) {
     if (path.empty()) {
@@ -639,11 +638,13 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
   }
   SortPortKeys(keys.data(), keys.size());
   const size_t count = static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
-  ports.resize(count);
+  // Written in place: up to 4 ranges in the rule itself, more in one allocation at the
+  // list's size.
+  out->resize(count);
+  PortRange* const ports = out->data();
   for (size_t i = 0; i < count; ++i) {
     ports[i] = PortRange{static_cast<uint16_t>(keys[i] >> 16), static_cast<uint16_t>(keys[i])};
   }
-  out->assign(ports.begin(), ports.end());  // one allocation, at the list's size
 }
 
 // A rule's fields, in the order their errors are reported (each field's rank is its
@@ -808,8 +809,10 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
                      (at->kind * 4 + static_cast<int>(at->side) * 2 + at->negated) < order) {
                 ++at;
               }
-              // Made in its place (no temporary to move), its name written there.
-              SetMatch& match = *rule->sets.emplace(at);
+              // Made in its place (no temporary to move), its name written there; mostly
+              // at the end (emplace_back: no elements to shift).
+              SetMatch& match =
+                  at == rule->sets.end() ? rule->sets.emplace_back() : *rule->sets.emplace(at);
               match.kind = order >= 4 ? SetMatch::kIpset : SetMatch::kTag;
               match.side = order % 4 >= 2 ? Side::kDestination : Side::kSource;
               match.negated = order % 2 == 1;
@@ -818,16 +821,16 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             break;
           }
           case kSrcPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->src_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, &rule->src_ports);
             break;
           case kDstPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->dst_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, &rule->dst_ports);
             break;
           case kNotSrcPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->not_src_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, &rule->not_src_ports);
             break;
           case kNotDstPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, scratch.ports, &rule->not_dst_ports);
+            ReadPorts(in, r, path, name, scratch.port_keys, &rule->not_dst_ports);
             break;
           case kIcmpType:
           case kNotIcmpType: {

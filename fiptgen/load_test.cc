@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/types/span.h"
 #include "fiptgen/generate.h"
 #include "fiptgen/render.h"
 #include "gtest/gtest.h"
@@ -227,8 +228,8 @@ TEST(LoadModelTest, PortListsSortedAndUnique) {
           R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [)", ports,
           "]}]}}}"));
       ASSERT_TRUE(m.ok()) << m.status();
-      const std::vector<PortRange>& got = m->profiles.at("p").inbound_rules[0].dst_ports;
-      ASSERT_TRUE(got == want) << ports;
+      const absl::Span<const PortRange> got = m->profiles.at("p").inbound_rules[0].dst_ports;
+      ASSERT_TRUE(got == absl::MakeConstSpan(want)) << ports;
     }
   }
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "fiptgen/net.h"
 
 namespace fiptgen {
@@ -89,7 +90,9 @@ struct SetMatch {
 };
 
 // One rule of a profile. Most rules use a few of these fields, so the rarely set ones are
-// small: a rule is 264 bytes (a huge model holds 200,000 of them; docs/decisions.md).
+// small: a rule is 288 bytes (a huge model holds 200,000 of them; docs/decisions.md). The
+// lists keep their first elements in the rule: up to 4 port ranges each (most lists), one
+// set match (most rules); longer lists go to the heap. Read them as absl::Span.
 struct PolicyRule {
   Action action = Action::kAllow;
   std::optional<Match<int>> protocol;  // 1..255
@@ -97,12 +100,12 @@ struct PolicyRule {
   std::optional<Match<IpNet>> src_net, dst_net;
   // Written in this order. LoadModel orders them src_tag, !src_tag, dst_tag, !dst_tag,
   // src_ipset, !src_ipset, dst_ipset, !dst_ipset.
-  std::vector<SetMatch> sets;
-  std::vector<PortRange> src_ports, dst_ports;          // sorted, unique
-  std::vector<PortRange> not_src_ports, not_dst_ports;  // sorted, unique
-  std::optional<Match<int>> icmp_type;                  // 0..254
-  std::optional<int> icmp_code;                         // 0..255, needs icmp_type
-  std::optional<int> ip_version;                        // 4 or 6
+  absl::InlinedVector<SetMatch, 1> sets;
+  absl::InlinedVector<PortRange, 4> src_ports, dst_ports;          // sorted, unique
+  absl::InlinedVector<PortRange, 4> not_src_ports, not_dst_ports;  // sorted, unique
+  std::optional<Match<int>> icmp_type;                             // 0..254
+  std::optional<int> icmp_code;                                    // 0..255, needs icmp_type
+  std::optional<int> ip_version;                                   // 4 or 6
 };
 
 struct Profile {

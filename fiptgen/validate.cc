@@ -35,8 +35,9 @@ std::string SetMatchMessage(SetMatch::Kind kind, absl::string_view name) {
                       QuoteForMessage(name));
 }
 
-template <typename T>
-bool SortedUnique(const std::vector<T>& v) {
+// `v`: a std::vector or an absl::Span.
+template <typename List>
+bool SortedUnique(const List& v) {
   return std::is_sorted(v.begin(), v.end()) && std::adjacent_find(v.begin(), v.end()) == v.end();
 }
 constexpr absl::string_view kNotSortedUnique =
@@ -77,16 +78,16 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
   // Format checks: LoadModel's reading made them (and the list would be built per rule).
   if (!loaded) {
     for (const auto& [ports, field] :
-         {std::pair<const std::vector<PortRange>*, const char*>{&r.src_ports, "src_ports"},
-          {&r.dst_ports, "dst_ports"},
-          {&r.not_src_ports, "!src_ports"},
-          {&r.not_dst_ports, "!dst_ports"}}) {
-      for (const PortRange& pr : *ports) {
+         {std::pair<absl::Span<const PortRange>, const char*>{r.src_ports, "src_ports"},
+          {r.dst_ports, "dst_ports"},
+          {r.not_src_ports, "!src_ports"},
+          {r.not_dst_ports, "!dst_ports"}}) {
+      for (const PortRange& pr : ports) {
         if (pr.lo > pr.hi) {
           error(FieldPath(path(), field), "a range must have lo < hi");
         }
       }
-      if (!SortedUnique(*ports)) {
+      if (!SortedUnique(ports)) {
         error(FieldPath(path(), field), kNotSortedUnique);
       }
     }
