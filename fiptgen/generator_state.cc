@@ -97,11 +97,7 @@ void DispatchEntries::Sort() {
   keys.reserve(order_.size());
   for (uint32_t slot : order_) {
     const std::string& name = pool_[slot].first;
-    uint64_t words[2] = {0, 0};
-    for (size_t i = 0; i < std::min<size_t>(name.size(), 16); ++i) {
-      words[i / 8] |= uint64_t{static_cast<unsigned char>(name[i])} << (56 - 8 * (i % 8));
-    }
-    keys.push_back({words[0], words[1], slot});
+    keys.push_back({BigEndianWord(name, 0), BigEndianWord(name, 8), slot});
   }
   std::sort(keys.begin(), keys.end(), [this](const Key& a, const Key& b) {
     if (a.high != b.high) {

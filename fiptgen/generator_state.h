@@ -6,6 +6,8 @@
 #ifndef FIPTGEN_GENERATOR_STATE_H_
 #define FIPTGEN_GENERATOR_STATE_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <memory_resource>
@@ -22,6 +24,17 @@
 #include "fiptgen/ruleset.h"
 
 namespace fiptgen {
+
+// The 8 bytes of `s` from `at` on, zero-padded past its end, as a big-endian number: keys
+// that differ there order as their strings do (std::string compares bytes as unsigned), so
+// a sort or a map compares one integer first and the strings only when it is equal.
+inline uint64_t BigEndianWord(const std::string& s, size_t at) {
+  uint64_t word = 0;
+  for (size_t i = at; i < at + 8; ++i) {
+    word = word << 8 | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0);
+  }
+  return word;
+}
 
 // Where a chain sits in its table's output: its section of the layout (layout.h), then
 // `slot`, `key` and `sub`, which order the chains within a section.
@@ -75,10 +88,7 @@ struct ChainKey {
 
  private:
   static ChainKey Make(Section section, int slot, std::string key, int sub) {
-    uint64_t head = 0;
-    for (size_t i = 0; i < 8; ++i) {
-      head = head << 8 | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
-    }
+    const uint64_t head = BigEndianWord(key, 0);
     return {section, slot, std::move(key), sub, head};
   }
 };
