@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "fiptgen/append.h"
 
@@ -63,6 +67,99 @@ void AppendLinesWithHead(absl::string_view head, absl::string_view lines, TextBu
   }
 }
 
+// A chain's "-A <chain> " head. iptables limits a chain's name to 28 bytes, so every head we
+// make fits in 32: kept in 32 bytes, it is written with two 16-byte stores whatever its
+// length, and what follows it overwrites the bytes past its end.
+class RuleHead {
+ public:
+  static constexpr size_t kRoom = 32;
+
+  explicit RuleHead(absl::string_view chain) : size_(chain.size() + 4) {
+    if (size_ <= kRoom) {
+      std::memcpy(text_, "-A ", 3);
+      std::memcpy(text_ + 3, chain.data(), chain.size());
+      text_[3 + chain.size()] = ' ';
+    }
+  }
+  // False for a name longer than iptables allows (observed state is read from any text).
+  bool fits() const { return size_ <= kRoom; }
+  size_t size() const { return size_; }
+  const char* room() const { return text_; }
+
+ private:
+  char text_[kRoom] = {};
+  size_t size_;
+};
+
+// Appends "-A <chain> <rule>\n" for each rule of `c`.
+//
+// Where SSE2 is (every x86-64), in one pass that copies sixteen bytes at a time and stops at
+// each newline to write the next head: a memchr per line, and a memcpy each for the head and
+// the line, cost twice the instructions (19.5 M of a large run). Stores run up to 32 bytes
+// past the text, into room asked for and then given back.
+void AppendChainRules(const Chain& c, TextBuffer* out) {
+  const absl::string_view lines = c.body();
+  if (lines.empty()) {
+    return;
+  }
+  const RuleHead head(c.name());
+#ifdef __SSE2__
+  if (head.fits()) {
+    // Room for the text, a head more and the widest overrun: a rule_count() that does not
+    // match the body's lines gives wrong text, never a write out of bounds.
+    const size_t start = out->size();
+    char* const base = out->Extend(lines.size() + (c.rule_count() + 1) * head.size() + 64);
+    char* to = base;
+    const __m128i head_lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(head.room()));
+    const __m128i head_hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(head.room() + 16));
+    const __m128i newline = _mm_set1_epi8('\n');
+    auto put_head = [&to, &head_lo, &head_hi, &head] {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to), head_lo);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to + 16), head_hi);
+      to += head.size();
+    };
+    size_t left = c.rule_count();
+    // Copies from `at` while it is before `stop`, with 16 bytes readable from each `at`;
+    // returns where it stopped (past `stop` only after a '\n'-less block of padding).
+    auto copy = [&](const char* at, const char* stop) {
+      while (at < stop && left > 0) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to), bytes);
+        const unsigned ends =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, newline)));
+        if (ends == 0) {
+          at += 16;
+          to += 16;
+          continue;
+        }
+        const size_t n = static_cast<size_t>(__builtin_ctz(ends)) + 1;
+        at += n;
+        to += n;
+        if (--left > 0) {
+          put_head();
+        }
+      }
+      return at;
+    };
+    put_head();
+    const char* at = lines.data();
+    if (lines.size() >= 16) {
+      at = copy(at, lines.data() + lines.size() - 15);
+    }
+    // The last bytes (fewer than 16) from a copy padded with zeros, which no '\n' matches.
+    const size_t rest = static_cast<size_t>(lines.data() + lines.size() - at);
+    if (rest > 0 && left > 0) {
+      char tail[16] = {};
+      std::memcpy(tail, at, rest);
+      copy(tail, tail + rest);
+    }
+    out->Truncate(start + static_cast<size_t>(to - base));
+    return;
+  }
+#endif
+  AppendLinesWithHead(absl::StrCat("-A ", c.name(), " "), lines, out);
+}
+
 // One line per step of a rule-level edit (render.h, RuleEdit).
 void AppendChainEdit(const ChainEdit& edit, TextBuffer* out) {
   for (const RuleEdit& step : edit.steps) {
@@ -101,11 +198,8 @@ void RenderTableEditTo(const TableEdit& edit, Writer& w) {
   for (const Hook* h : edit.append) {
     AppendPieces(&out, "-A ", h->builtin, " -j ", h->target, "\n");
   }
-  std::string head;
   for (const Chain* c : edit.fill) {
-    head.clear();
-    AppendPieces(&head, "-A ", c->name(), " ");
-    AppendLinesWithHead(head, c->body(), &out);
+    AppendChainRules(*c, &out);
     w.MaybeFlush();
   }
   for (const ChainEdit& e : edit.edit) {

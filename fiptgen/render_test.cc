@@ -79,6 +79,29 @@ TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
   }
 }
 
+// The rules are copied sixteen bytes at a time with each head written as 32 (render.cc):
+// every rule length around those widths, every name length up to past iptables' 28 bytes
+// (which takes the other path), each against the text put together line by line.
+TEST(RenderTableEditTest, EveryRuleAndNameLengthAroundTheCopyWidths) {
+  for (size_t name_size : {1, 11, 12, 27, 28, 29, 30, 40}) {
+    const std::string name(name_size, 'n');
+    for (size_t first = 1; first <= 50; ++first) {
+      Chain c(name);
+      std::string want = absl::StrCat("*filter\n:", name, " - [0:0]\n");
+      // Lengths first, first + 7, ...: each rule ends at another place in a 16-byte block.
+      for (size_t i = 0; i < 6; ++i) {
+        const std::string rule(first + 7 * i, static_cast<char>('a' + i));
+        c.AddRule(rule);
+        absl::StrAppend(&want, "-A ", name, " ", rule, "\n");
+      }
+      absl::StrAppend(&want, "COMMIT\n");
+      std::string got;
+      RenderTableEdit({"filter", {&c}, {}, {}, {}, {}, {}, {}}, &got);
+      ASSERT_EQ(got, want) << "name of " << name_size << " bytes, first rule of " << first;
+    }
+  }
+}
+
 TEST(RenderRestoreTest, TablesInOrderEveryChainDeclaredBeforeAnyRule) {
   Ruleset rs;
   rs.tables.push_back(Table{"raw", {{"PREROUTING", "felix-PREROUTING"}}, {}});
