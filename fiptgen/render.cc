@@ -1,5 +1,6 @@
 #include "fiptgen/render.h"
 
+#include <algorithm>
 #include <cstring>
 
 #ifdef __SSE2__
@@ -32,6 +33,13 @@ class Writer {
   static constexpr size_t kPiece = 256 << 10;
 
   explicit Writer(TextSink sink) : sink_(sink) {}
+  // For a whole script: the buffer made big enough at once for a piece and the chain or set
+  // that takes it over kPiece, instead of grown by doubling from 256 bytes and copied on
+  // the way.
+  void ReserveForPieces() {
+    buffer_.Extend(2 * kPiece);
+    buffer_.clear();
+  }
   ~Writer() { Flush(); }
   TextBuffer& buffer() { return buffer_; }
   // Between units of text (a chain, a set): passes the buffer on once it is big enough.
@@ -52,8 +60,7 @@ class Writer {
   TextBuffer buffer_;
 };
 
-// "<head><line>\n" for every line of `lines` (each ended by '\n'): the rules of a chain with
-// their "-A <chain> " head, the members of a set with their "add <set> " head.
+// "<head><line>\n" for every line of `lines` (each ended by '\n').
 void AppendLinesWithHead(absl::string_view head, absl::string_view lines, TextBuffer* out) {
   const char* at = lines.data();
   const char* const end = at + lines.size();
@@ -67,28 +74,43 @@ void AppendLinesWithHead(absl::string_view head, absl::string_view lines, TextBu
   }
 }
 
-// A chain's "-A <chain> " head. iptables limits a chain's name to 28 bytes, so every head we
-// make fits in 32: kept in 32 bytes, it is written with two 16-byte stores whatever its
-// length, and what follows it overwrites the bytes past its end.
-class RuleHead {
+// A line's head, "<verb><name> ": "-A <chain> " before a rule, "add <set> " before a member.
+// Written a line at a time, it is kept in 32 bytes and copied as 32 whatever its length (two
+// 16-byte moves, where a memcpy of its length is a call), and what follows it overwrites the
+// bytes past its end. Every chain name fits (iptables allows 28 bytes), and every set name
+// we make; a longer one, in observed state, is copied at its length.
+class LineHead {
  public:
   static constexpr size_t kRoom = 32;
 
-  explicit RuleHead(absl::string_view chain) : size_(chain.size() + 4) {
+  LineHead(absl::string_view verb, absl::string_view name) : size_(verb.size() + name.size() + 1) {
     if (size_ <= kRoom) {
-      std::memcpy(text_, "-A ", 3);
-      std::memcpy(text_ + 3, chain.data(), chain.size());
-      text_[3 + chain.size()] = ' ';
+      std::memcpy(text_, verb.data(), verb.size());
+      std::memcpy(text_ + verb.size(), name.data(), name.size());
+      text_[size_ - 1] = ' ';
+    } else {
+      long_ = absl::StrCat(verb, name, " ");
     }
   }
-  // False for a name longer than iptables allows (observed state is read from any text).
   bool fits() const { return size_ <= kRoom; }
   size_t size() const { return size_; }
+  absl::string_view view() const { return fits() ? absl::string_view(text_, size_) : long_; }
+  // The 32 bytes that start with the head (fits() only).
   const char* room() const { return text_; }
+  // Writes the head at `to`, which has room for max(kRoom, size()) bytes; returns its end.
+  char* Put(char* to) const {
+    if (fits()) {
+      std::memcpy(to, text_, kRoom);
+    } else {
+      std::memcpy(to, long_.data(), size_);
+    }
+    return to + size_;
+  }
 
  private:
   char text_[kRoom] = {};
   size_t size_;
+  std::string long_;
 };
 
 // Appends "-A <chain> <rule>\n" for each rule of `c`.
@@ -102,7 +124,7 @@ void AppendChainRules(const Chain& c, TextBuffer* out) {
   if (lines.empty()) {
     return;
   }
-  const RuleHead head(c.name());
+  const LineHead head("-A ", c.name());
 #ifdef __SSE2__
   if (head.fits() && c.rule_count() > 0) {
     // Room for the text, a head more and the widest overrun: a rule_count() that does not
@@ -161,7 +183,7 @@ void AppendChainRules(const Chain& c, TextBuffer* out) {
     return;
   }
 #endif
-  AppendLinesWithHead(absl::StrCat("-A ", c.name(), " "), lines, out);
+  AppendLinesWithHead(head.view(), lines, out);
 }
 
 // One line per step of a rule-level edit (render.h, RuleEdit).
@@ -233,7 +255,6 @@ void RenderRestoreTo(const Ruleset& ruleset, Writer& w) {
 
 void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   TextBuffer& out = w.buffer();
-  std::string head;
   for (const IpSetSpec& s : sets) {
     AppendPieces(&out, "create ", s.name, " ", s.type, " family ",
                  s.family == 4 ? "inet" : "inet6");
@@ -241,20 +262,18 @@ void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
       AppendPieces(&out, " maxelem ", IpsetCapacity(s.size()));
     }
     out.Append('\n');
-    head.clear();
-    AppendPieces(&head, "add ", s.name, " ");
+    const LineHead head("add ", s.name);
     for (const IpNet& m : s.members) {
       // Room for the longest text, then what it took.
       const size_t start = out.size();
-      char* to = out.Extend(head.size() + IpNet::kMaxText + 1);
-      std::memcpy(to, head.data(), head.size());
-      char* end = m.WriteMemberText(to + head.size());
+      char* to = out.Extend(std::max(head.size(), LineHead::kRoom) + IpNet::kMaxText + 1);
+      char* end = m.WriteMemberText(head.Put(to));
       *end++ = '\n';
       out.Truncate(start + static_cast<size_t>(end - to));
       w.MaybeFlush();
     }
     for (const std::string& m : s.other) {
-      AppendPieces(&out, head, m, "\n");
+      AppendPieces(&out, head.view(), m, "\n");
       w.MaybeFlush();
     }
     w.MaybeFlush();
@@ -348,6 +367,7 @@ void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
 
 void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
   Writer w(write);
+  w.ReserveForPieces();
   const absl::string_view tool = ruleset.family == 6 ? "ip6tables-restore" : "iptables-restore";
   AppendLoadNote(absl::StrCat("the model's full IPv", ruleset.family,
                               " state, for loading into a host with none of its chains"),
@@ -362,6 +382,7 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
     return;
   }
   Writer w(write);
+  w.ReserveForPieces();
   RenderIpsetRestoreTo(sets, w);
   // After the sets, not before: an ipset script begins with its first `create`, which is how
   // tools (and people reading `head`) tell it from an iptables script. Nothing in it can

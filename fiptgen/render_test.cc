@@ -153,6 +153,15 @@ TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
        {{"felix-v4-n", "hash:net", 4, Nets(4, {"198.18.0.0/16"}), {"10.0.0.0/8 nomatch"}}},
        "create felix-v4-n hash:net family inet\nadd felix-v4-n 198.18.0.0/16\n"
        "add felix-v4-n 10.0.0.0/8 nomatch\n"},
+      {"a name of ipset's longest, 31 bytes: a head longer than 32",
+       {{"felix-0123456789012345678901234",
+         "hash:ip",
+         4,
+         Nets(4, {"198.18.1.1", "198.18.1.2"}),
+         {}}},
+       "create felix-0123456789012345678901234 hash:ip family inet\n"
+       "add felix-0123456789012345678901234 198.18.1.1\n"
+       "add felix-0123456789012345678901234 198.18.1.2\n"},
       {"more members than ipset's default maxelem",
        {{"felix-big", "hash:ip", 4, Nets(4, many), {}}},
        "create felix-big hash:ip family inet maxelem 131072\nadd felix-big 10.0.0.0\n"},
