@@ -405,14 +405,21 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
 
 RestoreFiles RenderFiles(const Desired& desired) {
   RestoreFiles files;
-  RenderIpsetFile(desired.ipsets, &files.ipsets);
+  RenderFiles(desired, &files);
+  return files;
+}
+
+void RenderFiles(const Desired& desired, RestoreFiles* files) {
+  for (std::string* text : {&files->ipsets, &files->iptables, &files->ip6tables}) {
+    text->clear();
+  }
+  RenderIpsetFile(desired.ipsets, &files->ipsets);
   if (const Ruleset* rs = desired.ForFamily(4)) {
-    RenderRestoreFile(*rs, &files.iptables);
+    RenderRestoreFile(*rs, &files->iptables);
   }
   if (const Ruleset* rs = desired.ForFamily(6)) {
-    RenderRestoreFile(*rs, &files.ip6tables);
+    RenderRestoreFile(*rs, &files->ip6tables);
   }
-  return files;
 }
 
 }  // namespace fiptgen

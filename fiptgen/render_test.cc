@@ -212,6 +212,20 @@ TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
   EXPECT_EQ(RenderFiles(Desired{}).ipsets, "");
 }
 
+TEST(RenderFilesTest, IntoFilesThatHoldTextAlready) {
+  Desired d;
+  d.rulesets.push_back(Ruleset{4, {Table{"filter", {}, {}}}});
+  d.ipsets.push_back({"felix-s", "hash:ip", 4, Nets(4, {"198.18.0.1"}), {}});
+  const RestoreFiles want = RenderFiles(d);
+  RestoreFiles files{"old sets\n", "old v4\n", "old v6\n"};
+  RenderFiles(d, &files);
+  EXPECT_EQ(files.ipsets, want.ipsets);
+  EXPECT_EQ(files.iptables, want.iptables);
+  EXPECT_EQ(files.ip6tables, "") << "family 6 is not enabled: emptied";
+  RenderFiles(d, &files);  // again, into its own text
+  EXPECT_EQ(files.iptables, want.iptables);
+}
+
 // The pieces a sink is handed are, in order, the text the string form writes; a script
 // bigger than one piece comes in several.
 TEST(RenderFilesTest, SinkGetsTheSameTextInPieces) {
