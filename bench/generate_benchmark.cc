@@ -42,6 +42,18 @@ void BM_Render(benchmark::State& state, ScaleSize size) {
 }
 FIPTGEN_SCALE_BENCHMARK(BM_Render);
 
+// The same into strings kept from one iteration to the next (RenderFiles' second form).
+void BM_RenderReused(benchmark::State& state, ScaleSize size) {
+  const ScaleFixture& f = GetScaleFixture(size);
+  RestoreFiles files;
+  for (auto _ : state) {
+    RenderFiles(f.desired, &files);
+    benchmark::DoNotOptimize(files);
+  }
+  SetThroughput(state, f.restore_bytes, f.rule_lines);
+}
+FIPTGEN_SCALE_BENCHMARK(BM_RenderReused);
+
 }  // namespace
 }  // namespace bench
 }  // namespace fiptgen

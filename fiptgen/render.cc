@@ -1,6 +1,11 @@
 #include "fiptgen/render.h"
 
+#include <algorithm>
 #include <cstring>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "absl/strings/str_cat.h"
 #include "fiptgen/append.h"
@@ -28,6 +33,13 @@ class Writer {
   static constexpr size_t kPiece = 256 << 10;
 
   explicit Writer(TextSink sink) : sink_(sink) {}
+  // For a whole script: the buffer made big enough at once for a piece and the chain or set
+  // that takes it over kPiece, instead of grown by doubling from 256 bytes and copied on
+  // the way.
+  void ReserveForPieces() {
+    buffer_.Extend(2 * kPiece);
+    buffer_.clear();
+  }
   ~Writer() { Flush(); }
   TextBuffer& buffer() { return buffer_; }
   // Between units of text (a chain, a set): passes the buffer on once it is big enough.
@@ -48,8 +60,7 @@ class Writer {
   TextBuffer buffer_;
 };
 
-// "<head><line>\n" for every line of `lines` (each ended by '\n'): the rules of a chain with
-// their "-A <chain> " head, the members of a set with their "add <set> " head.
+// "<head><line>\n" for every line of `lines` (each ended by '\n').
 void AppendLinesWithHead(absl::string_view head, absl::string_view lines, TextBuffer* out) {
   const char* at = lines.data();
   const char* const end = at + lines.size();
@@ -61,6 +72,118 @@ void AppendLinesWithHead(absl::string_view head, absl::string_view lines, TextBu
     std::memcpy(to + head.size(), at, length);
     at += length;
   }
+}
+
+// A line's head, "<verb><name> ": "-A <chain> " before a rule, "add <set> " before a member.
+// Written a line at a time, it is kept in 32 bytes and copied as 32 whatever its length (two
+// 16-byte moves, where a memcpy of its length is a call), and what follows it overwrites the
+// bytes past its end. Every chain name fits (iptables allows 28 bytes), and every set name
+// we make; a longer one, in observed state, is copied at its length.
+class LineHead {
+ public:
+  static constexpr size_t kRoom = 32;
+
+  LineHead(absl::string_view verb, absl::string_view name) : size_(verb.size() + name.size() + 1) {
+    if (size_ <= kRoom) {
+      std::memcpy(text_, verb.data(), verb.size());
+      std::memcpy(text_ + verb.size(), name.data(), name.size());
+      text_[size_ - 1] = ' ';
+    } else {
+      long_ = absl::StrCat(verb, name, " ");
+    }
+  }
+  bool fits() const { return size_ <= kRoom; }
+  size_t size() const { return size_; }
+  absl::string_view view() const { return fits() ? absl::string_view(text_, size_) : long_; }
+  // The 32 bytes that start with the head (fits() only).
+  const char* room() const { return text_; }
+  // Writes the head at `to`, which has room for max(kRoom, size()) bytes; returns its end.
+  char* Put(char* to) const {
+    if (fits()) {
+      std::memcpy(to, text_, kRoom);
+    } else {
+      std::memcpy(to, long_.data(), size_);
+    }
+    return to + size_;
+  }
+
+ private:
+  char text_[kRoom] = {};
+  size_t size_;
+  std::string long_;
+};
+
+// Appends "-A <chain> <rule>\n" for each rule of `c`.
+//
+// Where SSE2 is (every x86-64), in one pass that copies 32 bytes at a time and stops at each
+// newline to write the next head: a memchr per line, and a memcpy each for the head and the
+// line, cost twice the instructions (19.5 M of a large run; a rule is ~74 bytes). Stores run
+// up to 32 bytes past the text, into room asked for and then given back.
+void AppendChainRules(const Chain& c, TextBuffer* out) {
+  const absl::string_view lines = c.body();
+  if (lines.empty()) {
+    return;
+  }
+  const LineHead head("-A ", c.name());
+#ifdef __SSE2__
+  if (head.fits() && c.rule_count() > 0) {
+    // Room for the text, a head more and the widest overrun: a rule_count() that does not
+    // match the body's lines gives wrong text, never a write out of bounds.
+    const size_t start = out->size();
+    char* const base = out->Extend(lines.size() + (c.rule_count() + 1) * head.size() + 64);
+    char* to = base;
+    const __m128i head_lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(head.room()));
+    const __m128i head_hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(head.room() + 16));
+    const __m128i newline = _mm_set1_epi8('\n');
+    auto put_head = [&to, &head_lo, &head_hi, &head] {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to), head_lo);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to + 16), head_hi);
+      to += head.size();
+    };
+    size_t left = c.rule_count();
+    // Copies from `at` while it is before `stop`, with 32 bytes readable from each `at`;
+    // returns where it stopped (past `stop` only after a '\n'-less block of padding).
+    auto copy = [&](const char* at, const char* stop) {
+      while (at < stop) {
+        const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + 16));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to), lo);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to + 16), hi);
+        const unsigned ends =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, newline))) |
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, newline))) << 16;
+        if (__builtin_expect(ends == 0, 1)) {
+          at += 32;
+          to += 32;
+          continue;
+        }
+        const size_t n = static_cast<size_t>(__builtin_ctz(ends)) + 1;
+        at += n;
+        to += n;
+        if (--left == 0) {
+          break;
+        }
+        put_head();
+      }
+      return at;
+    };
+    put_head();
+    const char* at = lines.data();
+    if (lines.size() >= 32) {
+      at = copy(at, lines.data() + lines.size() - 31);
+    }
+    // The last bytes (fewer than 32) from a copy padded with zeros, which no '\n' matches.
+    const size_t rest = static_cast<size_t>(lines.data() + lines.size() - at);
+    if (rest > 0 && left > 0) {
+      char tail[32] = {};
+      std::memcpy(tail, at, rest);
+      copy(tail, tail + rest);
+    }
+    out->Truncate(start + static_cast<size_t>(to - base));
+    return;
+  }
+#endif
+  AppendLinesWithHead(head.view(), lines, out);
 }
 
 // One line per step of a rule-level edit (render.h, RuleEdit).
@@ -101,11 +224,8 @@ void RenderTableEditTo(const TableEdit& edit, Writer& w) {
   for (const Hook* h : edit.append) {
     AppendPieces(&out, "-A ", h->builtin, " -j ", h->target, "\n");
   }
-  std::string head;
   for (const Chain* c : edit.fill) {
-    head.clear();
-    AppendPieces(&head, "-A ", c->name(), " ");
-    AppendLinesWithHead(head, c->body(), &out);
+    AppendChainRules(*c, &out);
     w.MaybeFlush();
   }
   for (const ChainEdit& e : edit.edit) {
@@ -135,7 +255,6 @@ void RenderRestoreTo(const Ruleset& ruleset, Writer& w) {
 
 void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   TextBuffer& out = w.buffer();
-  std::string head;
   for (const IpSetSpec& s : sets) {
     AppendPieces(&out, "create ", s.name, " ", s.type, " family ",
                  s.family == 4 ? "inet" : "inet6");
@@ -143,20 +262,18 @@ void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
       AppendPieces(&out, " maxelem ", IpsetCapacity(s.size()));
     }
     out.Append('\n');
-    head.clear();
-    AppendPieces(&head, "add ", s.name, " ");
+    const LineHead head("add ", s.name);
     for (const IpNet& m : s.members) {
       // Room for the longest text, then what it took.
       const size_t start = out.size();
-      char* to = out.Extend(head.size() + IpNet::kMaxText + 1);
-      std::memcpy(to, head.data(), head.size());
-      char* end = m.WriteMemberText(to + head.size());
+      char* to = out.Extend(std::max(head.size(), LineHead::kRoom) + IpNet::kMaxText + 1);
+      char* end = m.WriteMemberText(head.Put(to));
       *end++ = '\n';
       out.Truncate(start + static_cast<size_t>(end - to));
       w.MaybeFlush();
     }
     for (const std::string& m : s.other) {
-      AppendPieces(&out, head, m, "\n");
+      AppendPieces(&out, head.view(), m, "\n");
       w.MaybeFlush();
     }
     w.MaybeFlush();
@@ -250,6 +367,7 @@ void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
 
 void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
   Writer w(write);
+  w.ReserveForPieces();
   const absl::string_view tool = ruleset.family == 6 ? "ip6tables-restore" : "iptables-restore";
   AppendLoadNote(absl::StrCat("the model's full IPv", ruleset.family,
                               " state, for loading into a host with none of its chains"),
@@ -264,6 +382,7 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
     return;
   }
   Writer w(write);
+  w.ReserveForPieces();
   RenderIpsetRestoreTo(sets, w);
   // After the sets, not before: an ipset script begins with its first `create`, which is how
   // tools (and people reading `head`) tell it from an iptables script. Nothing in it can
@@ -286,14 +405,21 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
 
 RestoreFiles RenderFiles(const Desired& desired) {
   RestoreFiles files;
-  RenderIpsetFile(desired.ipsets, &files.ipsets);
+  RenderFiles(desired, &files);
+  return files;
+}
+
+void RenderFiles(const Desired& desired, RestoreFiles* files) {
+  for (std::string* text : {&files->ipsets, &files->iptables, &files->ip6tables}) {
+    text->clear();
+  }
+  RenderIpsetFile(desired.ipsets, &files->ipsets);
   if (const Ruleset* rs = desired.ForFamily(4)) {
-    RenderRestoreFile(*rs, &files.iptables);
+    RenderRestoreFile(*rs, &files->iptables);
   }
   if (const Ruleset* rs = desired.ForFamily(6)) {
-    RenderRestoreFile(*rs, &files.ip6tables);
+    RenderRestoreFile(*rs, &files->ip6tables);
   }
-  return files;
 }
 
 }  // namespace fiptgen

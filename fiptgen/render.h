@@ -91,6 +91,10 @@ struct RestoreFiles {
   std::string ip6tables;  // ip6tables.restore
 };
 RestoreFiles RenderFiles(const Desired& desired);
+// The same into `files`, whose strings are emptied and keep their room: a caller that renders
+// again and again (an agent, a benchmark) writes into memory it already has, where fresh
+// strings of a large model's 16.7 MB are mapped and faulted in anew each time.
+void RenderFiles(const Desired& desired, RestoreFiles* files);
 
 }  // namespace fiptgen
 

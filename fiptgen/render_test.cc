@@ -79,6 +79,29 @@ TEST(RenderTableEditTest, EachPartInTheOrderIptablesRestoreNeeds) {
   }
 }
 
+// The rules are copied sixteen bytes at a time with each head written as 32 (render.cc):
+// every rule length around those widths, every name length up to past iptables' 28 bytes
+// (which takes the other path), each against the text put together line by line.
+TEST(RenderTableEditTest, EveryRuleAndNameLengthAroundTheCopyWidths) {
+  for (size_t name_size : {1, 11, 12, 27, 28, 29, 30, 40}) {
+    const std::string name(name_size, 'n');
+    for (size_t first = 1; first <= 50; ++first) {
+      Chain c(name);
+      std::string want = absl::StrCat("*filter\n:", name, " - [0:0]\n");
+      // Lengths first, first + 7, ...: each rule ends at another place in a 16-byte block.
+      for (size_t i = 0; i < 6; ++i) {
+        const std::string rule(first + 7 * i, static_cast<char>('a' + i));
+        c.AddRule(rule);
+        absl::StrAppend(&want, "-A ", name, " ", rule, "\n");
+      }
+      absl::StrAppend(&want, "COMMIT\n");
+      std::string got;
+      RenderTableEdit({"filter", {&c}, {}, {}, {}, {}, {}, {}}, &got);
+      ASSERT_EQ(got, want) << "name of " << name_size << " bytes, first rule of " << first;
+    }
+  }
+}
+
 TEST(RenderRestoreTest, TablesInOrderEveryChainDeclaredBeforeAnyRule) {
   Ruleset rs;
   rs.tables.push_back(Table{"raw", {{"PREROUTING", "felix-PREROUTING"}}, {}});
@@ -130,6 +153,15 @@ TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
        {{"felix-v4-n", "hash:net", 4, Nets(4, {"198.18.0.0/16"}), {"10.0.0.0/8 nomatch"}}},
        "create felix-v4-n hash:net family inet\nadd felix-v4-n 198.18.0.0/16\n"
        "add felix-v4-n 10.0.0.0/8 nomatch\n"},
+      {"a name of ipset's longest, 31 bytes: a head longer than 32",
+       {{"felix-0123456789012345678901234",
+         "hash:ip",
+         4,
+         Nets(4, {"198.18.1.1", "198.18.1.2"}),
+         {}}},
+       "create felix-0123456789012345678901234 hash:ip family inet\n"
+       "add felix-0123456789012345678901234 198.18.1.1\n"
+       "add felix-0123456789012345678901234 198.18.1.2\n"},
       {"more members than ipset's default maxelem",
        {{"felix-big", "hash:ip", 4, Nets(4, many), {}}},
        "create felix-big hash:ip family inet maxelem 131072\nadd felix-big 10.0.0.0\n"},
@@ -178,6 +210,20 @@ TEST(RenderFilesTest, OneFilePerFamilyAndTheSetsEachWithItsLoadNote) {
   EXPECT_NE(files.ip6tables.find("fiptgen-apply"), std::string::npos) << files.ip6tables;
   // No sets: an empty file, without a note.
   EXPECT_EQ(RenderFiles(Desired{}).ipsets, "");
+}
+
+TEST(RenderFilesTest, IntoFilesThatHoldTextAlready) {
+  Desired d;
+  d.rulesets.push_back(Ruleset{4, {Table{"filter", {}, {}}}});
+  d.ipsets.push_back({"felix-s", "hash:ip", 4, Nets(4, {"198.18.0.1"}), {}});
+  const RestoreFiles want = RenderFiles(d);
+  RestoreFiles files{"old sets\n", "old v4\n", "old v6\n"};
+  RenderFiles(d, &files);
+  EXPECT_EQ(files.ipsets, want.ipsets);
+  EXPECT_EQ(files.iptables, want.iptables);
+  EXPECT_EQ(files.ip6tables, "") << "family 6 is not enabled: emptied";
+  RenderFiles(d, &files);  // again, into its own text
+  EXPECT_EQ(files.iptables, want.iptables);
 }
 
 // The pieces a sink is handed are, in order, the text the string form writes; a script

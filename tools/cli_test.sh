@@ -52,6 +52,24 @@ for f in ipsets.restore iptables.restore ip6tables.restore; do
   check "--out writes $f" cmp -s "$tmp/dir/$f" "$testdata/tags/$f"
 done
 check "scripts start with the load note" grep -q '^# fiptgen: .*full IPv4 state' "$tmp/dir/iptables.restore"
+# Files that exist are written over and cut to their new length (not truncated first).
+mkdir -p "$tmp/over"
+for f in ipsets.restore iptables.restore ip6tables.restore; do
+  head -c 100000 /dev/zero | tr '\0' x >"$tmp/over/$f"
+done
+"$fiptgen" --out "$tmp/over" "$testdata/tags/model.json"
+for f in ipsets.restore iptables.restore ip6tables.restore; do
+  check "--out over a longer $f" cmp -s "$tmp/over/$f" "$testdata/tags/$f"
+done
+# A write that fails part way (here at an 8 KiB file size limit, which ip6tables.restore
+# exceeds) exits 1, says so, and leaves a file whose first line every restore tool rejects.
+mkdir -p "$tmp/cut"
+(ulimit -f 8; trap '' XFSZ; exec "$fiptgen" --out "$tmp/cut" "$testdata/tags/model.json") \
+  </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "a failed write exits 1" test $rc -eq 1
+check "a failed write names the file" grep -q "ip6tables.restore: cannot write: File too large" "$tmp/err"
+check "a half-written file starts with the incomplete line" \
+  grep -q '^fiptgen: incomplete' <(head -1 "$tmp/cut/ip6tables.restore")
 
 # "-" reads the model from stdin; "--" ends the flags.
 "$fiptgen" - <"$testdata/tags/model.json" >"$tmp/out"; rc=$?

@@ -10,6 +10,7 @@
 // when a flow does not hold.
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -377,13 +378,27 @@ int CheckFlowsMain(int argc, char** argv) {
   return failed == 0 ? cli::kExitOk : kExitFlowsFail;
 }
 
-// A file written with write(2) straight from the renderer's buffer, which hands the text
-// over a piece at a time: no copy of a whole script is made.
+// A file written straight from the renderer's buffer, which hands the text over a piece at
+// a time: no copy of a whole script is made.
+//
+// A regular file that exists is written over in place and cut to its new length at the
+// end, not truncated when opened. Truncating a file whose pages are cached frees them and
+// their blocks (waiting for any still being written back), and makes ext4 write the whole
+// new file out from close(2) (auto_da_alloc): measured on huge, sys time ~100-117 ms with
+// O_TRUNC against ~60-84 written over. Until Close, the file starts with kIncomplete, a
+// line that iptables-restore, ip6tables-restore and ipset restore reject as their first
+// (checked with each), so a file left half-written (a failed write, a killed process) loads
+// nothing, where a truncated one loaded its tables up to the cut; the first bytes of the
+// text are written last.
 class OutputFile {
  public:
   explicit OutputFile(std::string path) : path_(std::move(path)) {
-    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
     error_ = fd_ < 0 ? errno : 0;
+    struct stat st;
+    if (fd_ >= 0 && fstat(fd_, &st) == 0 && !S_ISREG(st.st_mode)) {
+      regular_ = false;  // a pipe or a device: written in order, as it comes
+    }
   }
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
@@ -395,17 +410,24 @@ class OutputFile {
 
   bool ok() const { return error_ == 0; }
   void Write(absl::string_view text) {
-    while (!text.empty() && error_ == 0) {
-      ssize_t n = write(fd_, text.data(), text.size());
-      if (n > 0) {
-        text.remove_prefix(static_cast<size_t>(n));
-      } else if (errno != EINTR) {
-        error_ = errno;
-      }
+    if (regular_ && offset_ == 0 && !text.empty()) {
+      const size_t held = std::min(text.size(), kIncomplete.size());
+      first_.assign(text.data(), held);
+      WriteAt(kIncomplete.substr(0, held), 0);
+      text.remove_prefix(held);
+      offset_ = held;
     }
+    WriteAt(text, offset_);
+    offset_ += text.size();
   }
   // True when every write and the close succeeded; else prints why and returns false.
   bool Close() {
+    if (fd_ >= 0 && regular_ && error_ == 0) {
+      if (ftruncate(fd_, offset_) != 0) {
+        error_ = errno;
+      }
+      WriteAt(first_, 0);
+    }
     if (fd_ >= 0 && close(fd_) != 0 && error_ == 0) {
       error_ = errno;
     }
@@ -417,9 +439,28 @@ class OutputFile {
   }
 
  private:
+  static constexpr absl::string_view kIncomplete =
+      "fiptgen: incomplete: this file is being written, or its writing failed\n";
+
+  void WriteAt(absl::string_view text, off_t at) {
+    while (!text.empty() && error_ == 0) {
+      const ssize_t n = regular_ ? pwrite(fd_, text.data(), text.size(), at)
+                                 : write(fd_, text.data(), text.size());
+      if (n > 0) {
+        text.remove_prefix(static_cast<size_t>(n));
+        at += n;
+      } else if (errno != EINTR) {
+        error_ = errno;
+      }
+    }
+  }
+
   std::string path_;
   int fd_ = -1;
   int error_ = 0;
+  bool regular_ = true;
+  off_t offset_ = 0;   // where the next piece goes
+  std::string first_;  // the text's first bytes, where kIncomplete is until Close
 };
 
 // `fiptgen --out DIR`: each family is generated, written and freed before the next, so the
