@@ -64,10 +64,11 @@ const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
   return port;
 }
 
-// AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
-// the end of each run's text in `out`. Returns the number of runs.
+// AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given, with
+// room for one per port) gets the end of each run's text in `out`. Returns the number of
+// runs.
 inline uint32_t AppendMultiports(absl::Span<const PortRange> ports, absl::string_view match,
-                                 TextBuffer* out, std::vector<uint32_t>* ends = nullptr) {
+                                 TextBuffer* out, uint32_t* ends = nullptr) {
   if (ports.empty()) {  // most lists: a test before any setup
     return 0;
   }
@@ -76,7 +77,7 @@ inline uint32_t AppendMultiports(absl::Span<const PortRange> ports, absl::string
   for (const PortRange* at = ports.data(); at != end; ++runs) {
     at = AppendMultiport(at, end, match, out);
     if (ends != nullptr) {
-      ends->push_back(static_cast<uint32_t>(out->size()));
+      ends[runs] = static_cast<uint32_t>(out->size());
     }
   }
   return runs;
@@ -345,58 +346,50 @@ const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir
   return dir == RuleDir::kInbound ? it->second.first : it->second.second;
 }
 
-const std::string* ChainFactory::TagSetName(const std::string& tag) const {
-  auto [it, fresh] = tag_sets_.try_emplace(tag);
-  if (fresh) {
-    it->second = namer_.TagSet(tag, family_);
+uint32_t ChainFactory::SetNumber(const SetMatch& m, RuleListText* shared) const {
+  auto [it, fresh] =
+      shared->set_numbers_[m.kind].try_emplace(m.name, static_cast<uint32_t>(shared->sets_.size()));
+  if (fresh) {  // named once, for every family (a long name costs a SHA-256)
+    RuleListText::Set& set = shared->sets_.emplace_back();
+    if (m.kind == SetMatch::kTag) {
+      set.name[0] = namer_.TagSet(m.name, 4);
+      set.name[1] = namer_.TagSet(m.name, 6);
+    } else {
+      const ExplicitSet& s = ipsets_by_name_.at(m.name);
+      set.family = s.model->family;
+      set.name[s.model->family == 6] = s.name;
+    }
   }
-  return &it->second;
+  return it->second;
 }
 
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
-                                 std::vector<const std::string*>* used_sets,
-                                 RuleListText* shared) const {
+                                 std::vector<uint32_t>* used_sets, RuleListText* shared) const {
   ChainWriter c(&body_);
   rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
                  &rule_sets_, shared);
-  // A chain names few distinct sets, each in many rules: each name once. The factory keeps
-  // one copy of each name, so the same set is the same address.
-  const size_t before = used_sets->size();
-  for (const std::string* set : rule_sets_) {
-    if (std::find(used_sets->begin() + before, used_sets->end(), set) == used_sets->end()) {
-      used_sets->push_back(set);
+  // A chain names few distinct sets, each in many rules: each once, marked by the chain's
+  // serial number in its slot.
+  if (++chains_made_ == 0) {  // wrapped: no mark may look current
+    std::fill(set_seen_.begin(), set_seen_.end(), 0);
+    chains_made_ = 1;
+  }
+  if (set_seen_.size() < shared->set_slots()) {
+    set_seen_.resize(shared->set_slots(), 0);
+  }
+  for (uint32_t slot : rule_sets_) {
+    if (set_seen_[slot] != chains_made_) {
+      set_seen_[slot] = chains_made_;
+      used_sets->push_back(slot);
     }
   }
   return c.Finish(ProfileChainName(profile.id, dir));
 }
 
-void ChainFactory::AppendSetMatch(const SetMatch& m, TextBuffer* out,
-                                  std::vector<const std::string*>* sets, bool* in_family) const {
-  const std::string* name;
-  if (m.kind == SetMatch::kTag) {
-    name = TagSetName(m.name);
-  } else {
-    const ExplicitSet& set = ipsets_by_name_.at(m.name);
-    if (set.model->family != family_) {
-      // "In a set of the other family" is never true; "not in it" always is.
-      if (!m.negated) {
-        *in_family = false;
-      }
-      return;
-    }
-    name = &set.name;
-  }
-  AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", *name,
-               m.side == Side::kSource ? " src" : " dst");
-  sets->push_back(name);
-}
-
-bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
-                               std::vector<const std::string*>* used_sets) const {
-  if (r.ip_version && *r.ip_version != family_) {
-    return false;
-  }
+bool ChainFactory::RuleMatches(const PolicyRule& r, const uint32_t* set_numbers,
+                               const RuleListText& shared, TextBuffer* out,
+                               std::vector<uint32_t>* used_sets) const {
   bool in_family = true;
   // Addresses: a positive net of the other family leaves the rule out; a negated one only
   // its match. A positive /0 matches everything and iptables-save prints nothing for it.
@@ -443,8 +436,18 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
   }
   // The sets are used only if the rule is written: forget them if it is not.
   const size_t sets_before = used_sets->size();
-  for (const SetMatch& m : r.sets) {
-    AppendSetMatch(m, out, used_sets, &in_family);
+  const bool v6 = family_ == 6;
+  for (size_t i = 0; i < r.sets.size(); ++i) {
+    const SetMatch& m = r.sets[i];
+    const RuleListText::Set& set = shared.sets_[set_numbers[i]];
+    if (set.family != 0 && set.family != family_) {
+      // "In a set of the other family" is never true; "not in it" always is.
+      in_family = in_family && m.negated;
+      continue;
+    }
+    AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", set.name[v6],
+                 m.side == Side::kSource ? " src" : " dst");
+    used_sets->push_back(RuleListText::SetSlot(set_numbers[i], family_));
   }
   if (!in_family) {
     used_sets->resize(sets_before);
@@ -456,17 +459,23 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
 uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
                                        RuleListText* shared) const {
   TextBuffer& text = shared->text_;
-  std::vector<uint32_t>& ends = shared->ends_;
+  RuleListText::Words& ends = shared->ends_;
   const uint32_t entry = static_cast<uint32_t>(ends.size());
   shared->entry_[slot] = entry;
-  // The run counts, then the ends: the counts are filled in once known.
-  ends.push_back(0);
-  ends.push_back(0);
+  // The run counts, the sets' numbers, then the ends, written in place: room for the most
+  // the entry can take (a run per port), cut to what it took after.
+  const size_t sets = r.sets.size();
+  uint32_t* const e = ends.Extend(3 + sets + r.src_ports.size() + r.dst_ports.size());
+  for (size_t i = 0; i < sets; ++i) {
+    e[2 + i] = SetNumber(r.sets[i], shared);
+  }
   // The positive runs' ports only (AddPolicyRules writes their match before each): a rule
   // is written once per pair of runs, and the text is kept until the next family's state.
-  const uint32_t src_runs = AppendMultiports(r.src_ports, {}, &text, &ends);
-  ends[entry] = src_runs;
-  ends[entry + 1] = AppendMultiports(r.dst_ports, {}, &text, &ends);
+  uint32_t* at = e + 2 + sets;
+  e[0] = AppendMultiports(r.src_ports, {}, &text, at);
+  at += e[0];
+  e[1] = AppendMultiports(r.dst_ports, {}, &text, at);
+  at += e[1];
   // What comes after the positive port matches: the negated ones, then a log rule's target
   // (AddPolicyRules adds the others: the same text for every rule, not kept per rule).
   AppendMultiports(r.not_src_ports, kNotSourcePorts, &text);
@@ -476,13 +485,13 @@ uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
     AppendQuotedArg(r.log_prefix, &quoted);
     AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
   }
-  ends.push_back(static_cast<uint32_t>(text.size()));
+  *at++ = static_cast<uint32_t>(text.size());
+  ends.Truncate(entry + static_cast<size_t>(at - e));
   return entry;
 }
 
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
-                                  std::vector<const std::string*>* used_sets,
-                                  RuleListText* shared) const {
+                                  std::vector<uint32_t>* used_sets, RuleListText* shared) const {
   std::vector<uint32_t>& entries = shared->entry_;
   auto [list, fresh] = shared->lists_.try_emplace(&rules, static_cast<uint32_t>(entries.size()));
   if (fresh) {  // the first family to write the list
@@ -492,23 +501,28 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
   TextBuffer* const body = chain->buffer();
   for (size_t i = 0; i < rules.size(); ++i) {
     const PolicyRule& r = rules[i];
-    // The matches go straight into the chain, as its next rule's first pieces.
-    const size_t start = chain->SpacedRuleStart();
-    if (!RuleMatches(r, body, used_sets)) {
-      body->Truncate(start);
+    if (r.ip_version && *r.ip_version != family_) {
       continue;
     }
-    const size_t matches_size = body->size() - start;
+    // The shared entry first: it holds the numbers of the rule's sets.
     uint32_t entry = entries[first_slot + i];
     if (entry == RuleListText::kNone) {
       entry = WriteSharedText(r, first_slot + i, shared);
     }
+    const uint32_t* const e = shared->ends_.data() + entry;
+    const uint32_t* const set_numbers = e + 2;
+    // The matches go straight into the chain, as its next rule's first pieces.
+    const size_t start = chain->SpacedRuleStart();
+    if (!RuleMatches(r, set_numbers, *shared, body, used_sets)) {
+      body->Truncate(start);
+      continue;
+    }
+    const size_t matches_size = body->size() - start;
     // The rule's text starts where the entry written before it ends (with its tail).
     const uint32_t text_start = entry == 0 ? 0 : shared->ends_[entry - 1];
     const absl::string_view text = shared->text_.view();
-    const uint32_t* const e = shared->ends_.data() + entry;
     const uint32_t src_runs = e[0], dst_runs = e[1];
-    const uint32_t* const src_ends = e + 2;
+    const uint32_t* const src_ends = set_numbers + r.sets.size();
     const uint32_t* const dst_ends = src_ends + src_runs;
     const uint32_t tail_start = dst_runs > 0   ? dst_ends[dst_runs - 1]
                                 : src_runs > 0 ? src_ends[src_runs - 1]

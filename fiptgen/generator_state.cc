@@ -405,20 +405,22 @@ const std::vector<uint32_t>& GeneratorState::EndpointTags(const Endpoint& e) {
   return tags;
 }
 
-void GeneratorState::UseSet(const std::string* name_copy, int delta) {
-  int& use = set_use_[name_copy];
+void GeneratorState::UseSet(uint32_t slot, int delta) {
+  if (slot >= set_use_.size()) {
+    set_use_.resize(shared_->rule_text.set_slots(), 0);
+  }
+  int& use = set_use_[slot];
   const int before = use;
   use += delta;
   if ((before == 0) == (use == 0)) {
     return;
   }
-  const std::string& name = *name_copy;
+  const std::string& name = shared_->rule_text.set_name(slot);
   if (recording_ && sets_before_.count(name) == 0) {
     auto it = sets_.find(name);
     sets_before_[name] = it == sets_.end() ? std::nullopt : std::optional<IpSetSpec>(it->second);
   }
   if (use == 0) {
-    set_use_.erase(name_copy);
     sets_.erase(name);
   } else {
     dirty_sets_.insert(name);
@@ -442,8 +444,8 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
-    // The names are the factory's copies (ChainFactory::ProfileChain).
-    std::vector<const std::string*>& sets = used_sets_;
+    // The sets' slots (ChainFactory::ProfileChain).
+    std::vector<uint32_t>& sets = used_sets_;
     sets.clear();
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
@@ -459,12 +461,12 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
       }
       sets = fs.profile_sets[id];
     }
-    for (const std::string* set : sets) {
-      const std::string& s = *set;
+    for (uint32_t set : sets) {
       UseSet(set, delta);
       if (!tracking_) {
         continue;
       }
+      const std::string& s = shared_->rule_text.set_name(set);
       absl::flat_hash_map<std::string, int>& users = set_profiles_[s];
       if ((users[id] += delta) == 0) {
         users.erase(id);

@@ -232,9 +232,9 @@ class GeneratorState {
     // changes allocates and frees each node (null here).
     std::unique_ptr<std::pmr::monotonic_buffer_resource> nodes;
     std::vector<TableState> tables;  // one per layout table (Tables()), in output order
-    // Sets each profile's chains name in this family (the same in every table): the
-    // factory's copies of their names.
-    absl::flat_hash_map<std::string, std::vector<const std::string*>> profile_sets;
+    // Sets each profile's chains name in this family (the same in every table): their
+    // slots (RuleListText::SetSlot).
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> profile_sets;
   };
 
   // A profile of the model, its index in model.profiles (ChainKey::ProfileChain) and its
@@ -256,8 +256,8 @@ class GeneratorState {
   const std::vector<uint32_t>& EndpointTags(const Endpoint& e);
   // `table` is an index into Tables() (and every family's tables).
   void UseProfile(const std::string& id, size_t table, int delta);
-  // `name`: the factory's copy (set_use_).
-  void UseSet(const std::string* name, int delta);
+  // `slot`: the set's in shared_->rule_text (RuleListText::SetSlot).
+  void UseSet(uint32_t slot, int delta);
   void UseFailsafe(size_t table, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
   // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
@@ -288,11 +288,10 @@ class GeneratorState {
   // the failsafe chains.
   std::vector<std::vector<int>> profile_users_;
   std::vector<int> failsafe_users_;
-  // Set -> profile chains naming it. A set is named by its family's factory, which keeps
-  // one copy of each name (ChainFactory::ProfileChain): the key is that copy's address,
-  // which is hashed at a pointer's cost, where a profile chain pair counts each set it
-  // names (33,000 times on large).
-  absl::flat_hash_map<const std::string*, int> set_use_;
+  // Per set slot (RuleListText::SetSlot, numbered by shared_->rule_text), how many profile
+  // chains name the set: an index, where a profile chain pair counts each set it names
+  // (33,000 times on large).
+  std::vector<int> set_use_;
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   // Every tag of the model's profiles, numbered in the order first met; an endpoint's tags
@@ -309,7 +308,7 @@ class GeneratorState {
   // rule text UseProfile clears for each profile (reused room).
   SharedByFamilies own_shared_;
   SharedByFamilies* shared_ = &own_shared_;
-  std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
+  std::vector<uint32_t> used_sets_;  // UseProfile's, per family: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
   std::map<std::string, std::optional<IpSetSpec>> sets_before_;
