@@ -26,8 +26,19 @@ uint32_t TreeMask(const Endpoint& e) {
   return mask;
 }
 
+// A dispatch chain's key in its tree's slot: "" for the root; for a subchain, "+" and its
+// name less what every subchain of the tree starts with (DispatchTree::subchain_prefix), so
+// keys order as the names do and differ in their first 8 bytes (ChainKey::key_head), where
+// the whole names, which share their first ~18, would be compared as strings at each step
+// down the chain map (1,700 instructions a Put on huge). The "+" keeps a subchain whose
+// name is only that prefix apart from the root.
 ChainKey TreeKey(const DispatchTree& tree, const std::string& name) {
-  return ChainKey::Dispatch(tree.index, name == tree.root ? std::string() : name);
+  if (name == tree.root) {
+    return ChainKey::Dispatch(tree.index, std::string());
+  }
+  std::string key = "+";
+  key.append(name, tree.subchain_prefix, std::string::npos);
+  return ChainKey::Dispatch(tree.index, std::move(key));
 }
 
 }  // namespace
@@ -308,6 +319,8 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tr
       tree.layout = &layout.dispatch[i];
       tree.index = i;
       tree.root = n.Fixed(layout.dispatch[i].root);
+      tree.subchain_prefix =
+          model.config.chain_prefix.size() + layout.dispatch[i].subchain_base.size();
       tree.tracked = tracking;
     }
   }

@@ -120,6 +120,9 @@ struct DispatchTree {
   const DispatchRoot* layout = nullptr;  // root, direction, group, subchain base, last rule
   size_t index = 0;                      // in its table's dispatch list: its ChainKey slot
   std::string root;                      // e.g. felix-FROM-ENDPOINT
+  // How long the start every subchain's name shares is: the chain prefix and the subchain
+  // base (Namer::DispatchSubchain), e.g. felix-FROM-EP-PFX-.
+  size_t subchain_prefix = 0;
   DispatchEntries entries;
   // chain -> its subchains, which a change needs to rebuild part of the tree: kept only
   // when the state takes changes (`tracked`).
