@@ -481,9 +481,11 @@ uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
   AppendMultiports(r.not_src_ports, kNotSourcePorts, &text);
   AppendMultiports(r.not_dst_ports, kNotDestinationPorts, &text);
   if (r.action == Action::kLog) {
-    std::string quoted;
-    AppendQuotedArg(r.log_prefix, &quoted);
-    AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
+    text.Append(" -j LOG --log-prefix");
+    const size_t quoted_at = text.size();
+    char* const to = text.Extend(QuotedArgRoom(r.log_prefix));
+    text.Truncate(quoted_at + static_cast<size_t>(WriteQuotedArg(r.log_prefix, to) - to));
+    text.Append(" --log-level 5");
   }
   *at++ = static_cast<uint32_t>(text.size());
   ends.Truncate(entry + static_cast<size_t>(at - e));
