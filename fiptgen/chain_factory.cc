@@ -161,7 +161,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
   for (int p = 0; p < 256; ++p) {
-    protocol_names_[p] = ProtocolSaveName(p);
+    protocol_matches_[p] = absl::StrCat(" -p ", ProtocolSaveName(p));
   }
   for (const IpSetModel& s : ipsets) {
     ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
@@ -391,27 +391,35 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, const uint32_t* set_numbers,
                                const RuleListText& shared, TextBuffer* out,
                                std::vector<uint32_t>* used_sets) const {
   bool in_family = true;
+  // The pieces are written at a pointer, each of a fixed size where it can be (a copy the
+  // compiler inlines), not appended as strings of a size chosen at run time (a call each).
   // Addresses: a positive net of the other family leaves the rule out; a negated one only
   // its match. A positive /0 matches everything and iptables-save prints nothing for it.
-  for (const auto& [net, flag] :
-       {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "-s"},
-        {&r.dst_net, "-d"}}) {
-    if (!*net) {
-      continue;
+  auto net_match = [&](const std::optional<Match<IpNet>>& net, const char* flag) {
+    if (!net) {
+      return;
     }
-    const Match<IpNet>& m = **net;
+    const Match<IpNet>& m = *net;
     if (m.value.family != family_) {
       in_family = in_family && m.negated;
-      continue;
+      return;
     }
     if (!m.negated && m.value.prefix_len == 0) {
-      continue;
+      return;
     }
-    AppendPieces(out, m.negated ? " ! " : " ", flag, " ");
     const size_t at = out->size();
-    char* const to = out->Extend(IpNet::kMaxText);
-    out->Truncate(at + static_cast<size_t>(m.value.WriteText(to) - to));
-  }
+    char* const start = out->Extend(6 + IpNet::kMaxText);
+    char* p = start;
+    if (m.negated) {
+      std::memcpy(p, " !", 2);
+      p += 2;
+    }
+    std::memcpy(p, flag, 4);  // " -s " or " -d "
+    p = m.value.WriteText(p + 4);
+    out->Truncate(at + static_cast<size_t>(p - start));
+  };
+  net_match(r.src_net, " -s ");
+  net_match(r.dst_net, " -d ");
   if (r.protocol) {
     const int p = r.protocol->value;
     bool other_family_icmp =
@@ -419,8 +427,11 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, const uint32_t* set_numbers,
     if (other_family_icmp) {
       in_family = in_family && r.protocol->negated;
     } else {
-      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ",
-                   p >= 0 && p < 256 ? protocol_names_[p] : absl::string_view());
+      if (r.protocol->negated) {
+        out->Append(absl::string_view(" !"));
+      }
+      out->Append(p >= 0 && p < 256 ? absl::string_view(protocol_matches_[p])
+                                    : absl::string_view(" -p "));
     }
   }
   if (!in_family) {
@@ -445,8 +456,22 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, const uint32_t* set_numbers,
       in_family = in_family && m.negated;
       continue;
     }
-    AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", set.name[v6],
-                 m.side == Side::kSource ? " src" : " dst");
+    const std::string& name = set.name[v6];
+    const size_t at = out->size();
+    char* const start = out->Extend(24 + name.size());
+    char* p = start;
+    std::memcpy(p, " -m set", 7);
+    p += 7;
+    if (m.negated) {
+      std::memcpy(p, " !", 2);
+      p += 2;
+    }
+    std::memcpy(p, " --match-set ", 13);
+    p += 13;
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    std::memcpy(p, m.side == Side::kSource ? " src" : " dst", 4);
+    out->Truncate(at + static_cast<size_t>(p + 4 - start));
     used_sets->push_back(RuleListText::SetSlot(set_numbers[i], family_));
   }
   if (!in_family) {

@@ -179,9 +179,9 @@ class ChainFactory {
                                     // after its newline (ChainWriter)
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;
-  // ProtocolSaveName of every protocol number (0-255, as the model holds them): looked up
-  // for most rules of every profile chain.
-  std::array<absl::string_view, 256> protocol_names_;
+  // " -p " and ProtocolSaveName of every protocol number (0-255, as the model holds them):
+  // looked up for most rules of every profile chain.
+  std::array<std::string, 256> protocol_matches_;
 };
 
 }  // namespace fiptgen
