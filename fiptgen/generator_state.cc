@@ -82,15 +82,15 @@ void TableState::TakeRecording(Table* before, Table* after) {
 // ---------------------------------------------------------------------------------------
 // Dispatch trees
 
-void DispatchEntries::Append(std::string interface, std::string target) {
+void DispatchEntries::Append(std::string interface, std::string suffix) {
   uint32_t slot;
   if (!free_.empty()) {
     slot = free_.back();
     free_.pop_back();
-    pool_[slot] = {std::move(interface), std::move(target)};
+    pool_[slot] = {std::move(interface), std::move(suffix)};
   } else {
     slot = static_cast<uint32_t>(pool_.size());
-    pool_.emplace_back(std::move(interface), std::move(target));
+    pool_.emplace_back(std::move(interface), std::move(suffix));
   }
   order_.push_back(slot);
 }
@@ -131,9 +131,9 @@ size_t DispatchEntries::LowerBound(const std::string& interface) const {
          order_.begin();
 }
 
-void DispatchEntries::Insert(std::string interface, std::string target) {
+void DispatchEntries::Insert(std::string interface, std::string suffix) {
   size_t at = LowerBound(interface);
-  Append(std::move(interface), std::move(target));
+  Append(std::move(interface), std::move(suffix));
   std::rotate(order_.begin() + at, order_.end() - 1, order_.end());
 }
 
@@ -197,7 +197,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     std::vector<std::string> kids;
     if (end - begin <= kMaxDispatchRules) {
       for (size_t i = begin; i < end; ++i) {
-        add_rule(flag, entries.interface(i), " -g ", entries.target(i));
+        add_rule(flag, entries.interface(i), " -g ", tree.endpoint_chain_stem, entries.suffix(i));
       }
       add_rule(layout.last_rule);
       put();
@@ -218,7 +218,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     for (size_t i = begin; i < end;) {
       const std::string& iface = entries.interface(i);
       if (iface.size() == common) {  // the prefix itself is an interface: sorts first
-        add_rule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", tree.endpoint_chain_stem, entries.suffix(i));
         ++i;
         continue;
       }
@@ -237,7 +237,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       const size_t j = lo;
       if (j - i == 1) {
-        add_rule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", tree.endpoint_chain_stem, entries.suffix(i));
         i = j;
         continue;
       }
@@ -319,6 +319,8 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tr
       tree.layout = &layout.dispatch[i];
       tree.index = i;
       tree.root = n.Fixed(layout.dispatch[i].root);
+      tree.endpoint_chain_stem =
+          absl::StrCat(model.config.chain_prefix, EndpointChainStem(layout.dispatch[i].dir));
       tree.subchain_prefix =
           model.config.chain_prefix.size() + layout.dispatch[i].subchain_base.size();
       tree.tracked = tracking;
@@ -607,13 +609,11 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked, &suffix);
-        std::string target = chain.name();  // the dispatch rule's -g target
-        table.Put(key, std::move(chain));
+        table.Put(key, fs.factory.EndpointChain(e, dir, table.layout().untracked, &suffix));
         if (building) {
-          tree.entries.Append(e.interface, std::move(target));
+          tree.entries.Append(e.interface, suffix);
         } else {
-          tree.entries.Insert(e.interface, std::move(target));
+          tree.entries.Insert(e.interface, suffix);
         }
       }
     }

@@ -93,18 +93,20 @@ struct ChainKey {
   }
 };
 
-// A dispatch tree's entries (interface -> endpoint chain), sorted by interface. They are
+// A dispatch tree's entries (interface -> the endpoint chain's suffix, Namer::EndpointSuffix:
+// the chain is DispatchTree::endpoint_chain_stem and the suffix, and a suffix of at most 16
+// bytes needs no allocation, where the whole name would), sorted by interface. They are
 // indices into a pool, so adding or removing one among 10,000 moves 4-byte indices, not
 // strings.
 class DispatchEntries {
  public:
   size_t size() const { return order_.size(); }
   const std::string& interface(size_t i) const { return pool_[order_[i]].first; }
-  const std::string& target(size_t i) const { return pool_[order_[i]].second; }
+  const std::string& suffix(size_t i) const { return pool_[order_[i]].second; }
   // Append then Sort once, for building; Insert and Erase keep the order.
-  void Append(std::string interface, std::string target);
+  void Append(std::string interface, std::string suffix);
   void Sort();
-  void Insert(std::string interface, std::string target);
+  void Insert(std::string interface, std::string suffix);
   void Erase(const std::string& interface);
 
  private:
@@ -120,6 +122,9 @@ struct DispatchTree {
   const DispatchRoot* layout = nullptr;  // root, direction, group, subchain base, last rule
   size_t index = 0;                      // in its table's dispatch list: its ChainKey slot
   std::string root;                      // e.g. felix-FROM-ENDPOINT
+  // What the endpoint chains the tree jumps to are named before their suffix: the chain
+  // prefix and the direction's stem (Namer::EndpointChain), e.g. felix-from-.
+  std::string endpoint_chain_stem;
   // How long the start every subchain's name shares is: the chain prefix and the subchain
   // base (Namer::DispatchSubchain), e.g. felix-FROM-EP-PFX-.
   size_t subchain_prefix = 0;
