@@ -113,6 +113,9 @@ class ChainFactory::ChainWriter {
     ++rules_;
   }
 
+  // Counts a rule written into buffer() with its newline.
+  void CountLine() { ++rules_; }
+
   // A rule written as pieces that each start with a space: SpacedRuleStart, then the
   // pieces appended to buffer(), then EndSpacedRule with where it started.
   size_t SpacedRuleStart() const { return body_->size(); }
@@ -156,6 +159,7 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
   if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
   return_if_accepted_ = absl::StrCat("\n", if_accept_, " -j RETURN");
+  allow_end_ = absl::StrCat(spaced_set_accept_, return_if_accepted_);
   set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
@@ -555,10 +559,14 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
                                 : src_runs > 0 ? src_ends[src_runs - 1]
                                                : text_start;
     const absl::string_view tail = text.substr(tail_start, dst_ends[dst_runs] - tail_start);
-    const absl::string_view target =
-        r.action == Action::kAllow  ? absl::string_view(spaced_set_accept_)
-        : r.action == Action::kDeny ? absl::string_view(" -j DROP")
-                                    : absl::string_view();  // in the tail
+    const bool allow = r.action == Action::kAllow;
+    const absl::string_view target = allow ? absl::string_view(spaced_set_accept_)
+                                     : r.action == Action::kDeny
+                                         ? absl::string_view(" -j DROP")
+                                         : absl::string_view();  // in the tail
+    // The last rule's target: an allow rule's comes with the RETURN line after it.
+    const absl::string_view last_target = allow ? absl::string_view(allow_end_) : target;
+    const uint32_t last_s = std::max(src_runs, 1u) - 1, last_d = std::max(dst_runs, 1u) - 1;
     // One rule per pair of a source and a destination multiport run (none: one empty run);
     // the first has its matches written already, the others copy them.
     size_t line = start;
@@ -582,7 +590,7 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
           dst_at = dst_ends[d];
         }
         body->Append(tail);
-        body->Append(target);
+        body->Append(s == last_s && d == last_d ? last_target : target);
         chain->EndSpacedRule(line);
         line = SIZE_MAX;  // the next, if any, is a copy
       }
@@ -590,8 +598,8 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
         src_at = src_ends[s];
       }
     }
-    if (r.action == Action::kAllow) {
-      chain->AddLine(return_if_accepted_);
+    if (allow) {
+      chain->CountLine();  // the RETURN line, in last_target
     }
   }
 }

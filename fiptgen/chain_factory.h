@@ -175,6 +175,8 @@ class ChainFactory {
   mutable uint32_t chains_made_ = 0;
   std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
+  // An allow rule's target and the RETURN line after it: the end of its last line.
+  std::string allow_end_;
   std::string return_if_accepted_;  // the line after each allow rule and profile jump,
                                     // after its newline (ChainWriter)
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
