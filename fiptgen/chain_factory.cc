@@ -64,10 +64,11 @@ const PortRange* AppendMultiport(const PortRange* begin, const PortRange* end,
   return port;
 }
 
-// AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given) gets
-// the end of each run's text in `out`. Returns the number of runs.
+// AppendMultiport over all of `ports`, as many runs as they need; `ends` (when given, with
+// room for one per port) gets the end of each run's text in `out`. Returns the number of
+// runs.
 inline uint32_t AppendMultiports(absl::Span<const PortRange> ports, absl::string_view match,
-                                 TextBuffer* out, std::vector<uint32_t>* ends = nullptr) {
+                                 TextBuffer* out, uint32_t* ends = nullptr) {
   if (ports.empty()) {  // most lists: a test before any setup
     return 0;
   }
@@ -76,7 +77,7 @@ inline uint32_t AppendMultiports(absl::Span<const PortRange> ports, absl::string
   for (const PortRange* at = ports.data(); at != end; ++runs) {
     at = AppendMultiport(at, end, match, out);
     if (ends != nullptr) {
-      ends->push_back(static_cast<uint32_t>(out->size()));
+      ends[runs] = static_cast<uint32_t>(out->size());
     }
   }
   return runs;
@@ -111,6 +112,9 @@ class ChainFactory::ChainWriter {
     body_->Append(newline_and_rule);
     ++rules_;
   }
+
+  // Counts a rule written into buffer() with its newline.
+  void CountLine() { ++rules_; }
 
   // A rule written as pieces that each start with a space: SpacedRuleStart, then the
   // pieces appended to buffer(), then EndSpacedRule with where it started.
@@ -155,12 +159,13 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   clear_accept_ = absl::StrCat("-j MARK --set-xmark 0x0/", a);
   if_accept_ = absl::StrCat("-m mark --mark ", a, "/", a);
   return_if_accepted_ = absl::StrCat("\n", if_accept_, " -j RETURN");
+  allow_end_ = absl::StrCat(spaced_set_accept_, return_if_accepted_);
   set_endpoint_ = absl::StrCat("-j MARK --set-xmark ", ep, "/", ep);
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
   for (int p = 0; p < 256; ++p) {
-    protocol_names_[p] = ProtocolSaveName(p);
+    protocol_matches_[p] = absl::StrCat(" -p ", ProtocolSaveName(p));
   }
   for (const IpSetModel& s : ipsets) {
     ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
@@ -345,80 +350,80 @@ const std::string& ChainFactory::ProfileChainName(const std::string& id, RuleDir
   return dir == RuleDir::kInbound ? it->second.first : it->second.second;
 }
 
-const std::string* ChainFactory::TagSetName(const std::string& tag) const {
-  auto [it, fresh] = tag_sets_.try_emplace(tag);
-  if (fresh) {
-    it->second = namer_.TagSet(tag, family_);
+uint32_t ChainFactory::SetNumber(const SetMatch& m, RuleListText* shared) const {
+  auto [it, fresh] =
+      shared->set_numbers_[m.kind].try_emplace(m.name, static_cast<uint32_t>(shared->sets_.size()));
+  if (fresh) {  // named once, for every family (a long name costs a SHA-256)
+    RuleListText::Set& set = shared->sets_.emplace_back();
+    if (m.kind == SetMatch::kTag) {
+      set.name[0] = namer_.TagSet(m.name, 4);
+      set.name[1] = namer_.TagSet(m.name, 6);
+    } else {
+      const ExplicitSet& s = ipsets_by_name_.at(m.name);
+      set.family = s.model->family;
+      set.name[s.model->family == 6] = s.name;
+    }
   }
-  return &it->second;
+  return it->second;
 }
 
 Chain ChainFactory::ProfileChain(const Profile& profile, RuleDir dir,
-                                 std::vector<const std::string*>* used_sets,
-                                 RuleListText* shared) const {
+                                 std::vector<uint32_t>* used_sets, RuleListText* shared) const {
   ChainWriter c(&body_);
   rule_sets_.clear();
   AddPolicyRules(dir == RuleDir::kInbound ? profile.inbound_rules : profile.outbound_rules, &c,
                  &rule_sets_, shared);
-  // A chain names few distinct sets, each in many rules: each name once. The factory keeps
-  // one copy of each name, so the same set is the same address.
-  const size_t before = used_sets->size();
-  for (const std::string* set : rule_sets_) {
-    if (std::find(used_sets->begin() + before, used_sets->end(), set) == used_sets->end()) {
-      used_sets->push_back(set);
+  // A chain names few distinct sets, each in many rules: each once, marked by the chain's
+  // serial number in its slot.
+  if (++chains_made_ == 0) {  // wrapped: no mark may look current
+    std::fill(set_seen_.begin(), set_seen_.end(), 0);
+    chains_made_ = 1;
+  }
+  if (set_seen_.size() < shared->set_slots()) {
+    set_seen_.resize(shared->set_slots(), 0);
+  }
+  for (uint32_t slot : rule_sets_) {
+    if (set_seen_[slot] != chains_made_) {
+      set_seen_[slot] = chains_made_;
+      used_sets->push_back(slot);
     }
   }
   return c.Finish(ProfileChainName(profile.id, dir));
 }
 
-void ChainFactory::AppendSetMatch(const SetMatch& m, TextBuffer* out,
-                                  std::vector<const std::string*>* sets, bool* in_family) const {
-  const std::string* name;
-  if (m.kind == SetMatch::kTag) {
-    name = TagSetName(m.name);
-  } else {
-    const ExplicitSet& set = ipsets_by_name_.at(m.name);
-    if (set.model->family != family_) {
-      // "In a set of the other family" is never true; "not in it" always is.
-      if (!m.negated) {
-        *in_family = false;
-      }
-      return;
-    }
-    name = &set.name;
-  }
-  AppendPieces(out, m.negated ? " -m set ! --match-set " : " -m set --match-set ", *name,
-               m.side == Side::kSource ? " src" : " dst");
-  sets->push_back(name);
-}
-
-bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
-                               std::vector<const std::string*>* used_sets) const {
-  if (r.ip_version && *r.ip_version != family_) {
-    return false;
-  }
+bool ChainFactory::RuleMatches(const PolicyRule& r, const uint32_t* set_numbers,
+                               const RuleListText& shared, TextBuffer* out,
+                               std::vector<uint32_t>* used_sets) const {
   bool in_family = true;
+  // The pieces are written at a pointer, each of a fixed size where it can be (a copy the
+  // compiler inlines), not appended as strings of a size chosen at run time (a call each).
   // Addresses: a positive net of the other family leaves the rule out; a negated one only
   // its match. A positive /0 matches everything and iptables-save prints nothing for it.
-  for (const auto& [net, flag] :
-       {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "-s"},
-        {&r.dst_net, "-d"}}) {
-    if (!*net) {
-      continue;
+  auto net_match = [&](const std::optional<Match<IpNet>>& net, const char* flag) {
+    if (!net) {
+      return;
     }
-    const Match<IpNet>& m = **net;
+    const Match<IpNet>& m = *net;
     if (m.value.family != family_) {
       in_family = in_family && m.negated;
-      continue;
+      return;
     }
     if (!m.negated && m.value.prefix_len == 0) {
-      continue;
+      return;
     }
-    AppendPieces(out, m.negated ? " ! " : " ", flag, " ");
     const size_t at = out->size();
-    char* const to = out->Extend(IpNet::kMaxText);
-    out->Truncate(at + static_cast<size_t>(m.value.WriteText(to) - to));
-  }
+    char* const start = out->Extend(6 + IpNet::kMaxText);
+    char* p = start;
+    if (m.negated) {
+      std::memcpy(p, " !", 2);
+      p += 2;
+    }
+    std::memcpy(p, flag, 4);  // " -s " or " -d "
+    p = m.value.WriteText(p + 4);
+    out->Truncate(at + static_cast<size_t>(p - start));
+  };
+  net_match(r.src_net, " -s ");
+  net_match(r.dst_net, " -d ");
   if (r.protocol) {
     const int p = r.protocol->value;
     bool other_family_icmp =
@@ -426,8 +431,11 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
     if (other_family_icmp) {
       in_family = in_family && r.protocol->negated;
     } else {
-      AppendPieces(out, r.protocol->negated ? " ! -p " : " -p ",
-                   p >= 0 && p < 256 ? protocol_names_[p] : absl::string_view());
+      if (r.protocol->negated) {
+        out->Append(absl::string_view(" !"));
+      }
+      out->Append(p >= 0 && p < 256 ? absl::string_view(protocol_matches_[p])
+                                    : absl::string_view(" -p "));
     }
   }
   if (!in_family) {
@@ -443,8 +451,32 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
   }
   // The sets are used only if the rule is written: forget them if it is not.
   const size_t sets_before = used_sets->size();
-  for (const SetMatch& m : r.sets) {
-    AppendSetMatch(m, out, used_sets, &in_family);
+  const bool v6 = family_ == 6;
+  for (size_t i = 0; i < r.sets.size(); ++i) {
+    const SetMatch& m = r.sets[i];
+    const RuleListText::Set& set = shared.sets_[set_numbers[i]];
+    if (set.family != 0 && set.family != family_) {
+      // "In a set of the other family" is never true; "not in it" always is.
+      in_family = in_family && m.negated;
+      continue;
+    }
+    const std::string& name = set.name[v6];
+    const size_t at = out->size();
+    char* const start = out->Extend(24 + name.size());
+    char* p = start;
+    std::memcpy(p, " -m set", 7);
+    p += 7;
+    if (m.negated) {
+      std::memcpy(p, " !", 2);
+      p += 2;
+    }
+    std::memcpy(p, " --match-set ", 13);
+    p += 13;
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    std::memcpy(p, m.side == Side::kSource ? " src" : " dst", 4);
+    out->Truncate(at + static_cast<size_t>(p + 4 - start));
+    used_sets->push_back(RuleListText::SetSlot(set_numbers[i], family_));
   }
   if (!in_family) {
     used_sets->resize(sets_before);
@@ -456,33 +488,41 @@ bool ChainFactory::RuleMatches(const PolicyRule& r, TextBuffer* out,
 uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
                                        RuleListText* shared) const {
   TextBuffer& text = shared->text_;
-  std::vector<uint32_t>& ends = shared->ends_;
+  RuleListText::Words& ends = shared->ends_;
   const uint32_t entry = static_cast<uint32_t>(ends.size());
   shared->entry_[slot] = entry;
-  // The run counts, then the ends: the counts are filled in once known.
-  ends.push_back(0);
-  ends.push_back(0);
+  // The run counts, the sets' numbers, then the ends, written in place: room for the most
+  // the entry can take (a run per port), cut to what it took after.
+  const size_t sets = r.sets.size();
+  uint32_t* const e = ends.Extend(3 + sets + r.src_ports.size() + r.dst_ports.size());
+  for (size_t i = 0; i < sets; ++i) {
+    e[2 + i] = SetNumber(r.sets[i], shared);
+  }
   // The positive runs' ports only (AddPolicyRules writes their match before each): a rule
   // is written once per pair of runs, and the text is kept until the next family's state.
-  const uint32_t src_runs = AppendMultiports(r.src_ports, {}, &text, &ends);
-  ends[entry] = src_runs;
-  ends[entry + 1] = AppendMultiports(r.dst_ports, {}, &text, &ends);
+  uint32_t* at = e + 2 + sets;
+  e[0] = AppendMultiports(r.src_ports, {}, &text, at);
+  at += e[0];
+  e[1] = AppendMultiports(r.dst_ports, {}, &text, at);
+  at += e[1];
   // What comes after the positive port matches: the negated ones, then a log rule's target
   // (AddPolicyRules adds the others: the same text for every rule, not kept per rule).
   AppendMultiports(r.not_src_ports, kNotSourcePorts, &text);
   AppendMultiports(r.not_dst_ports, kNotDestinationPorts, &text);
   if (r.action == Action::kLog) {
-    std::string quoted;
-    AppendQuotedArg(r.log_prefix, &quoted);
-    AppendPieces(&text, " -j LOG --log-prefix", quoted, " --log-level 5");
+    text.Append(" -j LOG --log-prefix");
+    const size_t quoted_at = text.size();
+    char* const to = text.Extend(QuotedArgRoom(r.log_prefix));
+    text.Truncate(quoted_at + static_cast<size_t>(WriteQuotedArg(r.log_prefix, to) - to));
+    text.Append(" --log-level 5");
   }
-  ends.push_back(static_cast<uint32_t>(text.size()));
+  *at++ = static_cast<uint32_t>(text.size());
+  ends.Truncate(entry + static_cast<size_t>(at - e));
   return entry;
 }
 
 void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
-                                  std::vector<const std::string*>* used_sets,
-                                  RuleListText* shared) const {
+                                  std::vector<uint32_t>* used_sets, RuleListText* shared) const {
   std::vector<uint32_t>& entries = shared->entry_;
   auto [list, fresh] = shared->lists_.try_emplace(&rules, static_cast<uint32_t>(entries.size()));
   if (fresh) {  // the first family to write the list
@@ -492,32 +532,41 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
   TextBuffer* const body = chain->buffer();
   for (size_t i = 0; i < rules.size(); ++i) {
     const PolicyRule& r = rules[i];
-    // The matches go straight into the chain, as its next rule's first pieces.
-    const size_t start = chain->SpacedRuleStart();
-    if (!RuleMatches(r, body, used_sets)) {
-      body->Truncate(start);
+    if (r.ip_version && *r.ip_version != family_) {
       continue;
     }
-    const size_t matches_size = body->size() - start;
+    // The shared entry first: it holds the numbers of the rule's sets.
     uint32_t entry = entries[first_slot + i];
     if (entry == RuleListText::kNone) {
       entry = WriteSharedText(r, first_slot + i, shared);
     }
+    const uint32_t* const e = shared->ends_.data() + entry;
+    const uint32_t* const set_numbers = e + 2;
+    // The matches go straight into the chain, as its next rule's first pieces.
+    const size_t start = chain->SpacedRuleStart();
+    if (!RuleMatches(r, set_numbers, *shared, body, used_sets)) {
+      body->Truncate(start);
+      continue;
+    }
+    const size_t matches_size = body->size() - start;
     // The rule's text starts where the entry written before it ends (with its tail).
     const uint32_t text_start = entry == 0 ? 0 : shared->ends_[entry - 1];
     const absl::string_view text = shared->text_.view();
-    const uint32_t* const e = shared->ends_.data() + entry;
     const uint32_t src_runs = e[0], dst_runs = e[1];
-    const uint32_t* const src_ends = e + 2;
+    const uint32_t* const src_ends = set_numbers + r.sets.size();
     const uint32_t* const dst_ends = src_ends + src_runs;
     const uint32_t tail_start = dst_runs > 0   ? dst_ends[dst_runs - 1]
                                 : src_runs > 0 ? src_ends[src_runs - 1]
                                                : text_start;
     const absl::string_view tail = text.substr(tail_start, dst_ends[dst_runs] - tail_start);
-    const absl::string_view target =
-        r.action == Action::kAllow  ? absl::string_view(spaced_set_accept_)
-        : r.action == Action::kDeny ? absl::string_view(" -j DROP")
-                                    : absl::string_view();  // in the tail
+    const bool allow = r.action == Action::kAllow;
+    const absl::string_view target = allow ? absl::string_view(spaced_set_accept_)
+                                     : r.action == Action::kDeny
+                                         ? absl::string_view(" -j DROP")
+                                         : absl::string_view();  // in the tail
+    // The last rule's target: an allow rule's comes with the RETURN line after it.
+    const absl::string_view last_target = allow ? absl::string_view(allow_end_) : target;
+    const uint32_t last_s = std::max(src_runs, 1u) - 1, last_d = std::max(dst_runs, 1u) - 1;
     // One rule per pair of a source and a destination multiport run (none: one empty run);
     // the first has its matches written already, the others copy them.
     size_t line = start;
@@ -541,7 +590,7 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
           dst_at = dst_ends[d];
         }
         body->Append(tail);
-        body->Append(target);
+        body->Append(s == last_s && d == last_d ? last_target : target);
         chain->EndSpacedRule(line);
         line = SIZE_MAX;  // the next, if any, is a copy
       }
@@ -549,8 +598,8 @@ void ChainFactory::AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWri
         src_at = src_ends[s];
       }
     }
-    if (r.action == Action::kAllow) {
-      chain->AddLine(return_if_accepted_);
+    if (allow) {
+      chain->CountLine();  // the RETURN line, in last_target
     }
   }
 }

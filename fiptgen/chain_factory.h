@@ -7,6 +7,7 @@
 #ifndef FIPTGEN_CHAIN_FACTORY_H_
 #define FIPTGEN_CHAIN_FACTORY_H_
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -14,7 +15,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/node_hash_map.h"
 #include "fiptgen/append.h"
 #include "fiptgen/layout.h"
 #include "fiptgen/model.h"
@@ -32,14 +32,27 @@ namespace fiptgen {
 // lists, each found by its rules' address: the generator state's own holds one profile's at a time,
 // while it builds that profile's chains for every family (Clear in between); GenerateEachFamily's
 // holds every list from one family's state to the next.
+//
+// It also numbers the sets the rules name. A rule's set match is looked up by its name once,
+// by the family that writes the rule's entry, which keeps the set's number; after that the
+// set is a number, for every family. A set of one family is a slot, number * 2 +
+// (family == 6): what ProfileChain hands out as used, and what the generator state counts
+// the users of (an index, not a name hashed and compared).
 class RuleListText {
  public:
+  // Forgets the lists and their text; the sets keep their numbers.
   void Clear() {
     lists_.clear();
     text_.clear();
     entry_.clear();
     ends_.clear();
   }
+
+  static uint32_t SetSlot(uint32_t set, int family) { return set * 2 + (family == 6 ? 1 : 0); }
+  // Slots of every set numbered so far: each slot handed out is below this.
+  size_t set_slots() const { return sets_.size() * 2; }
+  // The name of the set of a slot handed out (Namer::TagSet or Namer::ExplicitSet).
+  const std::string& set_name(uint32_t slot) const { return sets_[slot / 2].name[slot % 2]; }
 
  private:
   friend class ChainFactory;
@@ -48,11 +61,46 @@ class RuleListText {
   absl::flat_hash_map<const std::vector<PolicyRule>*, uint32_t> lists_;
   TextBuffer text_;
   // Per rule of each list, where its entry starts in ends_, or kNone before it is written.
-  // An entry is the number of source runs, the number of destination runs, then where
-  // each source run, each destination run and the tail end in text_ (a rule's text
-  // starts where the entry written before it ends).
+  // An entry is the number of source runs, the number of destination runs, the number of
+  // each of the rule's set matches' sets (sets_), then where each source run, each
+  // destination run and the tail end in text_ (a rule's text starts where the entry
+  // written before it ends).
   std::vector<uint32_t> entry_;
-  std::vector<uint32_t> ends_;
+  // Grown by Extend, which leaves the new words for the caller to write: a rule's entry is
+  // written in place, in room for the most it can take, then cut to what it took
+  // (std::vector's resize would zero-fill them, through a call, for every rule).
+  class Words {
+   public:
+    size_t size() const { return size_; }
+    const uint32_t* data() const { return data_.get(); }
+    uint32_t operator[](size_t i) const { return data_[i]; }
+    void clear() { size_ = 0; }
+    void Truncate(size_t n) { size_ = n; }
+    uint32_t* Extend(size_t n) {
+      if (capacity_ - size_ < n) {
+        capacity_ = std::max(2 * capacity_, size_ + n + 256);
+        std::unique_ptr<uint32_t[]> grown(new uint32_t[capacity_]);
+        std::copy(data_.get(), data_.get() + size_, grown.get());
+        data_ = std::move(grown);
+      }
+      size_ += n;
+      return data_.get() + size_ - n;
+    }
+
+   private:
+    std::unique_ptr<uint32_t[]> data_;
+    size_t size_ = 0;
+    size_t capacity_ = 0;
+  };
+  Words ends_;
+  // A set a rule names: a tag's, which every family has, or an explicit set of one family.
+  struct Set {
+    int family = 0;       // an explicit set's; 0 for a tag's
+    std::string name[2];  // [family == 6]; "" in a family the set is not of
+  };
+  std::vector<Set> sets_;
+  // By name, per SetMatch::Kind: the set's number in sets_.
+  absl::flat_hash_map<std::string, uint32_t> set_numbers_[2];
 };
 
 // Each profile's two chain names (-i, -o) by its id: the same in every family, so made once
@@ -79,36 +127,34 @@ class ChainFactory {
   // is the endpoint's Namer::EndpointSuffix (made once for all its chains).
   Chain EndpointChain(const Endpoint& e, ChainDir dir, bool untracked,
                       const std::string* suffix = nullptr) const;
-  // A profile's -i or -o chain; appends to `used_sets` each set a written rule names that
-  // is not in it yet: the factory's own copy of the name, which lives as long as it does
-  // (one copy of each name: the same set is the same address).
-  // `shared` holds (or is given) the text of the rules that every family shares: pass the
-  // same one to each family's factory.
-  Chain ProfileChain(const Profile& profile, RuleDir dir,
-                     std::vector<const std::string*>* used_sets, RuleListText* shared) const;
+  // A profile's -i or -o chain; appends to `used_sets` each set a written rule names, once
+  // per chain: its slot in `shared` (RuleListText::set_name names it).
+  // `shared` holds (or is given) the text of the rules that every family shares, and
+  // numbers their sets: pass the same one to each family's factory.
+  Chain ProfileChain(const Profile& profile, RuleDir dir, std::vector<uint32_t>* used_sets,
+                     RuleListText* shared) const;
 
  private:
   class ChainWriter;
-  // Where a set match's name comes from: the tag's or explicit set's name, made once (a
-  // long name costs a SHA-256), or nullptr for an explicit set of the other family.
-  const std::string* TagSetName(const std::string& tag) const;
+  // The number of the match's set in `shared`, numbered (and named, for every family) when
+  // first met.
+  uint32_t SetNumber(const SetMatch& m, RuleListText* shared) const;
   const std::string& ProfileChainName(const std::string& id, RuleDir dir) const;
   Chain RawHookChain(FixedChain chain, ChainDir dir) const;
   Chain HostChainHead(FixedChain chain, ChainDir dir) const;
   Chain FilterInput() const;
   Chain FilterForward() const;
   void AddPolicyRules(const std::vector<PolicyRule>& rules, ChainWriter* chain,
-                      std::vector<const std::string*>* used_sets, RuleListText* shared) const;
-  // Writes the rule's family-independent text into `shared` (RuleListText) and sets its
-  // slot there, entry_[slot]; returns where its entry starts in shared->ends_.
+                      std::vector<uint32_t>* used_sets, RuleListText* shared) const;
+  // Writes the rule's family-independent text and its sets' numbers into `shared`
+  // (RuleListText) and sets its slot there, entry_[slot]; returns where its entry starts
+  // in shared->ends_.
   uint32_t WriteSharedText(const PolicyRule& rule, size_t slot, RuleListText* shared) const;
-  // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets), each piece
-  // starting with a space, or returns false when the rule has no place in this family
-  // (having maybe appended some: the caller drops them).
-  bool RuleMatches(const PolicyRule& rule, TextBuffer* out,
-                   std::vector<const std::string*>* used_sets) const;
-  void AppendSetMatch(const SetMatch& m, TextBuffer* out, std::vector<const std::string*>* sets,
-                      bool* in_family) const;
+  // Appends to `out` the rule's matches (addresses, protocol, ICMP, sets: `set_numbers`,
+  // one per rule.sets), each piece starting with a space, or returns false when the rule
+  // has no place in this family (having maybe appended some: the caller drops them).
+  bool RuleMatches(const PolicyRule& rule, const uint32_t* set_numbers, const RuleListText& shared,
+                   TextBuffer* out, std::vector<uint32_t>* used_sets) const;
 
   struct ExplicitSet {
     const IpSetModel* model;
@@ -118,23 +164,26 @@ class ChainFactory {
   const Config& config_;
   const int family_;
   Namer namer_;
-  // Node maps: rules keep pointers to the names while a chain is built.
-  absl::node_hash_map<std::string, ExplicitSet> ipsets_by_name_;
-  mutable absl::node_hash_map<std::string, std::string> tag_sets_;  // tag -> set name
-  std::unique_ptr<ProfileChainNames> own_profile_chains_;           // when none is given
+  absl::flat_hash_map<std::string, ExplicitSet> ipsets_by_name_;
+  std::unique_ptr<ProfileChainNames> own_profile_chains_;  // when none is given
   ProfileChainNames* profile_chains_;
   // Reused across chains and rules, so building a chain allocates only the chain itself.
   mutable TextBuffer body_;
-  mutable std::vector<const std::string*> rule_sets_;
+  mutable std::vector<uint32_t> rule_sets_;
+  // Per set slot, the last chain (chains_made_) that named it: each set once per chain.
+  mutable std::vector<uint32_t> set_seen_;
+  mutable uint32_t chains_made_ = 0;
   std::string accept_mask_;  // config.mark_accept in hex
   std::string set_accept_, spaced_set_accept_, clear_accept_, if_accept_;
+  // An allow rule's target and the RETURN line after it: the end of its last line.
+  std::string allow_end_;
   std::string return_if_accepted_;  // the line after each allow rule and profile jump,
                                     // after its newline (ChainWriter)
   std::string set_endpoint_, clear_endpoint_, if_not_endpoint_;
   std::string wildcard_;
-  // ProtocolSaveName of every protocol number (0-255, as the model holds them): looked up
-  // for most rules of every profile chain.
-  std::array<absl::string_view, 256> protocol_names_;
+  // " -p " and ProtocolSaveName of every protocol number (0-255, as the model holds them):
+  // looked up for most rules of every profile chain.
+  std::array<std::string, 256> protocol_matches_;
 };
 
 }  // namespace fiptgen

@@ -262,11 +262,11 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
       const SetCase& c = cases[at];
       const std::string what = absl::StrCat("v", c.family, " of ", order.size());
       ChainFactory f(config, ipsets, c.family);
-      std::vector<const std::string*> set_names;
+      std::vector<uint32_t> set_names;
       Chain chain = f.ProfileChain(profile, RuleDir::kInbound, &set_names, &shared[0]);
       std::vector<std::string> sets;
-      for (const std::string* s : set_names) {
-        sets.push_back(*s);
+      for (uint32_t slot : set_names) {
+        sets.push_back(shared[0].set_name(slot));
       }
       EXPECT_EQ(chain.name(), "felix-p-db-i") << what;
       std::vector<std::string> rules;

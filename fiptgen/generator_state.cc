@@ -26,8 +26,19 @@ uint32_t TreeMask(const Endpoint& e) {
   return mask;
 }
 
+// A dispatch chain's key in its tree's slot: "" for the root; for a subchain, "+" and its
+// name less what every subchain of the tree starts with (DispatchTree::subchain_prefix), so
+// keys order as the names do and differ in their first 8 bytes (ChainKey::key_head), where
+// the whole names, which share their first ~18, would be compared as strings at each step
+// down the chain map (1,700 instructions a Put on huge). The "+" keeps a subchain whose
+// name is only that prefix apart from the root.
 ChainKey TreeKey(const DispatchTree& tree, const std::string& name) {
-  return ChainKey::Dispatch(tree.index, name == tree.root ? std::string() : name);
+  if (name == tree.root) {
+    return ChainKey::Dispatch(tree.index, std::string());
+  }
+  std::string key = "+";
+  key.append(name, tree.subchain_prefix, std::string::npos);
+  return ChainKey::Dispatch(tree.index, std::move(key));
 }
 
 }  // namespace
@@ -71,15 +82,15 @@ void TableState::TakeRecording(Table* before, Table* after) {
 // ---------------------------------------------------------------------------------------
 // Dispatch trees
 
-void DispatchEntries::Append(std::string interface, std::string target) {
+void DispatchEntries::Append(std::string interface, std::string suffix) {
   uint32_t slot;
   if (!free_.empty()) {
     slot = free_.back();
     free_.pop_back();
-    pool_[slot] = {std::move(interface), std::move(target)};
+    pool_[slot] = {std::move(interface), std::move(suffix)};
   } else {
     slot = static_cast<uint32_t>(pool_.size());
-    pool_.emplace_back(std::move(interface), std::move(target));
+    pool_.emplace_back(std::move(interface), std::move(suffix));
   }
   order_.push_back(slot);
 }
@@ -120,9 +131,9 @@ size_t DispatchEntries::LowerBound(const std::string& interface) const {
          order_.begin();
 }
 
-void DispatchEntries::Insert(std::string interface, std::string target) {
+void DispatchEntries::Insert(std::string interface, std::string suffix) {
   size_t at = LowerBound(interface);
-  Append(std::move(interface), std::move(target));
+  Append(std::move(interface), std::move(suffix));
   std::rotate(order_.begin() + at, order_.end() - 1, order_.end());
 }
 
@@ -186,7 +197,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     std::vector<std::string> kids;
     if (end - begin <= kMaxDispatchRules) {
       for (size_t i = begin; i < end; ++i) {
-        add_rule(flag, entries.interface(i), " -g ", entries.target(i));
+        add_rule(flag, entries.interface(i), " -g ", tree.endpoint_chain_stem, entries.suffix(i));
       }
       add_rule(layout.last_rule);
       put();
@@ -207,7 +218,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
     for (size_t i = begin; i < end;) {
       const std::string& iface = entries.interface(i);
       if (iface.size() == common) {  // the prefix itself is an interface: sorts first
-        add_rule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", tree.endpoint_chain_stem, entries.suffix(i));
         ++i;
         continue;
       }
@@ -226,7 +237,7 @@ void GeneratorState::RebuildTree(DispatchTree& tree, TableState& table, const Ch
       }
       const size_t j = lo;
       if (j - i == 1) {
-        add_rule(flag, iface, " -g ", entries.target(i));
+        add_rule(flag, iface, " -g ", tree.endpoint_chain_stem, entries.suffix(i));
         i = j;
         continue;
       }
@@ -308,6 +319,10 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tr
       tree.layout = &layout.dispatch[i];
       tree.index = i;
       tree.root = n.Fixed(layout.dispatch[i].root);
+      tree.endpoint_chain_stem =
+          absl::StrCat(model.config.chain_prefix, EndpointChainStem(layout.dispatch[i].dir));
+      tree.subchain_prefix =
+          model.config.chain_prefix.size() + layout.dispatch[i].subchain_base.size();
       tree.tracked = tracking;
     }
   }
@@ -405,20 +420,22 @@ const std::vector<uint32_t>& GeneratorState::EndpointTags(const Endpoint& e) {
   return tags;
 }
 
-void GeneratorState::UseSet(const std::string* name_copy, int delta) {
-  int& use = set_use_[name_copy];
+void GeneratorState::UseSet(uint32_t slot, int delta) {
+  if (slot >= set_use_.size()) {
+    set_use_.resize(shared_->rule_text.set_slots(), 0);
+  }
+  int& use = set_use_[slot];
   const int before = use;
   use += delta;
   if ((before == 0) == (use == 0)) {
     return;
   }
-  const std::string& name = *name_copy;
+  const std::string& name = shared_->rule_text.set_name(slot);
   if (recording_ && sets_before_.count(name) == 0) {
     auto it = sets_.find(name);
     sets_before_[name] = it == sets_.end() ? std::nullopt : std::optional<IpSetSpec>(it->second);
   }
   if (use == 0) {
-    set_use_.erase(name_copy);
     sets_.erase(name);
   } else {
     dirty_sets_.insert(name);
@@ -442,8 +459,8 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
   }
   for (FamilyState& fs : families_) {
     TableState& table = fs.tables[table_index];
-    // The names are the factory's copies (ChainFactory::ProfileChain).
-    std::vector<const std::string*>& sets = used_sets_;
+    // The sets' slots (ChainFactory::ProfileChain).
+    std::vector<uint32_t>& sets = used_sets_;
     sets.clear();
     if (delta > 0) {
       for (RuleDir dir : {RuleDir::kInbound, RuleDir::kOutbound}) {
@@ -459,12 +476,12 @@ void GeneratorState::UseProfile(const std::string& id, size_t table_index, int d
       }
       sets = fs.profile_sets[id];
     }
-    for (const std::string* set : sets) {
-      const std::string& s = *set;
+    for (uint32_t set : sets) {
       UseSet(set, delta);
       if (!tracking_) {
         continue;
       }
+      const std::string& s = shared_->rule_text.set_name(set);
       absl::flat_hash_map<std::string, int>& users = set_profiles_[s];
       if ((users[id] += delta) == 0) {
         users.erase(id);
@@ -592,13 +609,11 @@ void GeneratorState::PlaceEndpoint(const Endpoint& e, bool add, bool building) {
           tree.entries.Erase(e.interface);
           continue;
         }
-        Chain chain = fs.factory.EndpointChain(e, dir, table.layout().untracked, &suffix);
-        std::string target = chain.name();  // the dispatch rule's -g target
-        table.Put(key, std::move(chain));
+        table.Put(key, fs.factory.EndpointChain(e, dir, table.layout().untracked, &suffix));
         if (building) {
-          tree.entries.Append(e.interface, std::move(target));
+          tree.entries.Append(e.interface, suffix);
         } else {
-          tree.entries.Insert(e.interface, std::move(target));
+          tree.entries.Insert(e.interface, suffix);
         }
       }
     }

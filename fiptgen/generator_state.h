@@ -93,18 +93,20 @@ struct ChainKey {
   }
 };
 
-// A dispatch tree's entries (interface -> endpoint chain), sorted by interface. They are
+// A dispatch tree's entries (interface -> the endpoint chain's suffix, Namer::EndpointSuffix:
+// the chain is DispatchTree::endpoint_chain_stem and the suffix, and a suffix of at most 16
+// bytes needs no allocation, where the whole name would), sorted by interface. They are
 // indices into a pool, so adding or removing one among 10,000 moves 4-byte indices, not
 // strings.
 class DispatchEntries {
  public:
   size_t size() const { return order_.size(); }
   const std::string& interface(size_t i) const { return pool_[order_[i]].first; }
-  const std::string& target(size_t i) const { return pool_[order_[i]].second; }
+  const std::string& suffix(size_t i) const { return pool_[order_[i]].second; }
   // Append then Sort once, for building; Insert and Erase keep the order.
-  void Append(std::string interface, std::string target);
+  void Append(std::string interface, std::string suffix);
   void Sort();
-  void Insert(std::string interface, std::string target);
+  void Insert(std::string interface, std::string suffix);
   void Erase(const std::string& interface);
 
  private:
@@ -120,6 +122,12 @@ struct DispatchTree {
   const DispatchRoot* layout = nullptr;  // root, direction, group, subchain base, last rule
   size_t index = 0;                      // in its table's dispatch list: its ChainKey slot
   std::string root;                      // e.g. felix-FROM-ENDPOINT
+  // What the endpoint chains the tree jumps to are named before their suffix: the chain
+  // prefix and the direction's stem (Namer::EndpointChain), e.g. felix-from-.
+  std::string endpoint_chain_stem;
+  // How long the start every subchain's name shares is: the chain prefix and the subchain
+  // base (Namer::DispatchSubchain), e.g. felix-FROM-EP-PFX-.
+  size_t subchain_prefix = 0;
   DispatchEntries entries;
   // chain -> its subchains, which a change needs to rebuild part of the tree: kept only
   // when the state takes changes (`tracked`).
@@ -232,9 +240,9 @@ class GeneratorState {
     // changes allocates and frees each node (null here).
     std::unique_ptr<std::pmr::monotonic_buffer_resource> nodes;
     std::vector<TableState> tables;  // one per layout table (Tables()), in output order
-    // Sets each profile's chains name in this family (the same in every table): the
-    // factory's copies of their names.
-    absl::flat_hash_map<std::string, std::vector<const std::string*>> profile_sets;
+    // Sets each profile's chains name in this family (the same in every table): their
+    // slots (RuleListText::SetSlot).
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> profile_sets;
   };
 
   // A profile of the model, its index in model.profiles (ChainKey::ProfileChain) and its
@@ -256,8 +264,8 @@ class GeneratorState {
   const std::vector<uint32_t>& EndpointTags(const Endpoint& e);
   // `table` is an index into Tables() (and every family's tables).
   void UseProfile(const std::string& id, size_t table, int delta);
-  // `name`: the factory's copy (set_use_).
-  void UseSet(const std::string* name, int delta);
+  // `slot`: the set's in shared_->rule_text (RuleListText::SetSlot).
+  void UseSet(uint32_t slot, int delta);
   void UseFailsafe(size_t table, int delta);
   void ChangeTagMembers(const Endpoint& e, int delta);
   // What the endpoint's policy uses: profile chains, failsafe chains, tag set members.
@@ -288,11 +296,10 @@ class GeneratorState {
   // the failsafe chains.
   std::vector<std::vector<int>> profile_users_;
   std::vector<int> failsafe_users_;
-  // Set -> profile chains naming it. A set is named by its family's factory, which keeps
-  // one copy of each name (ChainFactory::ProfileChain): the key is that copy's address,
-  // which is hashed at a pointer's cost, where a profile chain pair counts each set it
-  // names (33,000 times on large).
-  absl::flat_hash_map<const std::string*, int> set_use_;
+  // Per set slot (RuleListText::SetSlot, numbered by shared_->rule_text), how many profile
+  // chains name the set: an index, where a profile chain pair counts each set it names
+  // (33,000 times on large).
+  std::vector<int> set_use_;
   // set name -> profile id -> how many of its (family, table) chain pairs name the set
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> set_profiles_;
   // Every tag of the model's profiles, numbered in the order first met; an endpoint's tags
@@ -309,7 +316,7 @@ class GeneratorState {
   // rule text UseProfile clears for each profile (reused room).
   SharedByFamilies own_shared_;
   SharedByFamilies* shared_ = &own_shared_;
-  std::vector<const std::string*> used_sets_;  // UseProfile's, per family: reused room
+  std::vector<uint32_t> used_sets_;  // UseProfile's, per family: reused room
   std::set<std::string> dirty_sets_;
   bool recording_ = false;
   std::map<std::string, std::optional<IpSetSpec>> sets_before_;

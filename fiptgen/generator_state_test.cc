@@ -47,7 +47,7 @@ TEST(DispatchEntriesTest, SortOrdersByInterface) {
   ASSERT_EQ(entries.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(entries.interface(i), names[i]) << i;
-    EXPECT_EQ(entries.target(i), "to-" + names[i]) << i;
+    EXPECT_EQ(entries.suffix(i), "to-" + names[i]) << i;
   }
 }
 

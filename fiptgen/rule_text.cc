@@ -55,17 +55,17 @@ const char* BareWordEnd(const char* p, const char* end) {
 
 }  // namespace
 
-void AppendQuotedArg(absl::string_view value, std::string* out) {
+char* WriteQuotedArg(absl::string_view value, char* out) {
   bool bare = !value.empty();
   for (char c : value) {
     bare = bare && IsBareArgChar(c);
   }
-  out->push_back(' ');
+  *out++ = ' ';
   if (bare) {
-    out->append(value.data(), value.size());
-    return;
+    std::memcpy(out, value.data(), value.size());
+    return out + value.size();
   }
-  out->push_back('"');
+  *out++ = '"';
   for (char c : value) {
     // A newline would end the rule early; the loader refuses control characters, and this
     // is the last line of defence for models built in code.
@@ -73,11 +73,19 @@ void AppendQuotedArg(absl::string_view value, std::string* out) {
       c = ' ';
     }
     if (c == '"' || c == '\\' || c == '\'') {
-      out->push_back('\\');
+      *out++ = '\\';
     }
-    out->push_back(c);
+    *out++ = c;
   }
-  out->push_back('"');
+  *out++ = '"';
+  return out;
+}
+
+void AppendQuotedArg(absl::string_view value, std::string* out) {
+  const size_t at = out->size();
+  out->resize(at + QuotedArgRoom(value));
+  char* const start = &(*out)[0];
+  out->resize(static_cast<size_t>(WriteQuotedArg(value, start + at) - start));
 }
 
 RuleTokenizer::RuleTokenizer(absl::string_view text) : text_(text) {

@@ -39,6 +39,10 @@ namespace fiptgen {
 // " \ ' escaped by a backslash. A newline, carriage return or NUL (which the loader refuses)
 // is written as a space: nothing can end a rule early.
 void AppendQuotedArg(absl::string_view value, std::string* out);
+// The same text written at `out`, which has room for QuotedArgRoom(value) bytes; returns
+// its end. For text built in place (a log rule's prefix, written for each log rule).
+char* WriteQuotedArg(absl::string_view value, char* out);
+inline size_t QuotedArgRoom(absl::string_view value) { return 2 * value.size() + 3; }
 
 // One word of a rule.
 struct RuleToken {
