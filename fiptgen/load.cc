@@ -569,71 +569,120 @@ void SortPortKeys(uint32_t* keys, size_t n) {
   }
 }
 
+// ReadPorts' handling of one list's elements: each kept as its sort key (lo << 16 | hi),
+// the checks inline and the reports, and the elements json::Reader::ReadArray does not read
+// inline, out of line (a large model has 188,000 ports).
+class PortKeys {
+ public:
+  PortKeys(JsonReader& r, absl::string_view parent, absl::string_view field,
+           std::vector<uint32_t>& keys)
+      : r_(r), parent_(parent), field_(field), keys_(keys) {
+    keys_.clear();
+  }
+
+  void Port(int64_t n) {
+    if (n < 0 || n > 65535) {
+      OutOfRange(n);
+      return;
+    }
+    keys_.push_back(static_cast<uint32_t>(n) << 16 | static_cast<uint32_t>(n));
+  }
+  void Range(uint32_t lo, uint32_t hi, absl::string_view text) {
+    if (lo > 65535 || hi > 65535 || lo >= hi) {
+      BadRange(lo, hi, text);
+      return;
+    }
+    keys_.push_back(lo << 16 | hi);
+  }
+  // Any element but an integer and an inline "lo:hi".
+  __attribute__((noinline)) void Other(const json::Node& element) {
+    if (element.type == json::Type::kInt) {
+      Port(element.int_value);
+      return;
+    }
+    const Value p(&element);
+    if (!p.IsString()) {
+      Error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
+      return;
+    }
+    // "lo:hi": 1-5 digits, ':', 1-5 digits (near the end of the text, or with an error).
+    const absl::string_view text = StringOf(p);
+    size_t at = 0;
+    auto number = [&text, &at](uint32_t* n) {
+      const size_t start = at;
+      *n = 0;
+      while (at < text.size() && at - start < 6 && text[at] >= '0' && text[at] <= '9') {
+        *n = *n * 10 + static_cast<uint32_t>(text[at++] - '0');
+      }
+      return at > start && at - start <= 5;
+    };
+    uint32_t lo = 0, hi = 0;
+    if (!number(&lo) || at == text.size() || text[at++] != ':' || !number(&hi) ||
+        at != text.size()) {
+      Error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
+      return;
+    }
+    Range(lo, hi, text);
+  }
+
+  void Error(absl::string_view message) {
+    if (path_.empty()) {
+      path_ = FieldPath(parent_, field_);
+    }
+    r_.Error(path_, message);
+  }
+
+ private:
+  __attribute__((noinline)) void OutOfRange(int64_t n) {
+    Error(absl::StrCat("port ", n, " out of range"));
+  }
+  __attribute__((noinline)) void BadRange(uint32_t lo, uint32_t hi, absl::string_view text) {
+    if (lo > 65535 || hi > 65535) {
+      OutOfRange(std::max(lo, hi));
+    } else {
+      Error(absl::StrCat("range ", QuoteForMessage(text),
+                         " must have lo < hi (the kernel refuses it)"));
+    }
+  }
+
+  JsonReader& r_;
+  absl::string_view parent_, field_;
+  std::vector<uint32_t>& keys_;
+  std::string path_;  // made at the first error only
+};
+
 // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
 // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
 void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
                std::vector<uint32_t>& keys, absl::InlinedVector<PortRange, 4>* out) {
-  std::string path;  // made at the first error only
-  auto error = [&](absl::string_view message) {
-    if (path.empty()) {
-      path = FieldPath(parent, field);
-    }
-    r.Error(path, message);
-  };
+  PortKeys list(r, parent, field, keys);
   constexpr absl::string_view kNotAList =
       "expected a non-empty array of ports and \"lo:hi\" ranges";
   json::Node node;
   if (!in.NextIs('[')) {
     ReadField(in, &node);
-    error(kNotAList);
+    list.Error(kNotAList);
     return;
   }
-  keys.clear();
   bool empty = true;
-  // The whole array in one loop (json::Reader::ReadArray); a port is an integer read
-  // inline, checked and kept here as its sort key.
-  in.ReadArray(&node, [&](const json::Node& element) {
-    empty = false;
-    if (element.type == json::Type::kInt) {
-      const int64_t n = element.int_value;
-      if (n < 0 || n > 65535) {
-        error(absl::StrCat("port ", n, " out of range"));
-      } else {
-        keys.push_back(static_cast<uint32_t>(n) << 16 | static_cast<uint32_t>(n));
-      }
-      return;
-    }
-    const Value p(&element);
-    if (!p.IsString()) {
-      error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
-      return;
-    }
-    absl::string_view text = StringOf(p);
-    // "lo:hi": 1-5 digits, ':', 1-5 digits.
-    size_t at = 0;
-    auto number = [&text, &at](int64_t* n) {
-      const size_t start = at;
-      *n = 0;
-      while (at < text.size() && at - start < 6 && text[at] >= '0' && text[at] <= '9') {
-        *n = *n * 10 + (text[at++] - '0');
-      }
-      return at > start && at - start <= 5;
-    };
-    int64_t lo = -1, hi = -1;
-    if (!number(&lo) || at == text.size() || text[at++] != ':' || !number(&hi) ||
-        at != text.size()) {
-      error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
-    } else if (lo > 65535 || hi > 65535) {
-      error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
-    } else if (lo >= hi) {
-      error(absl::StrCat("range ", QuoteForMessage(text),
-                         " must have lo < hi (the kernel refuses it)"));
-    } else {
-      keys.push_back(static_cast<uint32_t>(lo) << 16 | static_cast<uint32_t>(hi));
-    }
-  });
+  // The whole array in one loop (json::Reader::ReadArray), which reads a port of a few
+  // digits and a "lo:hi" inline.
+  in.ReadArray(
+      &node,
+      [&](const json::Node& element) {
+        empty = false;
+        if (element.type == json::Type::kInt) {
+          list.Port(element.int_value);
+        } else {
+          list.Other(element);
+        }
+      },
+      [&](uint32_t lo, uint32_t hi, absl::string_view text) {
+        empty = false;
+        list.Range(lo, hi, text);
+      });
   if (empty) {
-    error(kNotAList);
+    list.Error(kNotAList);
     return;
   }
   SortPortKeys(keys.data(), keys.size());

@@ -92,6 +92,15 @@ TEST(LoadModelTest, ErrorMessages) {
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["7:7"]}]}}})",
        "profiles[\"p\"].inbound_rules[0].dst_ports: range \"7:7\" must have lo < hi (the kernel "
        "refuses it)"},
+      // The same two, and a range's port out of range, where json::Reader::ReadArray reads
+      // "lo:hi" inline (16 bytes or more left from its quote).
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["7:7", 1, 2]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: range \"7:7\" must have lo < hi (the kernel "
+       "refuses it)"},
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["99:70000", 1]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: port 70000 out of range"},
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["99:7000"]}]}}})",
+       "OK"},
       {R"({"profiles": {"p": {"inbound_rules": [{"dst_ports": [80]}]}}})",
        "profiles[\"p\"].inbound_rules[0].dst_ports: needs protocol tcp, udp, sctp or udplite"},
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "icmp", "icmp_type": 255}]}}})",
