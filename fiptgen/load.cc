@@ -458,6 +458,13 @@ Value ReadField(json::Reader& in, json::Node* node) {
   return Value(node);
 }
 
+// ReadField for a rule's scalars, with ReadScalar inlined: the one place that reads them
+// (~110,000 on a large model).
+inline Value ReadRuleScalar(json::Reader& in, json::Node* node) {
+  in.ReadScalarInline(node);
+  return Value(node);
+}
+
 // Whether `a` and `b`, both `n` bytes, are equal: for keys of a few bytes, where a call
 // to memcmp costs more than the compare. From 4 bytes on, as two words that may overlap.
 inline bool SameBytes(const char* a, const char* b, size_t n) {
@@ -784,9 +791,16 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
   const uint32_t seen = ReadMembers(
       in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
       [&](int field, absl::string_view name) {
+        if (field >= kSrcPorts && field <= kNotDstPorts) {
+          absl::InlinedVector<PortRange, 4>* const lists[] = {
+              &rule->src_ports, &rule->dst_ports, &rule->not_src_ports, &rule->not_dst_ports};
+          ReadPorts(in, r, path, name, scratch.port_keys, lists[field - kSrcPorts]);
+          return;
+        }
+        // Every other field is a scalar: read here, at one place (ReadScalar inline).
+        const Value f = ReadRuleScalar(in, &node);
         switch (field) {
           case kAction: {
-            const Value f = ReadField(in, &node);
             if (r.String(f, path, name, nullptr)) {
               const absl::string_view action = f.GetString();
               if (IsWord(action, "allow")) {
@@ -804,11 +818,10 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             break;
           }
           case kLogPrefix:
-            log_prefix_read = r.String(ReadField(in, &node), path, name, &rule->log_prefix);
+            log_prefix_read = r.String(f, path, name, &rule->log_prefix);
             break;
           case kProtocol:
           case kNotProtocol: {
-            const Value f = ReadField(in, &node);
             const bool negated = field == kNotProtocol;
             if (f.IsString()) {
               std::optional<int> proto = ParseProtocolName(StringOf(f));
@@ -835,7 +848,7 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kDstNet:
           case kNotDstNet: {
             IpNet net;
-            if (r.Net(ReadField(in, &node), path, name, 0, &net)) {
+            if (r.Net(f, path, name, 0, &net)) {
               (field <= kNotSrcNet ? rule->src_net : rule->dst_net) =
                   Match<IpNet>{net, field == kNotSrcNet || field == kNotDstNet};
             }
@@ -849,7 +862,6 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kNotSrcIpset:
           case kDstIpset:
           case kNotDstIpset: {
-            const Value f = ReadField(in, &node);
             if (r.String(f, path, name, nullptr)) {
               // The fields' order is the list's (model.h): src_tag, !src_tag, dst_tag, ...
               const int order = field - kSrcTag;
@@ -869,36 +881,24 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             }
             break;
           }
-          case kSrcPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->src_ports);
-            break;
-          case kDstPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->dst_ports);
-            break;
-          case kNotSrcPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->not_src_ports);
-            break;
-          case kNotDstPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->not_dst_ports);
-            break;
           case kIcmpType:
           case kNotIcmpType: {
             int64_t n = 0;
-            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+            if (r.Int(f, path, name, 0, 255, &n)) {
               rule->icmp_type = Match<int>{static_cast<int>(n), field == kNotIcmpType};
             }
             break;
           }
           case kIcmpCode: {
             int64_t n = 0;
-            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+            if (r.Int(f, path, name, 0, 255, &n)) {
               rule->icmp_code = static_cast<int>(n);
             }
             break;
           }
           case kIpVersion: {
             int64_t n = 0;
-            if (r.Int(ReadField(in, &node), path, name, 4, 6, &n)) {
+            if (r.Int(f, path, name, 4, 6, &n)) {
               if (n == 5) {
                 r.Error(FieldPath(path, name), "must be 4 or 6");
               } else {
