@@ -559,22 +559,50 @@ uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
 }
 
 // Sorts a port list's keys (lo << 16 | hi: PortRange's order as one number) by insertion:
-// lists hold 7 ports on average, where std::sort's setup costs more than the sort. Longer
-// lists go to std::sort (which ends with the same insertion sort on runs of 16).
+// lists hold 7 ports on average, where std::sort's setup costs more than the sort. Up to 24
+// keys, insertion costs fewer instructions than std::sort (measured: 16, 24 and 32); longer
+// lists go to std::sort.
 void SortPortKeys(uint32_t* keys, size_t n) {
-  if (n > 16) {
+  if (n > 24) {
     std::sort(keys, keys + n);
     return;
   }
   for (size_t i = 1; i < n; ++i) {
     const uint32_t key = keys[i];
-    size_t j = i;
-    for (; j > 0 && keys[j - 1] > key; --j) {
-      keys[j] = keys[j - 1];
+    uint32_t* at = keys + i;
+    if (key < keys[0]) {  // a new least: all move up, with no test of the start
+      for (; at != keys; --at) {
+        *at = at[-1];
+      }
+    } else {  // keys[0] stops the walk down
+      for (; at[-1] > key; --at) {
+        *at = at[-1];
+      }
     }
-    keys[j] = key;
+    *at = key;
   }
 }
+
+// The PortRange of each of a range of sort keys (lo << 16 | hi), for InlinedVector::assign.
+struct PortsOfKeys {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = PortRange;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const PortRange*;
+  using reference = PortRange;
+  const uint32_t* at;
+  PortRange operator*() const {
+    return PortRange{static_cast<uint16_t>(*at >> 16), static_cast<uint16_t>(*at)};
+  }
+  PortsOfKeys& operator++() {
+    ++at;
+    return *this;
+  }
+  PortsOfKeys operator++(int) { return PortsOfKeys{at++}; }
+  friend bool operator==(PortsOfKeys a, PortsOfKeys b) { return a.at == b.at; }
+  friend bool operator!=(PortsOfKeys a, PortsOfKeys b) { return a.at != b.at; }
+  friend difference_type operator-(PortsOfKeys a, PortsOfKeys b) { return a.at - b.at; }
+};
 
 // ReadPorts' handling of one list's elements: each kept as its sort key (lo << 16 | hi),
 // the checks inline and the reports, and the elements json::Reader::ReadArray does not read
@@ -693,14 +721,10 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
     return;
   }
   SortPortKeys(keys.data(), keys.size());
+  // Written in place, each range once: up to 4 in the rule itself, more in one allocation
+  // at the list's size, constructed from the keys (no zeroing first).
   const size_t count = static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
-  // Written in place: up to 4 ranges in the rule itself, more in one allocation at the
-  // list's size.
-  out->resize(count);
-  PortRange* const ports = out->data();
-  for (size_t i = 0; i < count; ++i) {
-    ports[i] = PortRange{static_cast<uint16_t>(keys[i] >> 16), static_cast<uint16_t>(keys[i])};
-  }
+  out->assign(PortsOfKeys{keys.data()}, PortsOfKeys{keys.data() + count});
 }
 
 // A rule's fields, in the order their errors are reported (each field's rank is its

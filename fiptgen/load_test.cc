@@ -216,7 +216,7 @@ TEST(LoadModelTest, RuleChecksFollowTheProfilesNotTheDocument) {
                          z, ".outbound_rules[1].dst_ipset: no ipset named \"nope\""));
 }
 
-// Port lists of every length up to 80 (SortPortKeys: insertion up to 16, std::sort past
+// Port lists of every length up to 80 (SortPortKeys: insertion up to 24, std::sort past
 // that), in random order with repeats: each is kept sorted, each port once.
 TEST(LoadModelTest, PortListsSortedAndUnique) {
   std::mt19937 rng(11);
