@@ -346,6 +346,11 @@ class Reader {
         return Fail();
       }
       ++at_;
+      // Most often one space follows the ',' (", "), then what comes next.
+      if (end_ - at_ >= 2 && *at_ == ' ' && static_cast<unsigned char>(at_[1]) > ' ') {
+        ++at_;
+        return true;
+      }
       SkipSpace();
       if (at_ == end_) {
         return Fail();
@@ -473,7 +478,12 @@ bool Reader::ReadArray(Node* node, Each&& each, EachPair&& each_pair) {
       return Fail();
     }
     ++p;
-    skip_space();
+    // Most often one space follows the ',' (", "), then the next element.
+    if (end - p >= 2 && *p == ' ' && static_cast<unsigned char>(p[1]) > ' ') {
+      ++p;
+    } else {
+      skip_space();
+    }
   }
 }
 
