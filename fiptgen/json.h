@@ -242,11 +242,15 @@ class Reader {
     at_ = end_;
     return false;
   }
-  void SkipSpace() {
+  // Always inlined: called before every value and key, most often with nothing to skip.
+  __attribute__((always_inline)) void SkipSpace() {
     // Most often the next byte is not whitespace: one test, and at_ stays as it is.
     if (at_ != end_ && static_cast<unsigned char>(*at_) > ' ') {
       return;
     }
+    SkipSpaceLoop();
+  }
+  void SkipSpaceLoop() {
     const char* p = at_;  // a local: the compiler keeps it in a register
     while (p != end_ && static_cast<unsigned char>(*p) <= ' ' &&
            (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
