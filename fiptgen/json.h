@@ -456,10 +456,13 @@ bool Reader::ReadArray(Node* node, Each&& each, EachPair&& each_pair) {
       digits = LeadingDigits(word);
     }
     if (digits > 0 && digits < 8 && p[digits] != '.' && (p[digits] | 0x20) != 'e') {
-      node->type = Type::kInt;
-      node->int_value = static_cast<int64_t>(ShortDecimal(word, digits));
+      // A Node of this loop's own, not *node: `each` may keep the address of *node, so
+      // its fields would be stored for every element.
+      Node element;
+      element.type = Type::kInt;
+      element.int_value = static_cast<int64_t>(ShortDecimal(word, digits));
       p += digits;
-      each(static_cast<const Node&>(*node));
+      each(static_cast<const Node&>(element));
     } else if (const char* after = ReadDecimalPair(p, end, each_pair)) {
       p = after;
     } else {

@@ -660,6 +660,10 @@ class PortKeys {
     Range(lo, hi, text);
   }
 
+  // Whether no element was read: each one either adds a key or reports an error (which
+  // makes the path). So no flag is set per element.
+  bool NoElement() const { return keys_.empty() && path_.empty(); }
+
   void Error(absl::string_view message) {
     if (path_.empty()) {
       path_ = FieldPath(parent_, field_);
@@ -699,24 +703,19 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
     list.Error(kNotAList);
     return;
   }
-  bool empty = true;
   // The whole array in one loop (json::Reader::ReadArray), which reads a port of a few
   // digits and a "lo:hi" inline.
   in.ReadArray(
       &node,
       [&](const json::Node& element) {
-        empty = false;
         if (element.type == json::Type::kInt) {
           list.Port(element.int_value);
         } else {
           list.Other(element);
         }
       },
-      [&](uint32_t lo, uint32_t hi, absl::string_view text) {
-        empty = false;
-        list.Range(lo, hi, text);
-      });
-  if (empty) {
+      [&](uint32_t lo, uint32_t hi, absl::string_view text) { list.Range(lo, hi, text); });
+  if (list.NoElement()) {
     list.Error(kNotAList);
     return;
   }
