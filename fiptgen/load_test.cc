@@ -101,6 +101,12 @@ TEST(LoadModelTest, ErrorMessages) {
        "profiles[\"p\"].inbound_rules[0].dst_ports: port 70000 out of range"},
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["99:7000"]}]}}})",
        "OK"},
+      // An empty list is an error of its own; a list whose every port has an error is not.
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [ ]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: expected a non-empty array of ports and "
+       "\"lo:hi\" ranges"},
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [70000]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: port 70000 out of range"},
       {R"({"profiles": {"p": {"inbound_rules": [{"dst_ports": [80]}]}}})",
        "profiles[\"p\"].inbound_rules[0].dst_ports: needs protocol tcp, udp, sctp or udplite"},
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "icmp", "icmp_type": 255}]}}})",
