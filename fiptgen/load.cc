@@ -900,7 +900,9 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
               match.kind = order >= 4 ? SetMatch::kIpset : SetMatch::kTag;
               match.side = order % 4 >= 2 ? Side::kDestination : Side::kSource;
               match.negated = order % 2 == 1;
-              match.name.assign(f.GetString().data(), f.GetString().size());
+              // The name is new, so empty: append is an assign, and libstdc++'s append
+              // costs less than its assign (_M_replace), 22,800 times on a large model.
+              match.name.append(f.GetString().data(), f.GetString().size());
             }
             break;
           }
