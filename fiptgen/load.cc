@@ -218,8 +218,14 @@ class JsonReader {
   }
 
   bool StringList(const Value& v, absl::string_view path, std::vector<std::string>* out) {
+    return StringList(v, path, "", out);
+  }
+  // The path as (parent, field), joined only for an error, as String does.
+  bool StringList(const Value& v, absl::string_view parent, absl::string_view field,
+                  std::vector<std::string>* out) {
     if (!v.IsArray()) {
-      Error(path, absl::StrCat("expected an array of strings, got ", TypeName(v)));
+      Error(FieldPath(parent, field),
+            absl::StrCat("expected an array of strings, got ", TypeName(v)));
       return false;
     }
     bool ok = true;
@@ -229,7 +235,7 @@ class JsonReader {
       if (e.IsString()) {
         out->emplace_back(e.GetString());
       } else {
-        String(e, IndexPath(path, i), nullptr);  // reports it
+        String(e, IndexPath(FieldPath(parent, field), i), nullptr);  // reports it
         ok = false;
       }
       ++i;
@@ -265,8 +271,14 @@ class JsonReader {
   // are cleared, as iptables and ipset do.
   bool NetList(const Value& v, absl::string_view path, int family, std::vector<IpNet>* out,
                bool owned = false) {
+    return NetList(v, path, "", family, out, owned);
+  }
+  // The path as (parent, field), joined only for an error.
+  bool NetList(const Value& v, absl::string_view parent, absl::string_view field, int family,
+               std::vector<IpNet>* out, bool owned) {
     if (!v.IsArray()) {
-      Error(path, absl::StrCat("expected an array of CIDRs, got ", TypeName(v)));
+      Error(FieldPath(parent, field),
+            absl::StrCat("expected an array of CIDRs, got ", TypeName(v)));
       return false;
     }
     bool ok = true;
@@ -279,10 +291,10 @@ class JsonReader {
                                                : absl::InvalidArgumentError("not a string");
       if (!net.ok()) {
         IpNet unused;
-        Net(e, IndexPath(path, i), family, &unused, host_bits);  // reports it
+        Net(e, IndexPath(FieldPath(parent, field), i), family, &unused, host_bits);  // reports it
         ok = false;
       } else if (std::string problem = owned ? OwnedNetProblem(*net) : ""; !problem.empty()) {
-        Error(IndexPath(path, i), problem);
+        Error(IndexPath(FieldPath(parent, field), i), problem);
         ok = false;
       } else {
         out->push_back(*net);
@@ -1056,7 +1068,7 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
                 }
                 json::Tape& tags = scratch.tags;
                 if (in.ReadValue(&tags)) {
-                  r.StringList(tags.root(), FieldPath(path, name), &profile.tags);
+                  r.StringList(tags.root(), path, name, &profile.tags);
                   std::sort(profile.tags.begin(), profile.tags.end());
                   profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()),
                                      profile.tags.end());
@@ -1088,8 +1100,7 @@ void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
     }
   }
   // Every member in order, a repeated one too (its duplicate key was reported); unknown
-  // ones were reported and are left out. Strings name their path only for an error.
-  std::string p;
+  // ones were reported and are left out. Paths are (path, key), joined only for an error.
   for (Value::Member m : e.Members()) {
     const absl::string_view key = m.key;
     const Value& f = m.value;
@@ -1097,25 +1108,22 @@ void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
     if (field < 0) {
       continue;
     }
-    if (field != kId && field != kInterface) {
-      p.assign(path);
-      AppendPieces(&p, ".", key);
-    }
     switch (field) {
       case kId:
         r.String(f, path, key, &ep.id);
         break;
       case kKind: {
-        std::string kind;
-        if (!r.String(f, p, &kind)) {
+        if (!r.String(f, path, key, nullptr)) {
           break;
         }
+        const absl::string_view kind = f.GetString();
         if (kind == "workload") {
           ep.kind = EndpointKind::kWorkload;
         } else if (kind == "host") {
           ep.kind = EndpointKind::kHost;
         } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+          r.Error(FieldPath(path, key),
+                  absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
         }
         break;
       }
@@ -1123,29 +1131,30 @@ void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
         r.String(f, path, key, &ep.interface);
         break;
       case kMac: {
-        std::string text;
-        if (!r.String(f, p, &text)) {
+        if (!r.String(f, path, key, nullptr)) {
           break;
         }
+        const absl::string_view text = f.GetString();
         absl::StatusOr<MacAddress> mac = ParseMac(text);
         if (mac.ok()) {
           ep.mac = *mac;
         } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
+          r.Error(FieldPath(path, key),
+                  absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
         }
         break;
       }
       case kIpv4Nets:
-        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
+        r.NetList(f, path, key, 4, &ep.ipv4_nets, /*owned=*/true);
         break;
       case kIpv6Nets:
-        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
+        r.NetList(f, path, key, 6, &ep.ipv6_nets, /*owned=*/true);
         break;
       case kProfileIds:
-        r.StringList(f, p, &ep.profile_ids);
+        r.StringList(f, path, key, &ep.profile_ids);
         break;
       default:
-        r.StringList(f, p, &ep.untracked_profile_ids);
+        r.StringList(f, path, key, &ep.untracked_profile_ids);
         break;
     }
   }
