@@ -202,7 +202,10 @@ class Reader {
   // array or an object is skipped (its syntax checked all the same) and `node` gets only
   // its type, for a message such as "expected a string, got an array". An unescaped string
   // lives as long as the reader.
-  bool ReadScalar(Node* node) {
+  bool ReadScalar(Node* node) { return ReadScalarInline(node); }
+  // ReadScalar, always inlined: for the one place in a loop that reads most of a
+  // document's scalars (a rule's fields), where a call costs as much as a short string.
+  __attribute__((always_inline)) bool ReadScalarInline(Node* node) {
     SkipSpace();
     if (at_ == end_ || *at_ != '"') {
       return ReadOtherScalar(node);
@@ -220,10 +223,12 @@ class Reader {
   // `each(const Node&)` in order, as ReadScalar reads it (a nested array or object is
   // skipped, its type kept). Built for long arrays of small scalars (port lists): an
   // element that is a positive integer of up to 7 digits is read inline, from one 8-byte
-  // load. `each` must not read from this reader (the loop keeps its own cursor). False on
-  // an error (failed()), and when no array comes next.
-  template <typename Each>
-  bool ReadArray(Node* node, Each&& each);
+  // load. So is a string of two runs of 1-5 decimal digits joined by ':' ("8000:8080"),
+  // which goes to `each_pair(first, second, text)` instead, `text` what is between the
+  // quotes. The callbacks must not read from this reader (the loop keeps its own
+  // cursor). False on an error (failed()), and when no array comes next.
+  template <typename Each, typename EachPair>
+  bool ReadArray(Node* node, Each&& each, EachPair&& each_pair);
   // Reads the next value and drops it (its syntax is checked all the same).
   bool Skip() { return ReadValue(&skipped_); }
   // After the top-level value: true if nothing but whitespace follows.
@@ -237,11 +242,15 @@ class Reader {
     at_ = end_;
     return false;
   }
-  void SkipSpace() {
+  // Always inlined: called before every value and key, most often with nothing to skip.
+  __attribute__((always_inline)) void SkipSpace() {
     // Most often the next byte is not whitespace: one test, and at_ stays as it is.
     if (at_ != end_ && static_cast<unsigned char>(*at_) > ' ') {
       return;
     }
+    SkipSpaceLoop();
+  }
+  void SkipSpaceLoop() {
     const char* p = at_;  // a local: the compiler keeps it in a register
     while (p != end_ && static_cast<unsigned char>(*p) <= ' ' &&
            (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
@@ -341,6 +350,11 @@ class Reader {
         return Fail();
       }
       ++at_;
+      // Most often one space follows the ',' (", "), then what comes next.
+      if (end_ - at_ >= 2 && *at_ == ' ' && static_cast<unsigned char>(at_[1]) > ' ') {
+        ++at_;
+        return true;
+      }
       SkipSpace();
       if (at_ == end_) {
         return Fail();
@@ -381,8 +395,35 @@ inline uint64_t ShortDecimal(uint64_t word, int n) {
   return (v * 10000 + (v >> 32)) & 0xFFFFFFFFu;
 }
 
-template <typename Each>
-bool Reader::ReadArray(Node* node, Each&& each) {
+// ReadArray's "lo:hi": if the string at `p` is two runs of 1-5 decimal digits joined by
+// ':', hands them to `each_pair` and returns where the string ends; else nullptr, with
+// nothing read. Each run comes from one 8-byte load, as a short integer does; so at least
+// 16 bytes must be left (the last few strings of a text go to ReadScalar).
+template <typename EachPair>
+inline const char* ReadDecimalPair(const char* p, const char* end, EachPair& each_pair) {
+  if (end - p < 16 || *p != '"') {
+    return nullptr;
+  }
+  uint64_t first_word, second_word;
+  std::memcpy(&first_word, p + 1, 8);
+  const int first_digits = LeadingDigits(first_word);
+  if (static_cast<unsigned>(first_digits) - 1 > 4 || p[1 + first_digits] != ':') {
+    return nullptr;
+  }
+  const char* const second = p + 2 + first_digits;
+  std::memcpy(&second_word, second, 8);
+  const int second_digits = LeadingDigits(second_word);
+  if (static_cast<unsigned>(second_digits) - 1 > 4 || second[second_digits] != '"') {
+    return nullptr;
+  }
+  each_pair(static_cast<uint32_t>(ShortDecimal(first_word, first_digits)),
+            static_cast<uint32_t>(ShortDecimal(second_word, second_digits)),
+            absl::string_view(p + 1, static_cast<size_t>(second + second_digits - (p + 1))));
+  return second + second_digits + 1;
+}
+
+template <typename Each, typename EachPair>
+bool Reader::ReadArray(Node* node, Each&& each, EachPair&& each_pair) {
   if (!Enter('[')) {
     return false;
   }
@@ -415,17 +456,23 @@ bool Reader::ReadArray(Node* node, Each&& each) {
       digits = LeadingDigits(word);
     }
     if (digits > 0 && digits < 8 && p[digits] != '.' && (p[digits] | 0x20) != 'e') {
-      node->type = Type::kInt;
-      node->int_value = static_cast<int64_t>(ShortDecimal(word, digits));
+      // A Node of this loop's own, not *node: `each` may keep the address of *node, so
+      // its fields would be stored for every element.
+      Node element;
+      element.type = Type::kInt;
+      element.int_value = static_cast<int64_t>(ShortDecimal(word, digits));
       p += digits;
+      each(static_cast<const Node&>(element));
+    } else if (const char* after = ReadDecimalPair(p, end, each_pair)) {
+      p = after;
     } else {
       at_ = p;
       if (!ReadScalar(node)) {
         return false;
       }
       p = at_;
+      each(static_cast<const Node&>(*node));
     }
-    each(static_cast<const Node&>(*node));
     skip_space();
     if (p == end) {
       return Fail();
@@ -438,7 +485,12 @@ bool Reader::ReadArray(Node* node, Each&& each) {
       return Fail();
     }
     ++p;
-    skip_space();
+    // Most often one space follows the ',' (", "), then the next element.
+    if (end - p >= 2 && *p == ' ' && static_cast<unsigned char>(p[1]) > ' ') {
+      ++p;
+    } else {
+      skip_space();
+    }
   }
 }
 

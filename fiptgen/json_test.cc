@@ -233,12 +233,18 @@ ArrayRead ReadWithReadArray(const std::string& text) {
       reader.Skip();
       continue;
     }
-    reader.ReadArray(&node, [&out](const Node& e) {
-      out.elements.push_back(e.type == Type::kString ? std::string(e.text())
-                             : e.type == Type::kInt
-                                 ? "int:" + std::to_string(e.int_value)
-                                 : "type:" + std::to_string(static_cast<int>(e.type)));
-    });
+    reader.ReadArray(
+        &node,
+        [&out](const Node& e) {
+          out.elements.push_back(e.type == Type::kString ? std::string(e.text())
+                                 : e.type == Type::kInt
+                                     ? "int:" + std::to_string(e.int_value)
+                                     : "type:" + std::to_string(static_cast<int>(e.type)));
+        },
+        [&out](uint32_t first, uint32_t second, absl::string_view text) {
+          out.elements.push_back("pair:" + std::to_string(first) + ":" + std::to_string(second) +
+                                 "=" + std::string(text));
+        });
   }
   out.accepted = reader.Finish() && !reader.failed();
   return out;
@@ -250,10 +256,10 @@ TEST(JsonReaderTest, ReadArrayHandsOverEveryElementInOrder) {
                1.5, 7e1, -3, 0, true, null ], "b": [], "a": [], "a":[ 9 ]})";
   const ArrayRead read = ReadWithReadArray(text);
   EXPECT_TRUE(read.accepted);
-  EXPECT_EQ(read.elements,
-            (std::vector<std::string>{"int:80", "8000:8080", "int:443", "type:6", "type:7",
-                                      "int:123456789012345678", "int:1234567890123456789", "type:4",
-                                      "type:4", "int:-3", "int:0", "type:2", "type:0", "int:9"}));
+  EXPECT_EQ(read.elements, (std::vector<std::string>{
+                               "int:80", "pair:8000:8080=8000:8080", "int:443", "type:6", "type:7",
+                               "int:123456789012345678", "int:1234567890123456789", "type:4",
+                               "type:4", "int:-3", "int:0", "type:2", "type:0", "int:9"}));
 }
 
 // ReadArray's 8-byte read of a short integer: every value of 1-7 digits that a port list
@@ -295,6 +301,24 @@ TEST(JsonReaderTest, ReadArrayNumbersOfEveryLengthAndAtTheEnd) {
   EXPECT_TRUE(ReadWithReadArray(R"({"a": [65535]})").accepted);
   EXPECT_EQ(ReadWithReadArray(R"({"a":[655]})").elements, (std::vector<std::string>{"int:655"}));
   EXPECT_FALSE(ReadWithReadArray(R"({"a": [65535)").accepted);
+}
+
+// ReadArray's inline "lo:hi": two runs of 1-5 digits joined by ':', with 16 bytes left
+// from the opening quote. Anything else is an ordinary string, handed over as its text.
+TEST(JsonReaderTest, ReadArrayDecimalPairs) {
+  const ArrayRead read = ReadWithReadArray(
+      R"({"a": ["1:2", "00080:65535", "99999:0", "123456:1", "1:123456", ":1", "1:", "1:2:3",)"
+      R"( "1-2", "1\u003a2", "12 :3", "", "7:8"], "b": 10})");
+  EXPECT_TRUE(read.accepted);
+  EXPECT_EQ(read.elements,
+            (std::vector<std::string>{"pair:1:2=1:2", "pair:80:65535=00080:65535",
+                                      "pair:99999:0=99999:0", "123456:1", "1:123456", ":1",
+                                      "1:", "1:2:3", "1-2", "1:2", "12 :3", "", "pair:7:8=7:8"}));
+  // Fewer than 16 bytes left from the quote: read as a string.
+  EXPECT_EQ(ReadWithReadArray(R"({"a": ["10:20"]})").elements, (std::vector<std::string>{"10:20"}));
+  EXPECT_EQ(ReadWithReadArray(R"({"a": ["10:20"]}           )").elements,
+            (std::vector<std::string>{"pair:10:20=10:20"}));
+  EXPECT_FALSE(ReadWithReadArray(R"({"a": ["10:20"             )").accepted);
 }
 
 // Every one-byte change of a document read with ReadArray gets RapidJSON's verdict (the

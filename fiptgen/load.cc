@@ -218,8 +218,14 @@ class JsonReader {
   }
 
   bool StringList(const Value& v, absl::string_view path, std::vector<std::string>* out) {
+    return StringList(v, path, "", out);
+  }
+  // The path as (parent, field), joined only for an error, as String does.
+  bool StringList(const Value& v, absl::string_view parent, absl::string_view field,
+                  std::vector<std::string>* out) {
     if (!v.IsArray()) {
-      Error(path, absl::StrCat("expected an array of strings, got ", TypeName(v)));
+      Error(FieldPath(parent, field),
+            absl::StrCat("expected an array of strings, got ", TypeName(v)));
       return false;
     }
     bool ok = true;
@@ -229,7 +235,7 @@ class JsonReader {
       if (e.IsString()) {
         out->emplace_back(e.GetString());
       } else {
-        String(e, IndexPath(path, i), nullptr);  // reports it
+        String(e, IndexPath(FieldPath(parent, field), i), nullptr);  // reports it
         ok = false;
       }
       ++i;
@@ -265,8 +271,14 @@ class JsonReader {
   // are cleared, as iptables and ipset do.
   bool NetList(const Value& v, absl::string_view path, int family, std::vector<IpNet>* out,
                bool owned = false) {
+    return NetList(v, path, "", family, out, owned);
+  }
+  // The path as (parent, field), joined only for an error.
+  bool NetList(const Value& v, absl::string_view parent, absl::string_view field, int family,
+               std::vector<IpNet>* out, bool owned) {
     if (!v.IsArray()) {
-      Error(path, absl::StrCat("expected an array of CIDRs, got ", TypeName(v)));
+      Error(FieldPath(parent, field),
+            absl::StrCat("expected an array of CIDRs, got ", TypeName(v)));
       return false;
     }
     bool ok = true;
@@ -279,10 +291,10 @@ class JsonReader {
                                                : absl::InvalidArgumentError("not a string");
       if (!net.ok()) {
         IpNet unused;
-        Net(e, IndexPath(path, i), family, &unused, host_bits);  // reports it
+        Net(e, IndexPath(FieldPath(parent, field), i), family, &unused, host_bits);  // reports it
         ok = false;
       } else if (std::string problem = owned ? OwnedNetProblem(*net) : ""; !problem.empty()) {
-        Error(IndexPath(path, i), problem);
+        Error(IndexPath(FieldPath(parent, field), i), problem);
         ok = false;
       } else {
         out->push_back(*net);
@@ -458,6 +470,13 @@ Value ReadField(json::Reader& in, json::Node* node) {
   return Value(node);
 }
 
+// ReadField for a rule's scalars, with ReadScalar inlined: the one place that reads them
+// (~110,000 on a large model).
+inline Value ReadRuleScalar(json::Reader& in, json::Node* node) {
+  in.ReadScalarInline(node);
+  return Value(node);
+}
+
 // Whether `a` and `b`, both `n` bytes, are equal: for keys of a few bytes, where a call
 // to memcmp costs more than the compare. From 4 bytes on, as two words that may overlap.
 inline bool SameBytes(const char* a, const char* b, size_t n) {
@@ -552,99 +571,171 @@ uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
 }
 
 // Sorts a port list's keys (lo << 16 | hi: PortRange's order as one number) by insertion:
-// lists hold 7 ports on average, where std::sort's setup costs more than the sort. Longer
-// lists go to std::sort (which ends with the same insertion sort on runs of 16).
+// lists hold 7 ports on average, where std::sort's setup costs more than the sort. Up to 24
+// keys, insertion costs fewer instructions than std::sort (measured: 16, 24 and 32); longer
+// lists go to std::sort.
 void SortPortKeys(uint32_t* keys, size_t n) {
-  if (n > 16) {
+  if (n > 24) {
     std::sort(keys, keys + n);
     return;
   }
   for (size_t i = 1; i < n; ++i) {
     const uint32_t key = keys[i];
-    size_t j = i;
-    for (; j > 0 && keys[j - 1] > key; --j) {
-      keys[j] = keys[j - 1];
+    uint32_t* at = keys + i;
+    if (key < keys[0]) {  // a new least: all move up, with no test of the start
+      for (; at != keys; --at) {
+        *at = at[-1];
+      }
+    } else {  // keys[0] stops the walk down
+      for (; at[-1] > key; --at) {
+        *at = at[-1];
+      }
     }
-    keys[j] = key;
+    *at = key;
   }
 }
+
+// The PortRange of each of a range of sort keys (lo << 16 | hi), for InlinedVector::assign.
+struct PortsOfKeys {
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = PortRange;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const PortRange*;
+  using reference = PortRange;
+  const uint32_t* at;
+  PortRange operator*() const {
+    return PortRange{static_cast<uint16_t>(*at >> 16), static_cast<uint16_t>(*at)};
+  }
+  PortsOfKeys& operator++() {
+    ++at;
+    return *this;
+  }
+  PortsOfKeys operator++(int) { return PortsOfKeys{at++}; }
+  friend bool operator==(PortsOfKeys a, PortsOfKeys b) { return a.at == b.at; }
+  friend bool operator!=(PortsOfKeys a, PortsOfKeys b) { return a.at != b.at; }
+  friend difference_type operator-(PortsOfKeys a, PortsOfKeys b) { return a.at - b.at; }
+};
+
+// ReadPorts' handling of one list's elements: each kept as its sort key (lo << 16 | hi),
+// the checks inline and the reports, and the elements json::Reader::ReadArray does not read
+// inline, out of line (a large model has 188,000 ports).
+class PortKeys {
+ public:
+  PortKeys(JsonReader& r, absl::string_view parent, absl::string_view field,
+           std::vector<uint32_t>& keys)
+      : r_(r), parent_(parent), field_(field), keys_(keys) {
+    keys_.clear();
+  }
+
+  void Port(int64_t n) {
+    if (n < 0 || n > 65535) {
+      OutOfRange(n);
+      return;
+    }
+    keys_.push_back(static_cast<uint32_t>(n) << 16 | static_cast<uint32_t>(n));
+  }
+  void Range(uint32_t lo, uint32_t hi, absl::string_view text) {
+    if (lo > 65535 || hi > 65535 || lo >= hi) {
+      BadRange(lo, hi, text);
+      return;
+    }
+    keys_.push_back(lo << 16 | hi);
+  }
+  // Any element but an integer and an inline "lo:hi".
+  __attribute__((noinline)) void Other(const json::Node& element) {
+    if (element.type == json::Type::kInt) {
+      Port(element.int_value);
+      return;
+    }
+    const Value p(&element);
+    if (!p.IsString()) {
+      Error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
+      return;
+    }
+    // "lo:hi": 1-5 digits, ':', 1-5 digits (near the end of the text, or with an error).
+    const absl::string_view text = StringOf(p);
+    size_t at = 0;
+    auto number = [&text, &at](uint32_t* n) {
+      const size_t start = at;
+      *n = 0;
+      while (at < text.size() && at - start < 6 && text[at] >= '0' && text[at] <= '9') {
+        *n = *n * 10 + static_cast<uint32_t>(text[at++] - '0');
+      }
+      return at > start && at - start <= 5;
+    };
+    uint32_t lo = 0, hi = 0;
+    if (!number(&lo) || at == text.size() || text[at++] != ':' || !number(&hi) ||
+        at != text.size()) {
+      Error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
+      return;
+    }
+    Range(lo, hi, text);
+  }
+
+  // Whether no element was read: each one either adds a key or reports an error (which
+  // makes the path). So no flag is set per element.
+  bool NoElement() const { return keys_.empty() && path_.empty(); }
+
+  void Error(absl::string_view message) {
+    if (path_.empty()) {
+      path_ = FieldPath(parent_, field_);
+    }
+    r_.Error(path_, message);
+  }
+
+ private:
+  __attribute__((noinline)) void OutOfRange(int64_t n) {
+    Error(absl::StrCat("port ", n, " out of range"));
+  }
+  __attribute__((noinline)) void BadRange(uint32_t lo, uint32_t hi, absl::string_view text) {
+    if (lo > 65535 || hi > 65535) {
+      OutOfRange(std::max(lo, hi));
+    } else {
+      Error(absl::StrCat("range ", QuoteForMessage(text),
+                         " must have lo < hi (the kernel refuses it)"));
+    }
+  }
+
+  JsonReader& r_;
+  absl::string_view parent_, field_;
+  std::vector<uint32_t>& keys_;
+  std::string path_;  // made at the first error only
+};
 
 // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
 // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
 void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
                std::vector<uint32_t>& keys, absl::InlinedVector<PortRange, 4>* out) {
-  std::string path;  // made at the first error only
-  auto error = [&](absl::string_view message) {
-    if (path.empty()) {
-      path = FieldPath(parent, field);
-    }
-    r.Error(path, message);
-  };
+  PortKeys list(r, parent, field, keys);
   constexpr absl::string_view kNotAList =
       "expected a non-empty array of ports and \"lo:hi\" ranges";
   json::Node node;
   if (!in.NextIs('[')) {
     ReadField(in, &node);
-    error(kNotAList);
+    list.Error(kNotAList);
     return;
   }
-  keys.clear();
-  bool empty = true;
-  // The whole array in one loop (json::Reader::ReadArray); a port is an integer read
-  // inline, checked and kept here as its sort key.
-  in.ReadArray(&node, [&](const json::Node& element) {
-    empty = false;
-    if (element.type == json::Type::kInt) {
-      const int64_t n = element.int_value;
-      if (n < 0 || n > 65535) {
-        error(absl::StrCat("port ", n, " out of range"));
-      } else {
-        keys.push_back(static_cast<uint32_t>(n) << 16 | static_cast<uint32_t>(n));
-      }
-      return;
-    }
-    const Value p(&element);
-    if (!p.IsString()) {
-      error(absl::StrCat("expected a port or \"lo:hi\", got ", TypeName(p)));
-      return;
-    }
-    absl::string_view text = StringOf(p);
-    // "lo:hi": 1-5 digits, ':', 1-5 digits.
-    size_t at = 0;
-    auto number = [&text, &at](int64_t* n) {
-      const size_t start = at;
-      *n = 0;
-      while (at < text.size() && at - start < 6 && text[at] >= '0' && text[at] <= '9') {
-        *n = *n * 10 + (text[at++] - '0');
-      }
-      return at > start && at - start <= 5;
-    };
-    int64_t lo = -1, hi = -1;
-    if (!number(&lo) || at == text.size() || text[at++] != ':' || !number(&hi) ||
-        at != text.size()) {
-      error(absl::StrCat(QuoteForMessage(text), " is not a port range \"lo:hi\""));
-    } else if (lo > 65535 || hi > 65535) {
-      error(absl::StrCat("port ", std::max(lo, hi), " out of range"));
-    } else if (lo >= hi) {
-      error(absl::StrCat("range ", QuoteForMessage(text),
-                         " must have lo < hi (the kernel refuses it)"));
-    } else {
-      keys.push_back(static_cast<uint32_t>(lo) << 16 | static_cast<uint32_t>(hi));
-    }
-  });
-  if (empty) {
-    error(kNotAList);
+  // The whole array in one loop (json::Reader::ReadArray), which reads a port of a few
+  // digits and a "lo:hi" inline.
+  in.ReadArray(
+      &node,
+      [&](const json::Node& element) {
+        if (element.type == json::Type::kInt) {
+          list.Port(element.int_value);
+        } else {
+          list.Other(element);
+        }
+      },
+      [&](uint32_t lo, uint32_t hi, absl::string_view text) { list.Range(lo, hi, text); });
+  if (list.NoElement()) {
+    list.Error(kNotAList);
     return;
   }
   SortPortKeys(keys.data(), keys.size());
+  // Written in place, each range once: up to 4 in the rule itself, more in one allocation
+  // at the list's size, constructed from the keys (no zeroing first).
   const size_t count = static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
-  // Written in place: up to 4 ranges in the rule itself, more in one allocation at the
-  // list's size.
-  out->resize(count);
-  PortRange* const ports = out->data();
-  for (size_t i = 0; i < count; ++i) {
-    ports[i] = PortRange{static_cast<uint16_t>(keys[i] >> 16), static_cast<uint16_t>(keys[i])};
-  }
+  out->assign(PortsOfKeys{keys.data()}, PortsOfKeys{keys.data() + count});
 }
 
 // A rule's fields, in the order their errors are reported (each field's rank is its
@@ -735,9 +826,16 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
   const uint32_t seen = ReadMembers(
       in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
       [&](int field, absl::string_view name) {
+        if (field >= kSrcPorts && field <= kNotDstPorts) {
+          absl::InlinedVector<PortRange, 4>* const lists[] = {
+              &rule->src_ports, &rule->dst_ports, &rule->not_src_ports, &rule->not_dst_ports};
+          ReadPorts(in, r, path, name, scratch.port_keys, lists[field - kSrcPorts]);
+          return;
+        }
+        // Every other field is a scalar: read here, at one place (ReadScalar inline).
+        const Value f = ReadRuleScalar(in, &node);
         switch (field) {
           case kAction: {
-            const Value f = ReadField(in, &node);
             if (r.String(f, path, name, nullptr)) {
               const absl::string_view action = f.GetString();
               if (IsWord(action, "allow")) {
@@ -755,11 +853,10 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             break;
           }
           case kLogPrefix:
-            log_prefix_read = r.String(ReadField(in, &node), path, name, &rule->log_prefix);
+            log_prefix_read = r.String(f, path, name, &rule->log_prefix);
             break;
           case kProtocol:
           case kNotProtocol: {
-            const Value f = ReadField(in, &node);
             const bool negated = field == kNotProtocol;
             if (f.IsString()) {
               std::optional<int> proto = ParseProtocolName(StringOf(f));
@@ -786,7 +883,7 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kDstNet:
           case kNotDstNet: {
             IpNet net;
-            if (r.Net(ReadField(in, &node), path, name, 0, &net)) {
+            if (r.Net(f, path, name, 0, &net)) {
               (field <= kNotSrcNet ? rule->src_net : rule->dst_net) =
                   Match<IpNet>{net, field == kNotSrcNet || field == kNotDstNet};
             }
@@ -800,7 +897,6 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kNotSrcIpset:
           case kDstIpset:
           case kNotDstIpset: {
-            const Value f = ReadField(in, &node);
             if (r.String(f, path, name, nullptr)) {
               // The fields' order is the list's (model.h): src_tag, !src_tag, dst_tag, ...
               const int order = field - kSrcTag;
@@ -816,40 +912,30 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
               match.kind = order >= 4 ? SetMatch::kIpset : SetMatch::kTag;
               match.side = order % 4 >= 2 ? Side::kDestination : Side::kSource;
               match.negated = order % 2 == 1;
-              match.name.assign(f.GetString().data(), f.GetString().size());
+              // The name is new, so empty: append is an assign, and libstdc++'s append
+              // costs less than its assign (_M_replace), 22,800 times on a large model.
+              match.name.append(f.GetString().data(), f.GetString().size());
             }
             break;
           }
-          case kSrcPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->src_ports);
-            break;
-          case kDstPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->dst_ports);
-            break;
-          case kNotSrcPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->not_src_ports);
-            break;
-          case kNotDstPorts:
-            ReadPorts(in, r, path, name, scratch.port_keys, &rule->not_dst_ports);
-            break;
           case kIcmpType:
           case kNotIcmpType: {
             int64_t n = 0;
-            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+            if (r.Int(f, path, name, 0, 255, &n)) {
               rule->icmp_type = Match<int>{static_cast<int>(n), field == kNotIcmpType};
             }
             break;
           }
           case kIcmpCode: {
             int64_t n = 0;
-            if (r.Int(ReadField(in, &node), path, name, 0, 255, &n)) {
+            if (r.Int(f, path, name, 0, 255, &n)) {
               rule->icmp_code = static_cast<int>(n);
             }
             break;
           }
           case kIpVersion: {
             int64_t n = 0;
-            if (r.Int(ReadField(in, &node), path, name, 4, 6, &n)) {
+            if (r.Int(f, path, name, 4, 6, &n)) {
               if (n == 5) {
                 r.Error(FieldPath(path, name), "must be 4 or 6");
               } else {
@@ -982,7 +1068,7 @@ void ReadProfile(json::Reader& in, JsonReader& r, std::string id, Scratch& scrat
                 }
                 json::Tape& tags = scratch.tags;
                 if (in.ReadValue(&tags)) {
-                  r.StringList(tags.root(), FieldPath(path, name), &profile.tags);
+                  r.StringList(tags.root(), path, name, &profile.tags);
                   std::sort(profile.tags.begin(), profile.tags.end());
                   profile.tags.erase(std::unique(profile.tags.begin(), profile.tags.end()),
                                      profile.tags.end());
@@ -1014,8 +1100,7 @@ void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
     }
   }
   // Every member in order, a repeated one too (its duplicate key was reported); unknown
-  // ones were reported and are left out. Strings name their path only for an error.
-  std::string p;
+  // ones were reported and are left out. Paths are (path, key), joined only for an error.
   for (Value::Member m : e.Members()) {
     const absl::string_view key = m.key;
     const Value& f = m.value;
@@ -1023,25 +1108,22 @@ void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
     if (field < 0) {
       continue;
     }
-    if (field != kId && field != kInterface) {
-      p.assign(path);
-      AppendPieces(&p, ".", key);
-    }
     switch (field) {
       case kId:
         r.String(f, path, key, &ep.id);
         break;
       case kKind: {
-        std::string kind;
-        if (!r.String(f, p, &kind)) {
+        if (!r.String(f, path, key, nullptr)) {
           break;
         }
+        const absl::string_view kind = f.GetString();
         if (kind == "workload") {
           ep.kind = EndpointKind::kWorkload;
         } else if (kind == "host") {
           ep.kind = EndpointKind::kHost;
         } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
+          r.Error(FieldPath(path, key),
+                  absl::StrCat(QuoteForMessage(kind), " is not \"workload\" or \"host\""));
         }
         break;
       }
@@ -1049,29 +1131,30 @@ void ParseEndpoint(JsonReader& r, size_t index, const Value& e, Model* model) {
         r.String(f, path, key, &ep.interface);
         break;
       case kMac: {
-        std::string text;
-        if (!r.String(f, p, &text)) {
+        if (!r.String(f, path, key, nullptr)) {
           break;
         }
+        const absl::string_view text = f.GetString();
         absl::StatusOr<MacAddress> mac = ParseMac(text);
         if (mac.ok()) {
           ep.mac = *mac;
         } else {
-          r.Error(p, absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
+          r.Error(FieldPath(path, key),
+                  absl::StrCat(QuoteForMessage(text), " is not a MAC address"));
         }
         break;
       }
       case kIpv4Nets:
-        r.NetList(f, p, 4, &ep.ipv4_nets, /*owned=*/true);
+        r.NetList(f, path, key, 4, &ep.ipv4_nets, /*owned=*/true);
         break;
       case kIpv6Nets:
-        r.NetList(f, p, 6, &ep.ipv6_nets, /*owned=*/true);
+        r.NetList(f, path, key, 6, &ep.ipv6_nets, /*owned=*/true);
         break;
       case kProfileIds:
-        r.StringList(f, p, &ep.profile_ids);
+        r.StringList(f, path, key, &ep.profile_ids);
         break;
       default:
-        r.StringList(f, p, &ep.untracked_profile_ids);
+        r.StringList(f, path, key, &ep.untracked_profile_ids);
         break;
     }
   }

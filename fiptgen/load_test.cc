@@ -92,6 +92,21 @@ TEST(LoadModelTest, ErrorMessages) {
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["7:7"]}]}}})",
        "profiles[\"p\"].inbound_rules[0].dst_ports: range \"7:7\" must have lo < hi (the kernel "
        "refuses it)"},
+      // The same two, and a range's port out of range, where json::Reader::ReadArray reads
+      // "lo:hi" inline (16 bytes or more left from its quote).
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["7:7", 1, 2]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: range \"7:7\" must have lo < hi (the kernel "
+       "refuses it)"},
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["99:70000", 1]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: port 70000 out of range"},
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": ["99:7000"]}]}}})",
+       "OK"},
+      // An empty list is an error of its own; a list whose every port has an error is not.
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [ ]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: expected a non-empty array of ports and "
+       "\"lo:hi\" ranges"},
+      {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [70000]}]}}})",
+       "profiles[\"p\"].inbound_rules[0].dst_ports: port 70000 out of range"},
       {R"({"profiles": {"p": {"inbound_rules": [{"dst_ports": [80]}]}}})",
        "profiles[\"p\"].inbound_rules[0].dst_ports: needs protocol tcp, udp, sctp or udplite"},
       {R"({"profiles": {"p": {"inbound_rules": [{"protocol": "icmp", "icmp_type": 255}]}}})",
@@ -207,7 +222,7 @@ TEST(LoadModelTest, RuleChecksFollowTheProfilesNotTheDocument) {
                          z, ".outbound_rules[1].dst_ipset: no ipset named \"nope\""));
 }
 
-// Port lists of every length up to 80 (SortPortKeys: insertion up to 16, std::sort past
+// Port lists of every length up to 80 (SortPortKeys: insertion up to 24, std::sort past
 // that), in random order with repeats: each is kept sorted, each port once.
 TEST(LoadModelTest, PortListsSortedAndUnique) {
   std::mt19937 rng(11);

@@ -25,13 +25,17 @@ void ClearHostBits(IpNet& net) {
     std::memcpy(net.addr.data(), &address, 4);
     return;
   }
-  for (int i = 0; i < bytes; ++i) {
-    int bits_kept = net.prefix_len - 8 * i;
-    if (bits_kept >= 8) {
+  // IPv6 as two big-endian words, each masked in one step.
+  for (int word = 0; word < 2; ++word) {
+    const int bits_kept = net.prefix_len - 64 * word;
+    if (bits_kept >= 64) {
       continue;
     }
-    uint8_t mask = bits_kept <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - bits_kept));
-    net.addr[i] &= mask;
+    uint64_t value;
+    std::memcpy(&value, net.addr.data() + 8 * word, 8);
+    const uint64_t mask = bits_kept <= 0 ? 0 : ~uint64_t{0} << (64 - bits_kept);
+    value = htobe64(be64toh(value) & mask);
+    std::memcpy(net.addr.data() + 8 * word, &value, 8);
   }
 }
 
@@ -185,17 +189,21 @@ struct HexTable {
 };
 constexpr HexTable kHexDigit;
 
-bool ParseColonHex(absl::string_view s, uint8_t* out) {
+// Reads up to the end of `s` or its first '/', and returns the length of what it read (the
+// address), or 0 for anything else: so a net's address is read in the same pass that finds
+// its '/'.
+size_t ParseColonHex(absl::string_view s, uint8_t* out) {
   uint16_t groups[8];
   int count = 0;
   int gap = -1;  // where "::" stands: the number of groups before it
   const char* p = s.data();
   const char* const end = p + s.size();
+  auto at_end = [&p, end] { return p == end || *p == '/'; };
   if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
     gap = 0;
     p += 2;
   }
-  while (p != end) {
+  while (!at_end()) {
     const char* const start = p;
     unsigned value = 0;
     int digit;
@@ -204,27 +212,27 @@ bool ParseColonHex(absl::string_view s, uint8_t* out) {
       ++p;
     }
     if (p == start || p - start > 4 || count == 8) {
-      return false;
+      return 0;
     }
     groups[count++] = static_cast<uint16_t>(value);
-    if (p == end) {
+    if (at_end()) {
       break;
     }
-    if (*p != ':' || ++p == end) {  // a '.' or another byte; or a trailing ':'
-      return false;
+    if (*p != ':' || (++p, at_end())) {  // a '.' or another byte; or a trailing ':'
+      return 0;
     }
     if (*p == ':') {
       if (gap >= 0) {  // a second "::"
-        return false;
+        return 0;
       }
       gap = count;
-      if (++p == end) {  // "::" last: "fd5a:f1e1::"
+      if (++p, at_end()) {  // "::" last: "fd5a:f1e1::"
         break;
       }
     }
   }
   if (gap >= 0 ? count > 7 : count != 8) {
-    return false;
+    return 0;
   }
   // The groups before "::" from the start, those after it at the end, zeros between.
   const int head = gap >= 0 ? gap : count;
@@ -234,7 +242,7 @@ bool ParseColonHex(absl::string_view s, uint8_t* out) {
     out[2 * at] = static_cast<uint8_t>(groups[g] >> 8);
     out[2 * at + 1] = static_cast<uint8_t>(groups[g]);
   }
-  return true;
+  return static_cast<size_t>(p - s.data());
 }
 
 // "a.b.c.d" at the start of `s` in the form inet_pton reads (1-3 digits each, no leading
@@ -272,10 +280,15 @@ size_t ReadDottedQuad(absl::string_view s, uint8_t* out) {
 
 absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits host_bits) {
   IpNet net;
-  // The address ends at the first '/': an IPv4 address (most nets) is read up to it in
-  // the same pass; else it is found with a loop, not a call, for text this short.
+  // The address ends at the first '/': an IPv4 address (most nets) or the common form of
+  // an IPv6 address is read up to it in the same pass; else it is found with a loop, not a
+  // call, for text this short.
   size_t slash = ReadDottedQuad(text, net.addr.data());
   const bool dotted_quad = slash > 0;
+  const size_t colon_hex = dotted_quad ? 0 : ParseColonHex(text, net.addr.data());
+  if (colon_hex > 0) {
+    slash = colon_hex;
+  }
   while (slash < text.size() && text[slash] != '/') {
     ++slash;
   }
@@ -287,7 +300,7 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
   }
   if (dotted_quad) {
     net.family = 4;
-  } else if (ParseColonHex(addr, net.addr.data())) {
+  } else if (colon_hex > 0) {
     net.family = 6;
   } else {
     // inet_pton wants a NUL-terminated string (the length was bounded above).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
@@ -228,6 +229,24 @@ TEST(ParseIpNetTest, AddressesAreReadAsInetPtonReadsThem) {
       ++parsed;
       ASSERT_EQ(got->family, v4 ? 4 : 6) << text;
       ASSERT_EQ(std::memcmp(got->addr.data(), want, v4 ? 4 : 16), 0) << text;
+    }
+    // The same address with a prefix length (or a '/' and no length, or a second '/'):
+    // the address ends at the first '/', and the host bits past the length are cleared,
+    // byte by byte here.
+    const int len = static_cast<int>(rng() % 131);
+    const int form = static_cast<int>(rng() % 8);
+    const std::string suffix = form == 0   ? "/"
+                               : form == 1 ? absl::StrCat("/", len, "/1")
+                                           : absl::StrCat("/", len);
+    absl::StatusOr<IpNet> net = ParseIpNet(text + suffix, 0);
+    ASSERT_EQ(net.ok(), (v4 || v6) && form > 1 && len <= (v4 ? 32 : 128)) << text << suffix;
+    if (net.ok()) {
+      for (int b = 0; b < (v4 ? 4 : 16); ++b) {
+        const int kept = std::min(8, std::max(0, len - 8 * b));
+        want[b] &= static_cast<unsigned char>(0xff00 >> kept);
+      }
+      ASSERT_EQ(net->prefix_len, len) << text << suffix;
+      ASSERT_EQ(std::memcmp(net->addr.data(), want, v4 ? 4 : 16), 0) << text << suffix;
     }
   }
   EXPECT_GT(parsed, 10000);
