@@ -191,6 +191,28 @@ TEST(IpNetTest, Ipv6TextMatchesInetNtop) {
   }
 }
 
+// IPv4 text is written from a table of octets; every octet value, in every position,
+// must come out as inet_ntop writes it, with and without a prefix.
+TEST(IpNetTest, Ipv4TextMatchesInetNtop) {
+  for (int position = 0; position < 4; ++position) {
+    for (int v = 0; v < 256; ++v) {
+      IpNet net;
+      net.family = 4;
+      net.prefix_len = 32;
+      net.addr[0] = 198;
+      net.addr[1] = 18;
+      net.addr[2] = 7;
+      net.addr[3] = 255;
+      net.addr[position] = static_cast<uint8_t>(v);
+      char buf[INET_ADDRSTRLEN];
+      ASSERT_NE(inet_ntop(AF_INET, net.addr.data(), buf, sizeof(buf)), nullptr);
+      ASSERT_EQ(net.ToMemberString(), buf);
+      net.prefix_len = 9;
+      ASSERT_EQ(net.ToString(), absl::StrCat(buf, "/9"));
+    }
+  }
+}
+
 // IPv6 addresses in the common form are read by hand; what the hand accepts must be what
 // inet_pton accepts, with the same bytes. Random addresses of 0-9 groups of 0-5 hex digits,
 // with "::" (or two) anywhere, a stray ':' or '.', an IPv4 tail: every edge of the form.
