@@ -180,6 +180,18 @@ TEST(ValidateTest, RulesBuiltInCode) {
   r.log_prefix = "a\"b";
   EXPECT_EQ(rule_error(r), at + "log_prefix: \"a\\\"b\" must be 1-29 printable ASCII characters "
                                 "without quotes or backslash");
+  // Each side's negated /0 named by its own field, in the fields' order.
+  r = PolicyRule();
+  r.dst_net = Match<IpNet>{*ParseIpNet("::/0", 6), /*negated=*/true};
+  EXPECT_EQ(rule_error(r), at + "!dst_net: a negated /0 matches nothing (and nft refuses it); "
+                                "remove the rule instead");
+  r.src_net = Match<IpNet>{*ParseIpNet("0.0.0.0/0", 4), /*negated=*/true};
+  EXPECT_EQ(rule_error(r), at +
+                               "!src_net: a negated /0 matches nothing (and nft refuses it); "
+                               "remove the rule instead\n" +
+                               at +
+                               "!dst_net: a negated /0 matches nothing (and nft refuses it); "
+                               "remove the rule instead");
 }
 
 // A profile's chain name is made only when its id is shortened or the name may be too long:
