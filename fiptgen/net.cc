@@ -268,24 +268,36 @@ size_t ParseColonHex(absl::string_view s, uint8_t* out) {
 size_t ReadDottedQuad(absl::string_view s, uint8_t* out) {
   const char* p = s.data();
   const char* const end = p + s.size();
+  // The digit at p, or a value above 9 at the end or for any other byte.
+  auto digit = [&p, end] {
+    return p == end ? 10u : static_cast<unsigned char>(*p) - unsigned{'0'};
+  };
   for (int part = 0; part < 4; ++part) {
-    if (part > 0 && (p == end || *p++ != '.')) {
-      return 0;
+    if (part > 0) {
+      if (p == end || *p != '.') {
+        return 0;
+      }
+      ++p;
     }
-    unsigned digit;
-    if (p == end || (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) > 9) {
+    unsigned value = digit();
+    if (value > 9) {
       return 0;
     }
     ++p;
-    unsigned value = digit;
-    // Up to two more digits after one that is not a leading zero ("0" stands alone).
-    for (int more = value == 0 ? 2 : 0;
-         more < 2 && p != end && (digit = static_cast<unsigned char>(*p) - unsigned{'0'}) <= 9;
-         ++more, ++p) {
-      value = value * 10 + digit;
-    }
-    if (value > 255) {
-      return 0;
+    // Up to two more digits after one that is not a leading zero ("0" stands alone), as
+    // straight-line tests: most octets have two or three digits, and a loop's count and
+    // its test cost more than the digits.
+    unsigned d;
+    if (value != 0 && (d = digit()) <= 9) {
+      value = value * 10 + d;
+      ++p;
+      if ((d = digit()) <= 9) {
+        value = value * 10 + d;
+        ++p;
+        if (value > 255) {
+          return 0;
+        }
+      }
     }
     out[part] = static_cast<uint8_t>(value);
   }

@@ -113,14 +113,16 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
   if (!loaded && r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
     error(FieldPath(path(), "ip_version"), "must be 4 or 6");
   }
-  for (const auto& [net, field] :
-       {std::pair<const std::optional<Match<IpNet>>*, const char*>{&r.src_net, "src_net"},
-        {&r.dst_net, "dst_net"}}) {
-    if (*net && (*net)->negated && (*net)->value.prefix_len == 0) {
-      error(FieldPath(path(), absl::StrCat("!", field)),
+  // Each net tested in place, not through a list of the two: LoadModel checks every rule
+  // as it reads it, and the list was built on the stack for each.
+  auto negated_any = [&](const std::optional<Match<IpNet>>& net, const char* field) {
+    if (net && net->negated && net->value.prefix_len == 0) {
+      error(FieldPath(path(), field),
             "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
     }
-  }
+  };
+  negated_any(r.src_net, "!src_net");
+  negated_any(r.dst_net, "!dst_net");
 }
 
 // Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are
@@ -562,7 +564,19 @@ class Validator {
                                  other));
       }
     };
+    // A profile's chain name is its id between a fixed head and tail, the id shortened only
+    // when it is not a short plain name (UniquelyShorten); shortened, it is "_" and 15 hex
+    // digits, which no id kept whole can be. So an id kept whole makes a name no other
+    // profile makes (ids are unique), and its name needs making only when it is too long:
+    // only the shortened ids (142 of 1,000 on a large model) are claimed, for the rare
+    // collision of two hashes. (The outbound chain differs only in its last letter.)
+    const size_t profile_chain_head = namer_.ProfileChain("", RuleDir::kInbound).size();
     for (const auto& [id, profile] : model_.profiles) {
+      if (id.size() <= static_cast<size_t>(kNameComponentWidth) &&
+          profile_chain_head + id.size() <= kMaxChainName &&
+          UniquelyShorten(id, kNameComponentWidth) == id) {
+        continue;
+      }
       claim(chains, namer_.ProfileChain(id, RuleDir::kInbound), Maker{Maker::kProfile, id},
             kMaxChainName, "chain");
     }

@@ -180,6 +180,37 @@ TEST(ValidateTest, RulesBuiltInCode) {
   r.log_prefix = "a\"b";
   EXPECT_EQ(rule_error(r), at + "log_prefix: \"a\\\"b\" must be 1-29 printable ASCII characters "
                                 "without quotes or backslash");
+  // Each side's negated /0 named by its own field, in the fields' order.
+  r = PolicyRule();
+  r.dst_net = Match<IpNet>{*ParseIpNet("::/0", 6), /*negated=*/true};
+  EXPECT_EQ(rule_error(r), at + "!dst_net: a negated /0 matches nothing (and nft refuses it); "
+                                "remove the rule instead");
+  r.src_net = Match<IpNet>{*ParseIpNet("0.0.0.0/0", 4), /*negated=*/true};
+  EXPECT_EQ(rule_error(r), at +
+                               "!src_net: a negated /0 matches nothing (and nft refuses it); "
+                               "remove the rule instead\n" +
+                               at +
+                               "!dst_net: a negated /0 matches nothing (and nft refuses it); "
+                               "remove the rule instead");
+}
+
+// A profile's chain name is made only when its id is shortened or the name may be too long:
+// each way of being too long is still reported, once, with the name in full.
+TEST(ValidateTest, ProfileChainNamesTooLong) {
+  Model model;
+  model.config.chain_prefix = "felix-long-pfx-";  // too long itself: the names are checked too
+  for (const char* id :
+       {"ab", "abcdefghi", "abcdefghijkl", "abcdefghijklmno", "an-id-longer-than-sixteen"}) {
+    model.profiles[id].id = id;
+  }
+  EXPECT_EQ(absl::StrJoin(ModelErrors(model), "\n"),
+            "config.chain_prefix: \"felix-long-pfx-\" must be 1-7 characters of [A-Za-z0-9_-]\n"
+            "profiles[\"abcdefghijkl\"]: chain name \"felix-long-pfx-p-abcdefghijkl-i\" is "
+            "longer than 28 characters\n"
+            "profiles[\"abcdefghijklmno\"]: chain name \"felix-long-pfx-p-abcdefghijklmno-i\" "
+            "is longer than 28 characters\n"
+            "profiles[\"an-id-longer-than-sixteen\"]: chain name "
+            "\"felix-long-pfx-p-_7af62efab5f07ec-i\" is longer than 28 characters");
 }
 
 }  // namespace
