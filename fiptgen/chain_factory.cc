@@ -164,8 +164,11 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
-  for (int p = 0; p < 256; ++p) {
-    protocol_matches_[p] = absl::StrCat(" -p ", ProtocolSaveName(p));
+  for (int p = 0; p <= 256; ++p) {  // 256: a number out of range, written as " -p " alone
+    const std::string match = absl::StrCat(" -p ", p < 256 ? ProtocolSaveName(p) : "");
+    ProtocolMatch& m = protocol_matches_[p];
+    m.size = std::min(match.size(), sizeof(m.text));  // every name fits (the longest, 15)
+    std::memcpy(m.text, match.data(), m.size);
   }
   for (const IpSetModel& s : ipsets) {
     ipsets_by_name_.try_emplace(s.name, ExplicitSet{&s, namer_.ExplicitSet(s.name)});
@@ -433,11 +436,17 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
     if (other_family_icmp) {
       in_family = in_family && r.protocol->negated;
     } else {
+      // " !" and the match as fixed-size copies (ProtocolMatch), in room made once.
+      const ProtocolMatch& m = protocol_matches_[p >= 0 && p < 256 ? p : 256];
+      const size_t at = out->size();
+      char* const start = out->Extend(2 + sizeof(m.text));
+      char* q = start;
       if (r.protocol->negated) {
-        out->Append(absl::string_view(" !"));
+        std::memcpy(q, " !", 2);
+        q += 2;
       }
-      out->Append(p >= 0 && p < 256 ? absl::string_view(protocol_matches_[p])
-                                    : absl::string_view(" -p "));
+      std::memcpy(q, m.text, sizeof(m.text));
+      out->Truncate(at + static_cast<size_t>(q - start) + m.size);
     }
   }
   if (!in_family) {
