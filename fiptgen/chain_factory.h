@@ -183,7 +183,13 @@ class ChainFactory {
   std::string wildcard_;
   // " -p " and ProtocolSaveName of every protocol number (0-255, as the model holds them):
   // looked up for most rules of every profile chain.
-  std::array<std::string, 256> protocol_matches_;
+  // Each kept in 32 bytes and copied as 32, a copy the compiler inlines (a string's is a
+  // call to memcpy of its size); entry 256 is " -p " alone.
+  struct ProtocolMatch {
+    char text[32] = {};
+    size_t size = 0;
+  };
+  std::array<ProtocolMatch, 257> protocol_matches_;
 };
 
 }  // namespace fiptgen
