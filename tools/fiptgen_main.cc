@@ -521,8 +521,13 @@ int Main(int argc, char** argv) {
   // again: large blocks come from the heap, not from mmap of their own, and the heap's top
   // is never given back. A huge --out run takes 10,800 page faults instead of 14,300, at
   // the same peak RSS. The process is short-lived; the kernel takes everything at exit.
+  // The heap grows 8 MiB past each request, not 128 KiB: a huge run calls brk 18 times
+  // instead of 552, and takes ~1,250 fewer faults (each growth left a tail too short for the
+  // kernel's 16 KiB folios, filled a 4 KiB page a fault). Pages the heap reserves but never
+  // touches cost nothing: peak RSS is the same.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  mallopt(M_TOP_PAD, 8 << 20);
   const cli::Program& program = Program();
   if (const cli::Command* command = cli::FindCommand(program, argc, argv)) {
     return command->name == "trace" ? TraceMain(argc - 1, argv + 1)
