@@ -16,6 +16,7 @@
 #ifndef FIPTGEN_APPEND_H_
 #define FIPTGEN_APPEND_H_
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -110,8 +111,11 @@ class TextBuffer {
   void clear() { size_ = 0; }
   // The byte at `i` (< size()), to overwrite.
   char& at(size_t i) { return data_[i]; }
-  // Keeps the first `n` bytes (n <= size()).
-  void Truncate(size_t n) { size_ = n; }
+  // Keeps the first `n` bytes (n <= size()): what Extend made room for and was not written.
+  void Truncate(size_t n) {
+    assert(n <= size_ && "Truncate past what Extend made room for");
+    size_ = n;
+  }
 
   // Makes room for `n` more bytes and returns where they go; the caller writes all n.
   char* Extend(size_t n) {

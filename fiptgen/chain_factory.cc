@@ -167,7 +167,8 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   for (int p = 0; p <= 256; ++p) {  // 256: a number out of range, written as " -p " alone
     const std::string match = absl::StrCat(" -p ", p < 256 ? ProtocolSaveName(p) : "");
     ProtocolMatch& m = protocol_matches_[p];
-    m.size = std::min(match.size(), sizeof(m.text));  // every name fits (the longest, 15)
+    // Every name fits (the longest is 15 bytes; protocols_test holds every name to the room).
+    m.size = std::min(match.size(), sizeof(m.text));
     std::memcpy(m.text, match.data(), m.size);
   }
   for (const IpSetModel& s : ipsets) {
@@ -473,7 +474,9 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
     }
     const std::string& name = set.name[v6];
     const size_t at = out->size();
-    char* const start = out->Extend(24 + name.size());
+    // " -m set", " !", " --match-set ", the name, " src": the most it writes.
+    constexpr size_t kMostAroundName = 7 + 2 + 13 + 4;
+    char* const start = out->Extend(kMostAroundName + name.size());
     char* p = start;
     std::memcpy(p, " -m set", 7);
     p += 7;

@@ -19,6 +19,13 @@ TEST(ProtocolsTest, SaveNames) {
   }
 }
 
+// ChainFactory keeps each " -p <name>" match in 32 bytes (chain_factory.h, ProtocolMatch).
+TEST(ProtocolsTest, EverySaveNameFitsTheFactorysMatchRoom) {
+  for (int p = 0; p < 256; ++p) {
+    EXPECT_LE(ProtocolSaveName(p).size() + 4, 32u) << "protocol " << p;
+  }
+}
+
 TEST(ProtocolsTest, ModelNamesAndPorts) {
   struct Case {
     const char* name;
