@@ -127,8 +127,9 @@ void AppendChainRules(const Chain& c, TextBuffer* out) {
   const LineHead head("-A ", c.name());
 #ifdef __SSE2__
   if (head.fits() && c.rule_count() > 0) {
-    // Room for the text, a head more and the widest overrun: a rule_count() that does not
-    // match the body's lines gives wrong text, never a write out of bounds.
+    // Room for the text, a head more and the widest overrun. The count only says where to
+    // stop: a rule_count() that does not match the body's lines still renders every line
+    // once, with its head (render_test).
     const size_t start = out->size();
     char* const base = out->Extend(lines.size() + (c.rule_count() + 1) * head.size() + 64);
     char* to = base;
@@ -169,17 +170,25 @@ void AppendChainRules(const Chain& c, TextBuffer* out) {
     };
     put_head();
     const char* at = lines.data();
+    const char* const end = lines.data() + lines.size();
     if (lines.size() >= 32) {
-      at = copy(at, lines.data() + lines.size() - 31);
+      at = copy(at, end - 31);
     }
-    // The last bytes (fewer than 32) from a copy padded with zeros, which no '\n' matches.
-    const size_t rest = static_cast<size_t>(lines.data() + lines.size() - at);
+    // The last bytes (fewer than 32) from a copy padded with zeros, which no '\n' matches:
+    // 64 bytes, so that a load 32 wide from any of them stays inside.
+    const size_t rest = static_cast<size_t>(end - at);
     if (rest > 0 && left > 0) {
-      char tail[32] = {};
+      char tail[64] = {};
       std::memcpy(tail, at, rest);
-      copy(tail, tail + rest);
+      at += copy(tail, tail + rest) - tail;
+    }
+    if (left > 0) {
+      to -= head.size();  // put for a line after the last: rule_count() above the lines
     }
     out->Truncate(start + static_cast<size_t>(to - base));
+    if (at < end) {  // rule_count() below the lines: the rest, each with its head
+      AppendLinesWithHead(head.view(), absl::string_view(at, static_cast<size_t>(end - at)), out);
+    }
     return;
   }
 #endif

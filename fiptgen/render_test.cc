@@ -102,6 +102,29 @@ TEST(RenderTableEditTest, EveryRuleAndNameLengthAroundTheCopyWidths) {
   }
 }
 
+// The copy stops at rule_count() lines; a count that does not match the body (a Chain
+// given SetBody with a wrong count) still renders each line once, with its head, and no
+// head without a line. Bodies short and long, so that both the 32-byte loop and the tail
+// end the lines.
+TEST(RenderTableEditTest, EveryLineOnceWhateverTheRuleCount) {
+  for (size_t rule_size : {5, 40}) {
+    std::string body, want = "*filter\n:c - [0:0]\n";
+    for (int i = 0; i < 4; ++i) {
+      const std::string rule(rule_size, static_cast<char>('a' + i));
+      absl::StrAppend(&body, rule, "\n");
+      absl::StrAppend(&want, "-A c ", rule, "\n");
+    }
+    absl::StrAppend(&want, "COMMIT\n");
+    for (size_t count : {1, 2, 3, 4, 5, 9}) {
+      Chain c("c");
+      c.SetBody(body, count);
+      std::string got;
+      RenderTableEdit({"filter", {&c}, {}, {}, {}, {}, {}, {}}, &got);
+      ASSERT_EQ(got, want) << "rules of " << rule_size << " bytes, count " << count;
+    }
+  }
+}
+
 TEST(RenderRestoreTest, TablesInOrderEveryChainDeclaredBeforeAnyRule) {
   Ruleset rs;
   rs.tables.push_back(Table{"raw", {{"PREROUTING", "felix-PREROUTING"}}, {}});
