@@ -45,7 +45,8 @@ struct ChainKey {
                     // kProfiles: the profile's index in model.profiles, which is in id
                     // order (profiles never change in a state): no string compares among
                     // 10,000 profile chains
-  std::string key;  // kDispatch: "" for the root, else the subchain's name;
+  std::string key;  // kDispatch: "" for the root, else "+" and the subchain's name less
+                    // DispatchTree::subchain_prefix;
                     // kEndpoints: endpoint suffix
   int sub = 0;      // kEndpoints: ChainDir; kProfiles: RuleDir
   // The key's first 8 bytes, zero-padded, as a big-endian number: it orders keys that

@@ -69,7 +69,7 @@ size_t WriteAddress(const IpNet& net, char* out) {
   char* p = out;
   if (net.family == 4) {
     // Each octet's digits and a dot copied as one word from a table; the last dot is
-    // taken back. (The copy may write up to two bytes past the text; the room has them.)
+    // taken back. (The copy may write up to three bytes past the text; the room has them.)
     for (int i = 0; i < 4; ++i) {
       const OctetText& octet = kOctetTexts[net.addr[i]];
       std::memcpy(p, octet.text, sizeof(octet.text));

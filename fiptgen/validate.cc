@@ -115,14 +115,14 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
   }
   // Each net tested in place, not through a list of the two: LoadModel checks every rule
   // as it reads it, and the list was built on the stack for each.
-  auto negated_any = [&](const std::optional<Match<IpNet>>& net, const char* field) {
+  auto negated_slash0 = [&](const std::optional<Match<IpNet>>& net, const char* field) {
     if (net && net->negated && net->value.prefix_len == 0) {
       error(FieldPath(path(), field),
             "a negated /0 matches nothing (and nft refuses it); remove the rule instead");
     }
   };
-  negated_any(r.src_net, "!src_net");
-  negated_any(r.dst_net, "!dst_net");
+  negated_slash0(r.src_net, "!src_net");
+  negated_slash0(r.dst_net, "!dst_net");
 }
 
 // Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are

@@ -385,11 +385,13 @@ int CheckFlowsMain(int argc, char** argv) {
 // end, not truncated when opened. Truncating a file whose pages are cached frees them and
 // their blocks (waiting for any still being written back), and makes ext4 write the whole
 // new file out from close(2) (auto_da_alloc): measured on huge, sys time ~100-117 ms with
-// O_TRUNC against ~60-84 written over. Until Close, the file starts with kIncomplete, a
+// O_TRUNC against ~52-84 written over. Until Close, the file starts with kIncomplete, a
 // line that iptables-restore, ip6tables-restore and ipset restore reject as their first
 // (checked with each), so a file left half-written (a failed write, a killed process) loads
 // nothing, where a truncated one loaded its tables up to the cut; the first bytes of the
-// text are written last.
+// text are written last. (The first piece the renderer hands over is a whole file or 256
+// KiB, so all of kIncomplete is there; a shorter one would leave as much of it as it
+// covers.)
 class OutputFile {
  public:
   explicit OutputFile(std::string path) : path_(std::move(path)) {
