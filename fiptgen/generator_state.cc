@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 
 namespace fiptgen {
 namespace {
@@ -319,10 +318,9 @@ GeneratorState::FamilyState::FamilyState(const Model& model, int family, bool tr
       tree.layout = &layout.dispatch[i];
       tree.index = i;
       tree.root = n.Fixed(layout.dispatch[i].root);
-      tree.endpoint_chain_stem =
-          absl::StrCat(model.config.chain_prefix, EndpointChainStem(layout.dispatch[i].dir));
-      tree.subchain_prefix =
-          model.config.chain_prefix.size() + layout.dispatch[i].subchain_base.size();
+      // The Namer's own names with nothing after them: the part every name of the kind shares.
+      tree.endpoint_chain_stem = n.EndpointChain(layout.dispatch[i].dir, absl::string_view());
+      tree.subchain_prefix = n.DispatchSubchain(layout.dispatch[i], absl::string_view()).size();
       tree.tracked = tracking;
     }
   }
