@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <memory>
 #include <string>
 #include <utility>
@@ -75,7 +76,11 @@ class RuleListText {
     const uint32_t* data() const { return data_.get(); }
     uint32_t operator[](size_t i) const { return data_[i]; }
     void clear() { size_ = 0; }
-    void Truncate(size_t n) { size_ = n; }
+    // As TextBuffer's (append.h): n <= size(), what Extend made room for.
+    void Truncate(size_t n) {
+      assert(n <= size_ && "Truncate past what Extend made room for");
+      size_ = n;
+    }
     uint32_t* Extend(size_t n) {
       if (capacity_ - size_ < n) {
         capacity_ = std::max(2 * capacity_, size_ + n + 256);
