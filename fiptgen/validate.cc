@@ -125,6 +125,17 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
   negated_slash0(r.dst_net, "!dst_net");
 }
 
+// Which bytes an interface name may hold (Validator::InterfaceProblem's rule).
+struct InterfaceBytes {
+  bool ok[256] = {};
+  constexpr InterfaceBytes() {
+    for (int c = '!'; c <= '~'; ++c) {
+      ok[c] = c != '/' && c != ':' && c != '@' && c != '"' && c != '\'' && c != '\\';
+    }
+  }
+};
+constexpr InterfaceBytes kInterfaceByte;
+
 // Walks a Model and collects "<path>: <message>" for everything wrong with it. Paths are
 // those of the JSON the model would be loaded from (endpoints[3].interface).
 //
@@ -157,6 +168,14 @@ class Validator {
   // Linux interface names: 1-15 bytes, no '/', whitespace, ':'; we also refuse '@', quotes
   // and backslash (they break restore text) and a trailing '+' (an iptables wildcard).
   static std::string InterfaceProblem(absl::string_view name, size_t max_len) {
+    // Most names have no problem: found with a table lookup a byte, not eight compares (the
+    // loaded model's endpoints are checked three times each).
+    if (!name.empty() && name.size() <= max_len && name != "." && name != ".." &&
+        name.back() != '+' && name.front() != '!' &&
+        std::all_of(name.begin(), name.end(),
+                    [](char c) { return kInterfaceByte.ok[static_cast<unsigned char>(c)]; })) {
+      return "";
+    }
     if (name.empty() || name.size() > max_len) {
       return absl::StrCat("must be 1-", max_len, " characters");
     }
@@ -230,7 +249,9 @@ class Validator {
 
   void CheckEndpoints() {
     absl::flat_hash_map<absl::string_view, size_t> ids;
+    ids.reserve(model_.endpoints.size());  // no rehash as they grow
     EndpointNameIndex names(model_.config);
+    names.Reserve(model_.endpoints.size());
     for (size_t i = 0; i < model_.endpoints.size(); ++i) {
       const Endpoint& e = model_.endpoints[i];
       std::string path = IndexPath("endpoints", i);

@@ -53,6 +53,11 @@ class EndpointNameIndex {
   // replaces). `endpoint.interface` must be a valid interface name.
   void CheckClashes(const Endpoint& endpoint, absl::string_view path,
                     std::vector<std::string>* errors) const;
+  // Makes room for `endpoints` endpoints' names at once, so that Add does not rehash.
+  void Reserve(size_t endpoints) {
+    interface_holder_.reserve(endpoints);
+    suffix_holder_.reserve(endpoints);
+  }
   // Holds `endpoint`'s names, each unless another endpoint holds it already.
   void Add(const Endpoint& endpoint);
   // Lets go of the names held by `endpoint` (by its id).
