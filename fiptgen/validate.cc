@@ -252,18 +252,29 @@ class Validator {
     ids.reserve(model_.endpoints.size());  // no rehash as they grow
     EndpointNameIndex names(model_.config);
     names.Reserve(model_.endpoints.size());
+    // "endpoints[<i>]" in one string, its index rewritten per endpoint: IndexPath's own
+    // string would be allocated (17 bytes reserved) and freed for each.
+    std::string path = "endpoints[";
+    const size_t index_at = path.size();
     for (size_t i = 0; i < model_.endpoints.size(); ++i) {
       const Endpoint& e = model_.endpoints[i];
-      std::string path = IndexPath("endpoints", i);
+      path.resize(index_at);
+      AppendPieces(&path, i, "]");
       if (!e.id.empty()) {
         if (auto [it, fresh] = ids.emplace(e.id, i); !fresh) {
           Error(FieldPath(path, "id"),
                 absl::StrCat(QuoteForMessage(e.id), " is also endpoints[", it->second, "].id"));
         }
       }
-      CheckEndpointAmong(e, path, names);
-      if (InterfaceProblem(e.interface, 15).empty()) {
-        names.Add(e);
+      // CheckEndpointAmong, then Add, with the chain suffix both compare made once.
+      const bool named = InterfaceProblem(e.interface, 15).empty();
+      std::string chain_suffix = named ? names.ChainSuffix(e) : std::string();
+      if (named) {
+        names.CheckClashes(e, chain_suffix, path, &errors_);
+      }
+      CheckEndpoint(e, path);
+      if (named) {
+        names.Add(e, std::move(chain_suffix));
       }
     }
   }
@@ -656,13 +667,24 @@ void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view
                                      std::vector<std::string>* errors) const {
   if (auto it = interface_holder_.find(endpoint.interface);
       it != interface_holder_.end() && it->second != endpoint.id) {
+    CheckClashes(endpoint, "", path, errors);  // the interface's clash, which ends the check
+    return;
+  }
+  CheckClashes(endpoint, ChainSuffix(endpoint), path, errors);
+}
+
+void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view chain_suffix,
+                                     absl::string_view path,
+                                     std::vector<std::string>* errors) const {
+  if (auto it = interface_holder_.find(endpoint.interface);
+      it != interface_holder_.end() && it->second != endpoint.id) {
     errors->push_back(PathError(
         FieldPath(path, "interface"),
         absl::StrCat(QuoteForMessage(endpoint.interface), " is also the interface of endpoint ",
                      QuoteForMessage(it->second))));
     return;  // the same interface makes the same chain names: one clash, one error
   }
-  if (auto it = suffix_holder_.find(ChainSuffix(endpoint));
+  if (auto it = suffix_holder_.find(chain_suffix);
       it != suffix_holder_.end() && it->second.id != endpoint.id) {
     errors->push_back(PathError(
         FieldPath(path, "interface"),
@@ -673,9 +695,11 @@ void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view
   }
 }
 
-void EndpointNameIndex::Add(const Endpoint& endpoint) {
+void EndpointNameIndex::Add(const Endpoint& endpoint) { Add(endpoint, ChainSuffix(endpoint)); }
+
+void EndpointNameIndex::Add(const Endpoint& endpoint, std::string chain_suffix) {
   interface_holder_.emplace(endpoint.interface, endpoint.id);
-  suffix_holder_.emplace(ChainSuffix(endpoint), Holder{endpoint.id, endpoint.interface});
+  suffix_holder_.emplace(std::move(chain_suffix), Holder{endpoint.id, endpoint.interface});
 }
 
 void EndpointNameIndex::Remove(const Endpoint& endpoint) {
