@@ -401,11 +401,73 @@ absl::StatusOr<MacAddress> ParseMac(absl::string_view text) {
 
 namespace {
 
+// Lists this long or longer are sorted by RadixSort, shorter ones by std::sort: a radix
+// pass costs ~1,000 instructions however few keys it moves.
+constexpr size_t kRadixSortFrom = 256;
+
+// Sorts keys of kWords 64-bit words, word 0 the least significant, by LSD radix: a pass
+// per byte, and none for a byte that every key has the same. A set of 100,000 members
+// (huge's blocklists) sorts in ~5 passes of a few instructions a key, where std::sort made
+// ~17 compares a key (~45 M instructions for the two sets).
+template <size_t kWords>
+void RadixSort(std::vector<std::array<uint64_t, kWords>>* keys) {
+  using Key = std::array<uint64_t, kWords>;
+  Key any{}, all;
+  all.fill(~uint64_t{0});
+  for (const Key& k : *keys) {
+    for (size_t w = 0; w < kWords; ++w) {
+      any[w] |= k[w];
+      all[w] &= k[w];
+    }
+  }
+  std::vector<Key> other(keys->size());
+  Key* from = keys->data();
+  Key* to = other.data();
+  const size_t n = keys->size();
+  for (size_t w = 0; w < kWords; ++w) {
+    const uint64_t varying = any[w] ^ all[w];
+    for (int shift = 0; shift < 64; shift += 8) {
+      if ((varying >> shift & 0xff) == 0) {
+        continue;
+      }
+      size_t start[256] = {};
+      for (size_t i = 0; i < n; ++i) {
+        ++start[from[i][w] >> shift & 0xff];
+      }
+      size_t at = 0;
+      for (size_t& s : start) {
+        const size_t count = s;
+        s = at;
+        at += count;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        to[start[from[i][w] >> shift & 0xff]++] = from[i];
+      }
+      std::swap(from, to);
+    }
+  }
+  if (from != keys->data()) {
+    keys->swap(other);
+  }
+}
+
+// Sorts RadixSort's keys, by std::sort when they are few.
+template <size_t kWords>
+void SortKeys(std::vector<std::array<uint64_t, kWords>>* keys) {
+  if (keys->size() >= kRadixSortFrom) {
+    RadixSort(keys);
+    return;
+  }
+  std::sort(keys->begin(), keys->end(), [](const auto& a, const auto& b) {
+    return std::lexicographical_compare(a.rbegin(), a.rend(), b.rbegin(), b.rend());
+  });
+}
+
 // Sorts IPv4 nets as operator< does, each as one number (the address, then the prefix
 // length, in 40 bits), when every one is as ParseIpNet makes them: family 4, nothing past
 // the fourth byte, a prefix length of 0-255. False, with `nets` untouched, otherwise.
 bool SortIpv4(std::vector<IpNet>* nets) {
-  std::vector<uint64_t> keys;
+  std::vector<std::array<uint64_t, 1>> keys;
   keys.reserve(nets->size());
   for (const IpNet& n : *nets) {
     uint32_t address, rest4;
@@ -416,14 +478,41 @@ bool SortIpv4(std::vector<IpNet>* nets) {
     if (n.family != 4 || rest4 != 0 || rest8 != 0 || n.prefix_len < 0 || n.prefix_len > 255) {
       return false;
     }
-    keys.push_back(uint64_t{be32toh(address)} << 8 | static_cast<uint64_t>(n.prefix_len));
+    keys.push_back({uint64_t{be32toh(address)} << 8 | static_cast<uint64_t>(n.prefix_len)});
   }
-  std::sort(keys.begin(), keys.end());
+  SortKeys(&keys);
   for (size_t i = 0; i < keys.size(); ++i) {
     IpNet& n = (*nets)[i];
-    const uint32_t address = htobe32(static_cast<uint32_t>(keys[i] >> 8));
+    const uint32_t address = htobe32(static_cast<uint32_t>(keys[i][0] >> 8));
     std::memcpy(n.addr.data(), &address, 4);
-    n.prefix_len = static_cast<int>(keys[i] & 255);
+    n.prefix_len = static_cast<int>(keys[i][0] & 255);
+  }
+  return true;
+}
+
+// The same for nets of one family and prefix lengths of 0-255 (IPv6 lists), each as three
+// numbers: the prefix length, then the address's low and high halves, least significant
+// first.
+bool SortOneFamily(std::vector<IpNet>* nets) {
+  std::vector<std::array<uint64_t, 3>> keys;
+  keys.reserve(nets->size());
+  const int family = nets->empty() ? 0 : nets->front().family;
+  for (const IpNet& n : *nets) {
+    if (n.family != family || n.prefix_len < 0 || n.prefix_len > 255) {
+      return false;
+    }
+    uint64_t high, low;
+    std::memcpy(&high, n.addr.data(), 8);
+    std::memcpy(&low, n.addr.data() + 8, 8);
+    keys.push_back({static_cast<uint64_t>(n.prefix_len), be64toh(low), be64toh(high)});
+  }
+  SortKeys(&keys);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    IpNet& n = (*nets)[i];
+    const uint64_t high = htobe64(keys[i][2]), low = htobe64(keys[i][1]);
+    std::memcpy(n.addr.data(), &high, 8);
+    std::memcpy(n.addr.data() + 8, &low, 8);
+    n.prefix_len = static_cast<int>(keys[i][0]);
   }
   return true;
 }
@@ -431,7 +520,7 @@ bool SortIpv4(std::vector<IpNet>* nets) {
 }  // namespace
 
 void SortUnique(std::vector<IpNet>* nets) {
-  if (!std::is_sorted(nets->begin(), nets->end()) && !SortIpv4(nets)) {
+  if (!std::is_sorted(nets->begin(), nets->end()) && !SortIpv4(nets) && !SortOneFamily(nets)) {
     struct Key {
       int family;
       uint64_t high, low;  // the address, most significant byte first

@@ -277,31 +277,34 @@ TEST(ParseIpNetTest, AddressesAreReadAsInetPtonReadsThem) {
 // SortUnique orders as operator< does and drops repeats: both families mixed, IPv4 alone
 // (sorted as one number a net), IPv6 alone, and IPv4 nets with bytes set past the fourth
 // (as only a hand-built IpNet has; operator< reads them).
+// Lists of 5,000 (sorted by radix) and of 100 (by std::sort).
 TEST(IpNetTest, SortUniqueOrdersAsLessThan) {
   enum Kind { kMixed, kV4, kV6, kV4WithTail };
   for (Kind kind : {kMixed, kV4, kV6, kV4WithTail}) {
-    std::mt19937 rng(5);
-    std::vector<IpNet> nets;
-    for (int i = 0; i < 5000; ++i) {
-      IpNet n;
-      n.family = kind == kV4 || kind == kV4WithTail ? 4 : kind == kV6 ? 6 : rng() % 2 ? 4 : 6;
-      n.prefix_len = static_cast<int>(rng() % 3) + (n.family == 4 ? 30 : 126);
-      for (int b = 0; b < (n.family == 4 ? 4 : 16); ++b) {
-        n.addr[b] = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : 0);
+    for (int size : {5000, 100}) {
+      std::mt19937 rng(5);
+      std::vector<IpNet> nets;
+      for (int i = 0; i < size; ++i) {
+        IpNet n;
+        n.family = kind == kV4 || kind == kV4WithTail ? 4 : kind == kV6 ? 6 : rng() % 2 ? 4 : 6;
+        n.prefix_len = static_cast<int>(rng() % 3) + (n.family == 4 ? 30 : 126);
+        for (int b = 0; b < (n.family == 4 ? 4 : 16); ++b) {
+          n.addr[b] = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : 0);
+        }
+        if (kind == kV4WithTail && i % 7 == 0) {
+          n.addr[4 + rng() % 12] = 1;
+        }
+        nets.push_back(n);
       }
-      if (kind == kV4WithTail && i % 7 == 0) {
-        n.addr[4 + rng() % 12] = 1;
+      std::vector<IpNet> want = nets;
+      std::sort(want.begin(), want.end());
+      want.erase(std::unique(want.begin(), want.end()), want.end());
+      SortUnique(&nets);
+      ASSERT_EQ(nets.size(), want.size()) << kind;
+      for (size_t i = 0; i < nets.size(); ++i) {
+        ASSERT_TRUE(nets[i] == want[i]) << kind << " " << size << " " << i << ": "
+                                        << nets[i].ToString() << " " << want[i].ToString();
       }
-      nets.push_back(n);
-    }
-    std::vector<IpNet> want = nets;
-    std::sort(want.begin(), want.end());
-    want.erase(std::unique(want.begin(), want.end()), want.end());
-    SortUnique(&nets);
-    ASSERT_EQ(nets.size(), want.size()) << kind;
-    for (size_t i = 0; i < nets.size(); ++i) {
-      ASSERT_TRUE(nets[i] == want[i])
-          << kind << " " << i << ": " << nets[i].ToString() << " " << want[i].ToString();
     }
   }
 }

@@ -53,6 +53,17 @@ class EndpointNameIndex {
   // replaces). `endpoint.interface` must be a valid interface name.
   void CheckClashes(const Endpoint& endpoint, absl::string_view path,
                     std::vector<std::string>* errors) const;
+  // The name endpoint chains are made from (Namer::EndpointSuffix), and CheckClashes and
+  // Add given it, for a caller that calls both (one making instead of two).
+  std::string ChainSuffix(const Endpoint& endpoint) const;
+  void CheckClashes(const Endpoint& endpoint, absl::string_view chain_suffix,
+                    absl::string_view path, std::vector<std::string>* errors) const;
+  void Add(const Endpoint& endpoint, std::string chain_suffix);
+  // Makes room for `endpoints` endpoints' names at once, so that Add does not rehash.
+  void Reserve(size_t endpoints) {
+    interface_holder_.reserve(endpoints);
+    suffix_holder_.reserve(endpoints);
+  }
   // Holds `endpoint`'s names, each unless another endpoint holds it already.
   void Add(const Endpoint& endpoint);
   // Lets go of the names held by `endpoint` (by its id).
@@ -63,8 +74,6 @@ class EndpointNameIndex {
     std::string id;
     std::string interface;
   };
-  std::string ChainSuffix(const Endpoint& endpoint) const;
-
   Config config_;
   absl::flat_hash_map<std::string, std::string> interface_holder_;  // interface -> id
   absl::flat_hash_map<std::string, Holder> suffix_holder_;          // chain suffix -> holder
