@@ -438,7 +438,7 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
       in_family = in_family && r.protocol->negated;
     } else {
       // " !" and the match as fixed-size copies (ProtocolMatch), in room made once.
-      const ProtocolMatch& m = protocol_matches_[p >= 0 && p < 256 ? p : 256];
+      const ProtocolMatch& m = protocol_matches_[p];
       const size_t at = out->size();
       char* const start = out->Extend(2 + sizeof(m.text));
       char* q = start;
@@ -456,9 +456,9 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
   if (r.icmp_type) {
     const bool v4 = family_ == 4;
     AppendPieces(out, v4 ? " -m icmp" : " -m icmp6", r.icmp_type->negated ? " !" : "",
-                 v4 ? " --icmp-type " : " --icmpv6-type ", r.icmp_type->value);
+                 v4 ? " --icmp-type " : " --icmpv6-type ", int{r.icmp_type->value});
     if (r.icmp_code) {
-      AppendPieces(out, "/", *r.icmp_code);
+      AppendPieces(out, "/", int{*r.icmp_code});
     }
   }
   // The sets are used only if the rule is written: forget them if it is not.

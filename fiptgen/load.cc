@@ -881,18 +881,18 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kNotProtocol: {
             const bool negated = field == kNotProtocol;
             if (f.IsString()) {
-              std::optional<int> proto = ParseProtocolName(StringOf(f));
+              const std::optional<int> proto = ParseProtocolName(StringOf(f));
               if (!proto) {
                 r.Error(FieldPath(path, name),
                         absl::StrCat(QuoteForMessage(StringOf(f)),
                                      " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
               } else {
-                rule->protocol = Match<int>{*proto, negated};
+                rule->protocol = Match<uint8_t>{static_cast<uint8_t>(*proto), negated};
               }
             } else if (f.IsNumber()) {
               int64_t n = 0;
               if (r.Int(f, path, name, 1, 255, &n)) {
-                rule->protocol = Match<int>{static_cast<int>(n), negated};
+                rule->protocol = Match<uint8_t>{static_cast<uint8_t>(n), negated};
               }
             } else {
               r.Error(FieldPath(path, name),
@@ -944,14 +944,14 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kNotIcmpType: {
             int64_t n = 0;
             if (r.Int(f, path, name, 0, 255, &n)) {
-              rule->icmp_type = Match<int>{static_cast<int>(n), field == kNotIcmpType};
+              rule->icmp_type = Match<uint8_t>{static_cast<uint8_t>(n), field == kNotIcmpType};
             }
             break;
           }
           case kIcmpCode: {
             int64_t n = 0;
             if (r.Int(f, path, name, 0, 255, &n)) {
-              rule->icmp_code = static_cast<int>(n);
+              rule->icmp_code = static_cast<uint8_t>(n);
             }
             break;
           }
@@ -961,7 +961,7 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
               if (n == 5) {
                 r.Error(FieldPath(path, name), "must be 4 or 6");
               } else {
-                rule->ip_version = static_cast<int>(n);
+                rule->ip_version = static_cast<uint8_t>(n);
               }
             }
             break;

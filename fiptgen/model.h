@@ -90,12 +90,18 @@ struct SetMatch {
 };
 
 // One rule of a profile. Most rules use a few of these fields, so the rarely set ones are
-// small: a rule is 288 bytes (a huge model holds 200,000 of them; docs/decisions.md). The
-// lists keep their first elements in the rule: up to 4 port ranges each (most lists), one
-// set match (most rules); longer lists go to the heap. Read them as absl::Span.
+// small: a huge model holds 200,000 rules (docs/decisions.md). The small numbers are the
+// narrowest type that holds their range, packed at the front: a protocol, ICMP type or
+// code is one byte (an ICMP code has no value a byte can hold that is wrong; a protocol 0,
+// an ICMP type 255 and an ip_version other than 4 or 6 are still refused by ValidateModel).
+// The lists keep their first elements in the rule: up to 4 port ranges each (most lists),
+// one set match (most rules); longer lists go to the heap. Read them as absl::Span.
 struct PolicyRule {
   Action action = Action::kAllow;
-  std::optional<Match<int>> protocol;  // 1..255
+  std::optional<Match<uint8_t>> protocol;   // 1..255
+  std::optional<Match<uint8_t>> icmp_type;  // 0..254
+  std::optional<uint8_t> icmp_code;         // needs icmp_type
+  std::optional<uint8_t> ip_version;        // 4 or 6
   std::string log_prefix = "calico-packet: ";
   std::optional<Match<IpNet>> src_net, dst_net;
   // Written in this order. LoadModel orders them src_tag, !src_tag, dst_tag, !dst_tag,
@@ -103,9 +109,6 @@ struct PolicyRule {
   absl::InlinedVector<SetMatch, 1> sets;
   absl::InlinedVector<PortRange, 4> src_ports, dst_ports;          // sorted, unique
   absl::InlinedVector<PortRange, 4> not_src_ports, not_dst_ports;  // sorted, unique
-  std::optional<Match<int>> icmp_type;                             // 0..254
-  std::optional<int> icmp_code;                                    // 0..255, needs icmp_type
-  std::optional<int> ip_version;                                   // 4 or 6
 };
 
 struct Profile {
