@@ -61,7 +61,7 @@ Model ChangeOneProfile(const Model& model) {
   Profile& p = changed.profiles.at("prof-0001");
   PolicyRule rule;
   rule.protocol = Match<uint8_t>{6, false};
-  rule.dst_ports = {PortRange{4242, 4242}};
+  rule.ports.Set(RulePorts::kDst, {PortRange{4242, 4242}});
   p.inbound_rules.push_back(rule);
   return changed;
 }

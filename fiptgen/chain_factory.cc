@@ -508,21 +508,21 @@ uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
   // The run counts, the sets' numbers, then the ends, written in place: room for the most
   // the entry can take (a run per port), cut to what it took after.
   const size_t sets = r.sets.size();
-  uint32_t* const e = ends.Extend(3 + sets + r.src_ports.size() + r.dst_ports.size());
+  uint32_t* const e = ends.Extend(3 + sets + r.src_ports().size() + r.dst_ports().size());
   for (size_t i = 0; i < sets; ++i) {
     e[2 + i] = SetNumber(r.sets[i], shared);
   }
   // The positive runs' ports only (AddPolicyRules writes their match before each): a rule
   // is written once per pair of runs, and the text is kept until the next family's state.
   uint32_t* at = e + 2 + sets;
-  e[0] = AppendMultiports(r.src_ports, {}, &text, at);
+  e[0] = AppendMultiports(r.src_ports(), {}, &text, at);
   at += e[0];
-  e[1] = AppendMultiports(r.dst_ports, {}, &text, at);
+  e[1] = AppendMultiports(r.dst_ports(), {}, &text, at);
   at += e[1];
   // What comes after the positive port matches: the negated ones, then a log rule's target
   // (AddPolicyRules adds the others: the same text for every rule, not kept per rule).
-  AppendMultiports(r.not_src_ports, kNotSourcePorts, &text);
-  AppendMultiports(r.not_dst_ports, kNotDestinationPorts, &text);
+  AppendMultiports(r.not_src_ports(), kNotSourcePorts, &text);
+  AppendMultiports(r.not_dst_ports(), kNotDestinationPorts, &text);
   if (r.action == Action::kLog) {
     text.Append(" -j LOG --log-prefix");
     const size_t quoted_at = text.size();

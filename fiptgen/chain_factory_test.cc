@@ -217,7 +217,7 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
   ipsets[1].family = 6;
   PolicyRule allow;
   allow.protocol = Match<uint8_t>{6, false};
-  allow.dst_ports = {{80, 80}, {8000, 8080}};
+  allow.ports.Set(RulePorts::kDst, {{80, 80}, {8000, 8080}});
   allow.sets = {{SetMatch::kTag, Side::kSource, false, "web"}};
   PolicyRule deny;
   deny.action = Action::kDeny;

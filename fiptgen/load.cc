@@ -727,7 +727,7 @@ class PortKeys {
 // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
 // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
 void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
-               std::vector<uint32_t>& keys, absl::InlinedVector<PortRange, 4>* out) {
+               std::vector<uint32_t>& keys, RulePorts* out, RulePorts::List which) {
   PortKeys list(r, parent, field, keys);
   constexpr absl::string_view kNotAList =
       "expected a non-empty array of ports and \"lo:hi\" ranges";
@@ -754,10 +754,11 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
     return;
   }
   SortPortKeys(keys.data(), keys.size());
-  // Written in place, each range once: up to 4 in the rule itself, more in one allocation
-  // at the list's size, constructed from the keys (no zeroing first).
+  // Written in place, each range once: up to 4 in all in the rule itself, more in one
+  // allocation for the rule's lists.
   const size_t count = static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
-  out->assign(PortsOfKeys{keys.data()}, PortsOfKeys{keys.data() + count});
+  std::copy(PortsOfKeys{keys.data()}, PortsOfKeys{keys.data() + count},
+            out->Resize(which, static_cast<uint32_t>(count)));
 }
 
 // A rule's fields, in the order their errors are reported (each field's rank is its
@@ -849,9 +850,9 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
       in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
       [&](int field, absl::string_view name) {
         if (field >= kSrcPorts && field <= kNotDstPorts) {
-          absl::InlinedVector<PortRange, 4>* const lists[] = {
-              &rule->src_ports, &rule->dst_ports, &rule->not_src_ports, &rule->not_dst_ports};
-          ReadPorts(in, r, path, name, scratch.port_keys, lists[field - kSrcPorts]);
+          // RulePorts' lists are in the fields' order.
+          ReadPorts(in, r, path, name, scratch.port_keys, &rule->ports,
+                    static_cast<RulePorts::List>(field - kSrcPorts));
           return;
         }
         // Every other field is a scalar: read here, at one place (ReadScalar inline).

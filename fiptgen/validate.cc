@@ -67,22 +67,21 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
   if (!loaded && r.protocol && r.protocol->value == 0) {
     error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
   }
-  bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
-                   !r.not_dst_ports.empty();
-  if (has_ports && (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
-    const char* field = !r.src_ports.empty()       ? "src_ports"
-                        : !r.dst_ports.empty()     ? "dst_ports"
-                        : !r.not_src_ports.empty() ? "!src_ports"
-                                                   : "!dst_ports";
+  if (!r.ports.empty() &&
+      (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
+    const char* field = !r.src_ports().empty()       ? "src_ports"
+                        : !r.dst_ports().empty()     ? "dst_ports"
+                        : !r.not_src_ports().empty() ? "!src_ports"
+                                                     : "!dst_ports";
     error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
   }
   // Format checks: LoadModel's reading made them (and the list would be built per rule).
   if (!loaded) {
     for (const auto& [ports, field] :
-         {std::pair<absl::Span<const PortRange>, const char*>{r.src_ports, "src_ports"},
-          {r.dst_ports, "dst_ports"},
-          {r.not_src_ports, "!src_ports"},
-          {r.not_dst_ports, "!dst_ports"}}) {
+         {std::pair<absl::Span<const PortRange>, const char*>{r.src_ports(), "src_ports"},
+          {r.dst_ports(), "dst_ports"},
+          {r.not_src_ports(), "!src_ports"},
+          {r.not_dst_ports(), "!dst_ports"}}) {
       for (const PortRange& pr : ports) {
         if (pr.lo > pr.hi) {
           error(FieldPath(path(), field), "a range must have lo < hi");

@@ -155,13 +155,13 @@ TEST(ValidateTest, RulesBuiltInCode) {
   r.protocol = Match<uint8_t>{0};
   EXPECT_EQ(rule_error(r), at + "protocol: must be 1-255");
   r.protocol = Match<uint8_t>{6};
-  r.dst_ports = {{80, 80}, {22, 22}};
+  r.ports.Set(RulePorts::kDst, {{80, 80}, {22, 22}});
   EXPECT_EQ(rule_error(r),
             at + "dst_ports: must be sorted without duplicates (LoadModel does this)");
-  r.dst_ports = {{90, 80}};
+  r.ports.Set(RulePorts::kDst, {{90, 80}});
   EXPECT_EQ(rule_error(r), at + "dst_ports: a range must have lo < hi");
   r = PolicyRule();
-  r.not_src_ports = {{22, 22}};
+  r.ports.Set(RulePorts::kNotSrc, {{22, 22}});
   EXPECT_EQ(rule_error(r), at + "!src_ports: needs protocol tcp, udp, sctp or udplite");
   r = PolicyRule();
   r.protocol = Match<uint8_t>{1};
