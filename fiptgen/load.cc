@@ -876,7 +876,10 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             break;
           }
           case kLogPrefix:
-            log_prefix_read = r.String(f, path, name, &rule->log_prefix);
+            log_prefix_read = r.String(f, path, name, nullptr);
+            if (log_prefix_read) {
+              rule->log_prefix = f.GetString();
+            }
             break;
           case kProtocol:
           case kNotProtocol: {

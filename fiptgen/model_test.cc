@@ -69,7 +69,7 @@ TEST(RulePortsTest, SetFromItsOwnList) {
 }
 
 // What a rule costs the loader, which writes 200,000 of them for a huge model (model.h).
-TEST(PolicyRuleTest, Size) { EXPECT_EQ(sizeof(PolicyRule), 192u); }
+TEST(PolicyRuleTest, Size) { EXPECT_EQ(sizeof(PolicyRule), 168u); }
 
 TEST(PolicyRuleTest, PortListsAreRulePorts) {
   PolicyRule r;
@@ -79,6 +79,20 @@ TEST(PolicyRuleTest, PortListsAreRulePorts) {
   EXPECT_EQ(r.dst_ports()[1], (PortRange{8000, 8080}));
   EXPECT_TRUE(r.not_src_ports().empty());
   EXPECT_TRUE(r.not_dst_ports().empty());
+}
+
+TEST(PolicyRuleTest, LogPrefix) {
+  PolicyRule r;
+  EXPECT_EQ(absl::string_view(r.log_prefix), "calico-packet: ");
+  r.log_prefix = "db-denied: ";
+  PolicyRule copy = r;
+  r.log_prefix = "x";
+  EXPECT_EQ(copy.log_prefix.view(), "db-denied: ");
+  EXPECT_EQ(r.log_prefix.view(), "x");
+  copy = PolicyRule();
+  EXPECT_EQ(copy.log_prefix.view(), "calico-packet: ");
+  PolicyRule moved = std::move(r);
+  EXPECT_EQ(moved.log_prefix.view(), "x");
 }
 
 }  // namespace

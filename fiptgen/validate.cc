@@ -53,7 +53,7 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
     errors->push_back(PathError(at, message));
   };
   if (r.action == Action::kLog) {
-    const std::string& lp = r.log_prefix;
+    const absl::string_view lp = r.log_prefix;
     bool printable = std::all_of(lp.begin(), lp.end(), [](char c) {
       return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
     });
