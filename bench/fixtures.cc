@@ -60,8 +60,8 @@ Model ChangeOneProfile(const Model& model) {
   Model changed = model;
   Profile& p = changed.profiles.at("prof-0001");
   PolicyRule rule;
-  rule.protocol = Match<int>{6, false};
-  rule.dst_ports = {PortRange{4242, 4242}};
+  rule.protocol = Match<uint8_t>{6, false};
+  rule.ports.Set(RulePorts::kDst, {PortRange{4242, 4242}});
   p.inbound_rules.push_back(rule);
   return changed;
 }

@@ -668,9 +668,9 @@ FlowPool MakePool(const Model& m) {
             pool.addresses[(*nets)->value.family == 6].push_back((*nets)->value);
           }
         }
-        for (const auto* list :
-             {&rule.src_ports, &rule.dst_ports, &rule.not_src_ports, &rule.not_dst_ports}) {
-          for (const PortRange& p : *list) {
+        for (absl::Span<const PortRange> list :
+             {rule.src_ports(), rule.dst_ports(), rule.not_src_ports(), rule.not_dst_ports()}) {
+          for (const PortRange& p : list) {
             for (int port : {p.lo - 1, static_cast<int>(p.lo), static_cast<int>(p.hi), p.hi + 1}) {
               if (port > 0 && port < 65536) {
                 pool.ports.push_back(port);

@@ -438,7 +438,7 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
       in_family = in_family && r.protocol->negated;
     } else {
       // " !" and the match as fixed-size copies (ProtocolMatch), in room made once.
-      const ProtocolMatch& m = protocol_matches_[p >= 0 && p < 256 ? p : 256];
+      const ProtocolMatch& m = protocol_matches_[p];
       const size_t at = out->size();
       char* const start = out->Extend(2 + sizeof(m.text));
       char* q = start;
@@ -456,9 +456,9 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
   if (r.icmp_type) {
     const bool v4 = family_ == 4;
     AppendPieces(out, v4 ? " -m icmp" : " -m icmp6", r.icmp_type->negated ? " !" : "",
-                 v4 ? " --icmp-type " : " --icmpv6-type ", r.icmp_type->value);
+                 v4 ? " --icmp-type " : " --icmpv6-type ", int{r.icmp_type->value});
     if (r.icmp_code) {
-      AppendPieces(out, "/", *r.icmp_code);
+      AppendPieces(out, "/", int{*r.icmp_code});
     }
   }
   // The sets are used only if the rule is written: forget them if it is not.
@@ -508,21 +508,21 @@ uint32_t ChainFactory::WriteSharedText(const PolicyRule& r, size_t slot,
   // The run counts, the sets' numbers, then the ends, written in place: room for the most
   // the entry can take (a run per port), cut to what it took after.
   const size_t sets = r.sets.size();
-  uint32_t* const e = ends.Extend(3 + sets + r.src_ports.size() + r.dst_ports.size());
+  uint32_t* const e = ends.Extend(3 + sets + r.src_ports().size() + r.dst_ports().size());
   for (size_t i = 0; i < sets; ++i) {
     e[2 + i] = SetNumber(r.sets[i], shared);
   }
   // The positive runs' ports only (AddPolicyRules writes their match before each): a rule
   // is written once per pair of runs, and the text is kept until the next family's state.
   uint32_t* at = e + 2 + sets;
-  e[0] = AppendMultiports(r.src_ports, {}, &text, at);
+  e[0] = AppendMultiports(r.src_ports(), {}, &text, at);
   at += e[0];
-  e[1] = AppendMultiports(r.dst_ports, {}, &text, at);
+  e[1] = AppendMultiports(r.dst_ports(), {}, &text, at);
   at += e[1];
   // What comes after the positive port matches: the negated ones, then a log rule's target
   // (AddPolicyRules adds the others: the same text for every rule, not kept per rule).
-  AppendMultiports(r.not_src_ports, kNotSourcePorts, &text);
-  AppendMultiports(r.not_dst_ports, kNotDestinationPorts, &text);
+  AppendMultiports(r.not_src_ports(), kNotSourcePorts, &text);
+  AppendMultiports(r.not_dst_ports(), kNotDestinationPorts, &text);
   if (r.action == Action::kLog) {
     text.Append(" -j LOG --log-prefix");
     const size_t quoted_at = text.size();

@@ -216,8 +216,8 @@ TEST(ChainFactoryTest, ProfileChainsAndTheSetsTheyName) {
   ipsets[1].name = "block6";
   ipsets[1].family = 6;
   PolicyRule allow;
-  allow.protocol = Match<int>{6, false};
-  allow.dst_ports = {{80, 80}, {8000, 8080}};
+  allow.protocol = Match<uint8_t>{6, false};
+  allow.ports.Set(RulePorts::kDst, {{80, 80}, {8000, 8080}});
   allow.sets = {{SetMatch::kTag, Side::kSource, false, "web"}};
   PolicyRule deny;
   deny.action = Action::kDeny;

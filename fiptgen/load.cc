@@ -727,7 +727,7 @@ class PortKeys {
 // A port list: integers and "lo:hi" strings. Errors name the field and the port, as in
 // `profiles["web"].inbound_rules[2].dst_ports: port 70000 out of range`.
 void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::string_view field,
-               std::vector<uint32_t>& keys, absl::InlinedVector<PortRange, 4>* out) {
+               std::vector<uint32_t>& keys, RulePorts* out, RulePorts::List which) {
   PortKeys list(r, parent, field, keys);
   constexpr absl::string_view kNotAList =
       "expected a non-empty array of ports and \"lo:hi\" ranges";
@@ -754,10 +754,11 @@ void ReadPorts(json::Reader& in, JsonReader& r, absl::string_view parent, absl::
     return;
   }
   SortPortKeys(keys.data(), keys.size());
-  // Written in place, each range once: up to 4 in the rule itself, more in one allocation
-  // at the list's size, constructed from the keys (no zeroing first).
+  // Written in place, each range once: up to 4 in all in the rule itself, more in one
+  // allocation for the rule's lists.
   const size_t count = static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
-  out->assign(PortsOfKeys{keys.data()}, PortsOfKeys{keys.data() + count});
+  std::copy(PortsOfKeys{keys.data()}, PortsOfKeys{keys.data() + count},
+            out->Resize(which, static_cast<uint32_t>(count)));
 }
 
 // A rule's fields, in the order their errors are reported (each field's rank is its
@@ -849,9 +850,9 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
       in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
       [&](int field, absl::string_view name) {
         if (field >= kSrcPorts && field <= kNotDstPorts) {
-          absl::InlinedVector<PortRange, 4>* const lists[] = {
-              &rule->src_ports, &rule->dst_ports, &rule->not_src_ports, &rule->not_dst_ports};
-          ReadPorts(in, r, path, name, scratch.port_keys, lists[field - kSrcPorts]);
+          // RulePorts' lists are in the fields' order.
+          ReadPorts(in, r, path, name, scratch.port_keys, &rule->ports,
+                    static_cast<RulePorts::List>(field - kSrcPorts));
           return;
         }
         // Every other field is a scalar: read here, at one place (ReadScalar inline).
@@ -875,24 +876,27 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             break;
           }
           case kLogPrefix:
-            log_prefix_read = r.String(f, path, name, &rule->log_prefix);
+            log_prefix_read = r.String(f, path, name, nullptr);
+            if (log_prefix_read) {
+              rule->log_prefix = f.GetString();
+            }
             break;
           case kProtocol:
           case kNotProtocol: {
             const bool negated = field == kNotProtocol;
             if (f.IsString()) {
-              std::optional<int> proto = ParseProtocolName(StringOf(f));
+              const std::optional<int> proto = ParseProtocolName(StringOf(f));
               if (!proto) {
                 r.Error(FieldPath(path, name),
                         absl::StrCat(QuoteForMessage(StringOf(f)),
                                      " is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255"));
               } else {
-                rule->protocol = Match<int>{*proto, negated};
+                rule->protocol = Match<uint8_t>{static_cast<uint8_t>(*proto), negated};
               }
             } else if (f.IsNumber()) {
               int64_t n = 0;
               if (r.Int(f, path, name, 1, 255, &n)) {
-                rule->protocol = Match<int>{static_cast<int>(n), negated};
+                rule->protocol = Match<uint8_t>{static_cast<uint8_t>(n), negated};
               }
             } else {
               r.Error(FieldPath(path, name),
@@ -944,14 +948,14 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
           case kNotIcmpType: {
             int64_t n = 0;
             if (r.Int(f, path, name, 0, 255, &n)) {
-              rule->icmp_type = Match<int>{static_cast<int>(n), field == kNotIcmpType};
+              rule->icmp_type = Match<uint8_t>{static_cast<uint8_t>(n), field == kNotIcmpType};
             }
             break;
           }
           case kIcmpCode: {
             int64_t n = 0;
             if (r.Int(f, path, name, 0, 255, &n)) {
-              rule->icmp_code = static_cast<int>(n);
+              rule->icmp_code = static_cast<uint8_t>(n);
             }
             break;
           }
@@ -961,7 +965,7 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
               if (n == 5) {
                 r.Error(FieldPath(path, name), "must be 4 or 6");
               } else {
-                rule->ip_version = static_cast<int>(n);
+                rule->ip_version = static_cast<uint8_t>(n);
               }
             }
             break;

@@ -243,7 +243,7 @@ TEST(LoadModelTest, PortListsSortedAndUnique) {
           R"({"profiles": {"p": {"inbound_rules": [{"protocol": "tcp", "dst_ports": [)", ports,
           "]}]}}}"));
       ASSERT_TRUE(m.ok()) << m.status();
-      const absl::Span<const PortRange> got = m->profiles.at("p").inbound_rules[0].dst_ports;
+      const absl::Span<const PortRange> got = m->profiles.at("p").inbound_rules[0].dst_ports();
       ASSERT_TRUE(got == absl::MakeConstSpan(want)) << ports;
     }
   }

@@ -53,7 +53,7 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
     errors->push_back(PathError(at, message));
   };
   if (r.action == Action::kLog) {
-    const std::string& lp = r.log_prefix;
+    const absl::string_view lp = r.log_prefix;
     bool printable = std::all_of(lp.begin(), lp.end(), [](char c) {
       return c >= ' ' && c <= '~' && c != '"' && c != '\'' && c != '\\';
     });
@@ -63,25 +63,25 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
                          " must be 1-29 printable ASCII characters without quotes or backslash"));
     }
   }
-  if (!loaded && r.protocol && (r.protocol->value < 1 || r.protocol->value > 255)) {
+  // A byte holds 0..255: only 0 is out of range.
+  if (!loaded && r.protocol && r.protocol->value == 0) {
     error(FieldPath(path(), r.protocol->negated ? "!protocol" : "protocol"), "must be 1-255");
   }
-  bool has_ports = !r.src_ports.empty() || !r.dst_ports.empty() || !r.not_src_ports.empty() ||
-                   !r.not_dst_ports.empty();
-  if (has_ports && (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
-    const char* field = !r.src_ports.empty()       ? "src_ports"
-                        : !r.dst_ports.empty()     ? "dst_ports"
-                        : !r.not_src_ports.empty() ? "!src_ports"
-                                                   : "!dst_ports";
+  if (!r.ports.empty() &&
+      (!r.protocol || r.protocol->negated || !ProtocolHasPorts(r.protocol->value))) {
+    const char* field = !r.src_ports().empty()       ? "src_ports"
+                        : !r.dst_ports().empty()     ? "dst_ports"
+                        : !r.not_src_ports().empty() ? "!src_ports"
+                                                     : "!dst_ports";
     error(FieldPath(path(), field), "needs protocol tcp, udp, sctp or udplite");
   }
   // Format checks: LoadModel's reading made them (and the list would be built per rule).
   if (!loaded) {
     for (const auto& [ports, field] :
-         {std::pair<absl::Span<const PortRange>, const char*>{r.src_ports, "src_ports"},
-          {r.dst_ports, "dst_ports"},
-          {r.not_src_ports, "!src_ports"},
-          {r.not_dst_ports, "!dst_ports"}}) {
+         {std::pair<absl::Span<const PortRange>, const char*>{r.src_ports(), "src_ports"},
+          {r.dst_ports(), "dst_ports"},
+          {r.not_src_ports(), "!src_ports"},
+          {r.not_dst_ports(), "!dst_ports"}}) {
       for (const PortRange& pr : ports) {
         if (pr.lo > pr.hi) {
           error(FieldPath(path(), field), "a range must have lo < hi");
@@ -98,17 +98,13 @@ void RuleFieldErrors(const PolicyRule& r, Path& path, bool loaded,
         (r.protocol->value != kProtoIcmp && r.protocol->value != kProtoIcmpv6)) {
       error(FieldPath(path(), field), "needs protocol icmp or icmpv6");
     }
-    if (r.icmp_type->value < 0 || r.icmp_type->value > 254) {
+    if (r.icmp_type->value == 255) {
       error(FieldPath(path(), field), "must be 0-254 (the kernel reads type 255 as \"any type\")");
     }
   }
-  if (r.icmp_code) {
-    if (!r.icmp_type) {
-      error(FieldPath(path(), "icmp_code"), "needs icmp_type");
-    }
-    if (!loaded && (*r.icmp_code < 0 || *r.icmp_code > 255)) {
-      error(FieldPath(path(), "icmp_code"), "must be 0-255");
-    }
+  // An ICMP code is a byte: every value it can hold is a code.
+  if (r.icmp_code && !r.icmp_type) {
+    error(FieldPath(path(), "icmp_code"), "needs icmp_type");
   }
   if (!loaded && r.ip_version && *r.ip_version != 4 && *r.ip_version != 6) {
     error(FieldPath(path(), "ip_version"), "must be 4 or 6");
