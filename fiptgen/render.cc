@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -25,17 +26,19 @@ size_t IpsetCapacity(size_t members) {
 
 namespace {
 
-// Every renderer writes through one of these: text goes into a reused buffer, handed to the
-// sink a piece at a time (so a file is written from a buffer that stays in cache, and a
-// string gets one copy per piece instead of an append per line).
+// Every renderer writes through one of these. Into a sink: text goes into a reused buffer,
+// handed to the sink a piece at a time (so a file is written from a buffer that stays in
+// cache). Into a string: straight at the string's end, with no buffer to copy from
+// (TextBuffer's target mode).
 class Writer {
  public:
   static constexpr size_t kPiece = 256 << 10;
 
   explicit Writer(TextSink sink) : sink_(sink) {}
-  // For a whole script: the buffer made big enough at once for a piece and the chain or set
-  // that takes it over kPiece, instead of grown by doubling from 256 bytes and copied on
-  // the way.
+  explicit Writer(std::string* out) : buffer_(out) {}
+  // For a whole script into a sink: the buffer made big enough at once for a piece and the
+  // chain or set that takes it over kPiece, instead of grown by doubling from 256 bytes and
+  // copied on the way.
   void ReserveForPieces() {
     buffer_.Extend(2 * kPiece);
     buffer_.clear();
@@ -44,19 +47,21 @@ class Writer {
   TextBuffer& buffer() { return buffer_; }
   // Between units of text (a chain, a set): passes the buffer on once it is big enough.
   void MaybeFlush() {
-    if (buffer_.size() >= kPiece) {
+    if (sink_ && buffer_.size() >= kPiece) {
       Flush();
     }
   }
   void Flush() {
-    if (!buffer_.empty()) {
-      sink_(buffer_.view());
+    if (!sink_) {
+      buffer_.Finish();
+    } else if (!buffer_.empty()) {
+      (*sink_)(buffer_.view());
       buffer_.clear();
     }
   }
 
  private:
-  TextSink sink_;
+  std::optional<TextSink> sink_;  // none when writing into a string
   TextBuffer buffer_;
 };
 
@@ -337,46 +342,13 @@ size_t IpsetRestoreSize(const std::vector<IpSetSpec>& sets) {
 // The load notes' room (AppendLoadNote): fixed text of a few hundred bytes.
 constexpr size_t kLoadNoteRoom = 512;
 
-// A sink that appends to a string. Named, not a temporary: Writer keeps a reference to it.
-class AppendTo {
- public:
-  explicit AppendTo(std::string* out) : out_(out) {}
-  void operator()(absl::string_view text) const { out_->append(text.data(), text.size()); }
+// What a writer into a string may ask past the text (up to 64 bytes in AppendChainRules) and
+// TextBuffer's step of growth, so that reserving the text's size and this keeps the string
+// in one allocation.
+constexpr size_t kOverrun = 4096;
 
- private:
-  std::string* out_;
-};
-
-}  // namespace
-
-void RenderRestore(const Ruleset& ruleset, std::string* out) {
-  out->reserve(out->size() + RestoreSize(ruleset));
-  const AppendTo append(out);
-  Writer w(append);
-  RenderRestoreTo(ruleset, w);
-}
-
-void RenderTableEdit(const TableEdit& edit, std::string* out) {
-  const AppendTo append(out);
-  Writer w(append);
-  RenderTableEditTo(edit, w);
-}
-
-void RenderChainEdit(const ChainEdit& edit, std::string* out) {
-  const AppendTo append(out);
-  Writer w(append);
-  AppendChainEdit(edit, &w.buffer());
-}
-
-void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
-  const AppendTo append(out);
-  Writer w(append);
-  RenderIpsetRestoreTo(sets, w);
-}
-
-void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
-  Writer w(write);
-  w.ReserveForPieces();
+// The scripts of RenderRestoreFile and RenderIpsetFile (render.h), into a sink or a string.
+void RenderRestoreFileTo(const Ruleset& ruleset, Writer& w) {
   const absl::string_view tool = ruleset.family == 6 ? "ip6tables-restore" : "iptables-restore";
   AppendLoadNote(absl::StrCat("the model's full IPv", ruleset.family,
                               " state, for loading into a host with none of its chains"),
@@ -386,12 +358,7 @@ void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
   RenderRestoreTo(ruleset, w);
 }
 
-void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
-  if (sets.empty()) {
-    return;
-  }
-  Writer w(write);
-  w.ReserveForPieces();
+void RenderIpsetFileTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   RenderIpsetRestoreTo(sets, w);
   // After the sets, not before: an ipset script begins with its first `create`, which is how
   // tools (and people reading `head`) tell it from an iptables script. Nothing in it can
@@ -400,16 +367,57 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
                  "ipset restore < FILE", "fails (the sets exist)", &w.buffer());
 }
 
+}  // namespace
+
+void RenderRestore(const Ruleset& ruleset, std::string* out) {
+  out->reserve(out->size() + RestoreSize(ruleset) + kOverrun);
+  Writer w(out);
+  RenderRestoreTo(ruleset, w);
+}
+
+void RenderTableEdit(const TableEdit& edit, std::string* out) {
+  Writer w(out);
+  RenderTableEditTo(edit, w);
+}
+
+void RenderChainEdit(const ChainEdit& edit, std::string* out) {
+  Writer w(out);
+  AppendChainEdit(edit, &w.buffer());
+}
+
+void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
+  Writer w(out);
+  RenderIpsetRestoreTo(sets, w);
+}
+
+void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
+  Writer w(write);
+  w.ReserveForPieces();
+  RenderRestoreFileTo(ruleset, w);
+}
+
+void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
+  if (sets.empty()) {
+    return;
+  }
+  Writer w(write);
+  w.ReserveForPieces();
+  RenderIpsetFileTo(sets, w);
+}
+
 void RenderRestoreFile(const Ruleset& ruleset, std::string* out) {
-  out->reserve(out->size() + RestoreSize(ruleset) + kLoadNoteRoom);
-  RenderRestoreFile(ruleset, AppendTo(out));
+  out->reserve(out->size() + RestoreSize(ruleset) + kLoadNoteRoom + kOverrun);
+  Writer w(out);
+  RenderRestoreFileTo(ruleset, w);
 }
 
 void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
-  if (!sets.empty()) {
-    out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom);
+  if (sets.empty()) {
+    return;
   }
-  RenderIpsetFile(sets, AppendTo(out));
+  out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom + kOverrun);
+  Writer w(out);
+  RenderIpsetFileTo(sets, w);
 }
 
 RestoreFiles RenderFiles(const Desired& desired) {
