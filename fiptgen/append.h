@@ -199,10 +199,10 @@ class TextBuffer {
     capacity_ = capacity;
   }
 
-  std::unique_ptr<char[]> owned_;  // the memory, unless writing into target_
   char* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  std::unique_ptr<char[]> owned_;  // the memory, unless writing into target_
   std::string* target_ = nullptr;
 };
 

@@ -1,6 +1,7 @@
 #include "fiptgen/render.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -34,8 +35,8 @@ class Writer {
  public:
   static constexpr size_t kPiece = 256 << 10;
 
-  explicit Writer(TextSink sink) : sink_(sink) {}
-  explicit Writer(std::string* out) : buffer_(out) {}
+  explicit Writer(TextSink sink) : sink_(sink), flush_at_(kPiece) {}
+  explicit Writer(std::string* out) : buffer_(out), flush_at_(SIZE_MAX) {}
   // For a whole script into a sink: the buffer made big enough at once for a piece and the
   // chain or set that takes it over kPiece, instead of grown by doubling from 256 bytes and
   // copied on the way.
@@ -47,7 +48,7 @@ class Writer {
   TextBuffer& buffer() { return buffer_; }
   // Between units of text (a chain, a set): passes the buffer on once it is big enough.
   void MaybeFlush() {
-    if (sink_ && buffer_.size() >= kPiece) {
+    if (buffer_.size() >= flush_at_) {
       Flush();
     }
   }
@@ -63,6 +64,7 @@ class Writer {
  private:
   std::optional<TextSink> sink_;  // none when writing into a string
   TextBuffer buffer_;
+  size_t flush_at_;  // kPiece into a sink; into a string, never
 };
 
 // "<head><line>\n" for every line of `lines` (each ended by '\n').
