@@ -150,6 +150,17 @@ class TextBuffer {
     size_ += n;
     return at;
   }
+  // Room for `n` more bytes, made now at exactly that size (Extend grows by doubling,
+  // copying what it holds each time): for text whose size is known, or bounded, up front.
+  void Reserve(size_t n) {
+    if (capacity_ - size_ < n) {
+      if (target_ != nullptr) {
+        target_->reserve(size_ + n);
+      } else {
+        Reallocate(size_ + n);
+      }
+    }
+  }
   void Append(absl::string_view s) {
     if (!s.empty()) {
       std::memcpy(Extend(s.size()), s.data(), s.size());
@@ -193,6 +204,10 @@ class TextBuffer {
     while (capacity - size_ < n) {
       capacity *= 2;
     }
+    Reallocate(capacity);
+  }
+
+  void Reallocate(size_t capacity) {
     std::unique_ptr<char[]> data(new char[capacity]);
     if (size_ > 0) {
       std::memcpy(data.get(), data_, size_);
