@@ -7,7 +7,8 @@
 // TextBuffer is for text built piece by piece and then copied out or written: an append is
 // an inline capacity check and a memcpy, where std::string::append is an out-of-line call
 // into libstdc++ (measured, bench/README.md: faster than both std::string appends and
-// fmt::memory_buffer). Kept and reused, it grows to the largest text once.
+// fmt::memory_buffer). Kept and reused, it grows to the largest text once. Given a string,
+// it writes at the string's end instead (the renderer's scripts into strings).
 //
 //   std::string s = "-p";
 //   AppendPieces(&s, " ", "tcp", " --dport ", 22);   // "-p tcp --dport 22"
@@ -25,6 +26,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -95,17 +97,39 @@ inline char* WriteDecimal(uint32_t v, char* out) {
 class TextBuffer {
  public:
   TextBuffer() = default;
+  // Writes at the end of `*target` instead of into memory of its own, for text whose
+  // destination is a string: built elsewhere, it would be copied in afterwards, a second
+  // pass over all of it (16.7 MB for a large model's scripts). Room is made by growing the
+  // string in steps of kTargetStep, zero-filled by libstdc++ (it has no uninitialized
+  // resize) just before the text overwrites it, while those bytes are in cache; a resize
+  // to the whole size at once would write every byte twice, the second time from memory.
+  // Reserve the string's room first. The string holds what Extend made room for until
+  // Finish() (or the destructor) cuts it to what was written; read it only after that.
+  explicit TextBuffer(std::string* target)
+      : data_(target->data()), size_(target->size()), capacity_(size_), target_(target) {}
+  ~TextBuffer() { Finish(); }
   TextBuffer(const TextBuffer&) = delete;
   TextBuffer& operator=(const TextBuffer&) = delete;
   TextBuffer(TextBuffer&& other) noexcept { *this = std::move(other); }
   TextBuffer& operator=(TextBuffer&& other) noexcept {
-    data_ = std::move(other.data_);
+    Finish();
+    owned_ = std::move(other.owned_);
+    data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     capacity_ = std::exchange(other.capacity_, 0);
+    target_ = std::exchange(other.target_, nullptr);
     return *this;
   }
 
-  absl::string_view view() const { return absl::string_view(data_.get(), size_); }
+  // Text written into a target string: cuts the string to it. Nothing to do otherwise.
+  void Finish() {
+    if (target_ != nullptr) {
+      target_->resize(size_);
+      capacity_ = size_;
+    }
+  }
+
+  absl::string_view view() const { return absl::string_view(data_, size_); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   void clear() { size_ = 0; }
@@ -122,9 +146,20 @@ class TextBuffer {
     if (capacity_ - size_ < n) {
       Grow(n);
     }
-    char* at = data_.get() + size_;
+    char* at = data_ + size_;
     size_ += n;
     return at;
+  }
+  // Room for `n` more bytes, made now at exactly that size (Extend grows by doubling,
+  // copying what it holds each time): for text whose size is known, or bounded, up front.
+  void Reserve(size_t n) {
+    if (capacity_ - size_ < n) {
+      if (target_ != nullptr) {
+        target_->reserve(size_ + n);
+      } else {
+        Reallocate(size_ + n);
+      }
+    }
   }
   void Append(absl::string_view s) {
     if (!s.empty()) {
@@ -150,22 +185,43 @@ class TextBuffer {
   }
 
  private:
-  void Grow(size_t n) {
+  static constexpr size_t kTargetStep = 2048;
+
+  // Out of line: the buffer grows to its largest text once, and inlined into every Extend
+  // this made the generator's hot loops bigger.
+  ABSL_ATTRIBUTE_NOINLINE void Grow(size_t n) {
+    if (target_ != nullptr) {
+      // What was written is already in place (the string holds all that Extend made room
+      // for), so growing it, even past its capacity, keeps the text.
+      while (capacity_ - size_ < n) {
+        target_->append(kTargetStep, '\0');
+        capacity_ += kTargetStep;
+      }
+      data_ = target_->data();
+      return;
+    }
     size_t capacity = capacity_ < 256 ? 256 : capacity_;
     while (capacity - size_ < n) {
       capacity *= 2;
     }
+    Reallocate(capacity);
+  }
+
+  void Reallocate(size_t capacity) {
     std::unique_ptr<char[]> data(new char[capacity]);
     if (size_ > 0) {
-      std::memcpy(data.get(), data_.get(), size_);
+      std::memcpy(data.get(), data_, size_);
     }
-    data_ = std::move(data);
+    owned_ = std::move(data);
+    data_ = owned_.get();
     capacity_ = capacity;
   }
 
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  std::unique_ptr<char[]> owned_;  // the memory, unless writing into target_
+  std::string* target_ = nullptr;
 };
 
 // One piece of AppendPieces(TextBuffer*, ...): text, or an integer in decimal.

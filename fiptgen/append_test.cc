@@ -1,6 +1,7 @@
 #include "fiptgen/append.h"
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -77,6 +78,29 @@ TEST(AppendTest, BufferGrowsAndIsReused) {
   EXPECT_EQ(b.view(), "x");
   TextBuffer moved = std::move(b);
   EXPECT_EQ(moved.view(), "x");
+}
+
+TEST(AppendTest, BufferWritesIntoAStringAfterItsText) {
+  std::string target = "kept\n";  // no room reserved: the string reallocates as it grows
+  std::string want = target;
+  {
+    TextBuffer b(&target);
+    for (int i = 0; i < 3000; ++i) {
+      AppendPieces(&b, i, ",");
+      want += std::to_string(i) + ",";
+    }
+    const size_t written = b.size();
+    std::memset(b.Extend(5000), 'x', 5000);  // more than a step at once, then given back
+    b.Truncate(written);
+    b.Append('\n');
+    want += "\n";
+    EXPECT_EQ(b.view(), want);
+    b.Finish();
+    EXPECT_EQ(target, want);
+    b.Append("more");  // after Finish the string grows again
+    want += "more";
+  }  // the destructor cuts the string to what was written
+  EXPECT_EQ(target, want);
 }
 
 }  // namespace

@@ -16,6 +16,11 @@ Desired Generate(const Model& model, std::vector<int> families) {
 void GenerateEachFamily(const Model& model, absl::FunctionRef<void(Desired)> consume) {
   const std::vector<int>& enabled = model.config.families;
   SharedByFamilies shared;
+  size_t rules = 0;
+  for (const auto& [id, profile] : model.profiles) {
+    rules += profile.inbound_rules.size() + profile.outbound_rules.size();
+  }
+  shared.rule_text.Reserve(rules);
   for (int family : {4, 6}) {
     if (std::find(enabled.begin(), enabled.end(), family) != enabled.end()) {
       // The state is gone before `consume` runs: it holds only the shared text then.

@@ -379,7 +379,23 @@ void GeneratorState::Build(const std::vector<int>& families) {
   for (int family : families) {
     families_.emplace_back(*model_, family, tracking_, &shared_->profile_chains);
   }
-  // Every endpoint's pieces, with the dispatch trees built once at the end.
+  // Every endpoint's pieces, with the dispatch trees built once at the end. Each tree's
+  // entries get room for its group's endpoints at once: grown by doubling, 20,000 entries
+  // of two strings each were moved a dozen times over on huge.
+  size_t in_group[3] = {};
+  for (const Endpoint& e : model_->endpoints) {
+    for (EndpointGroup group : {EndpointGroup::kWorkloads, EndpointGroup::kTrackedHosts,
+                                EndpointGroup::kUntrackedHosts}) {
+      in_group[static_cast<int>(group)] += InGroup(e, group) ? 1 : 0;
+    }
+  }
+  for (FamilyState& fs : families_) {
+    for (TableState& table : fs.tables) {
+      for (DispatchTree& tree : table.trees()) {
+        tree.entries.Reserve(in_group[static_cast<int>(tree.layout->group)]);
+      }
+    }
+  }
   for (size_t i = 0; i < model_->endpoints.size(); ++i) {
     if (tracking_) {  // only changes look endpoints up
       endpoint_index_[model_->endpoints[i].id] = i;

@@ -104,6 +104,11 @@ class DispatchEntries {
   size_t size() const { return order_.size(); }
   const std::string& interface(size_t i) const { return pool_[order_[i]].first; }
   const std::string& suffix(size_t i) const { return pool_[order_[i]].second; }
+  // Room for `n` entries, for building.
+  void Reserve(size_t n) {
+    pool_.reserve(n);
+    order_.reserve(n);
+  }
   // Append then Sort once, for building; Insert and Erase keep the order.
   void Append(std::string interface, std::string suffix);
   void Sort();

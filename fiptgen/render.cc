@@ -1,7 +1,9 @@
 #include "fiptgen/render.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -25,17 +27,19 @@ size_t IpsetCapacity(size_t members) {
 
 namespace {
 
-// Every renderer writes through one of these: text goes into a reused buffer, handed to the
-// sink a piece at a time (so a file is written from a buffer that stays in cache, and a
-// string gets one copy per piece instead of an append per line).
+// Every renderer writes through one of these. Into a sink: text goes into a reused buffer,
+// handed to the sink a piece at a time (so a file is written from a buffer that stays in
+// cache). Into a string: straight at the string's end, with no buffer to copy from
+// (TextBuffer's target mode).
 class Writer {
  public:
   static constexpr size_t kPiece = 256 << 10;
 
-  explicit Writer(TextSink sink) : sink_(sink) {}
-  // For a whole script: the buffer made big enough at once for a piece and the chain or set
-  // that takes it over kPiece, instead of grown by doubling from 256 bytes and copied on
-  // the way.
+  explicit Writer(TextSink sink) : sink_(sink), flush_at_(kPiece) {}
+  explicit Writer(std::string* out) : buffer_(out), flush_at_(SIZE_MAX) {}
+  // For a whole script into a sink: the buffer made big enough at once for a piece and the
+  // chain or set that takes it over kPiece, instead of grown by doubling from 256 bytes and
+  // copied on the way.
   void ReserveForPieces() {
     buffer_.Extend(2 * kPiece);
     buffer_.clear();
@@ -44,20 +48,23 @@ class Writer {
   TextBuffer& buffer() { return buffer_; }
   // Between units of text (a chain, a set): passes the buffer on once it is big enough.
   void MaybeFlush() {
-    if (buffer_.size() >= kPiece) {
+    if (buffer_.size() >= flush_at_) {
       Flush();
     }
   }
   void Flush() {
-    if (!buffer_.empty()) {
-      sink_(buffer_.view());
+    if (!sink_) {
+      buffer_.Finish();
+    } else if (!buffer_.empty()) {
+      (*sink_)(buffer_.view());
       buffer_.clear();
     }
   }
 
  private:
-  TextSink sink_;
+  std::optional<TextSink> sink_;  // none when writing into a string
   TextBuffer buffer_;
+  size_t flush_at_;  // kPiece into a sink; into a string, never
 };
 
 // "<head><line>\n" for every line of `lines` (each ended by '\n').
@@ -218,8 +225,11 @@ void AppendChainEdit(const ChainEdit& edit, TextBuffer* out) {
 void RenderTableEditTo(const TableEdit& edit, Writer& w) {
   TextBuffer& out = w.buffer();
   AppendPieces(&out, "*", edit.table, "\n");
+  // Passed on as they fill a piece: a huge model declares 60,000 chains a table, 1.8 MB
+  // that grew the buffer past its two pieces (copied on the way, and kept).
   for (const Chain* c : edit.fill) {
     AppendPieces(&out, ":", c->name(), " - [0:0]\n");
+    w.MaybeFlush();
   }
   for (absl::string_view name : edit.flush) {
     AppendPieces(&out, ":", name, " - [0:0]\n");
@@ -272,13 +282,23 @@ void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
     }
     out.Append('\n');
     const LineHead head("add ", s.name);
-    for (const IpNet& m : s.members) {
-      // Room for the longest text, then what it took.
+    // Members a batch at a time: room for the batch's longest text made at once, then cut to
+    // what it took. A member then costs its head, its text and its newline, where room made
+    // and cut for each (the buffer reloaded after each call into IpNet) cost as much again:
+    // 200,000 members on huge.
+    const size_t line_room = std::max(head.size(), LineHead::kRoom) + IpNet::kMaxText + 1;
+    constexpr size_t kBatch = 64;
+    for (size_t i = 0; i < s.members.size();) {
+      const size_t n = std::min(kBatch, s.members.size() - i);
       const size_t start = out.size();
-      char* to = out.Extend(std::max(head.size(), LineHead::kRoom) + IpNet::kMaxText + 1);
-      char* end = m.WriteMemberText(head.Put(to));
-      *end++ = '\n';
-      out.Truncate(start + static_cast<size_t>(end - to));
+      char* const base = out.Extend(n * line_room);
+      char* to = base;
+      for (const IpNet *m = s.members.data() + i, *last = m + n; m != last; ++m) {
+        to = m->WriteMemberText(head.Put(to));
+        *to++ = '\n';
+      }
+      out.Truncate(start + static_cast<size_t>(to - base));
+      i += n;
       w.MaybeFlush();
     }
     for (const std::string& m : s.other) {
@@ -337,46 +357,13 @@ size_t IpsetRestoreSize(const std::vector<IpSetSpec>& sets) {
 // The load notes' room (AppendLoadNote): fixed text of a few hundred bytes.
 constexpr size_t kLoadNoteRoom = 512;
 
-// A sink that appends to a string. Named, not a temporary: Writer keeps a reference to it.
-class AppendTo {
- public:
-  explicit AppendTo(std::string* out) : out_(out) {}
-  void operator()(absl::string_view text) const { out_->append(text.data(), text.size()); }
+// What a writer into a string may ask past the text (up to 64 bytes in AppendChainRules) and
+// TextBuffer's step of growth, so that reserving the text's size and this keeps the string
+// in one allocation.
+constexpr size_t kOverrun = 4096;
 
- private:
-  std::string* out_;
-};
-
-}  // namespace
-
-void RenderRestore(const Ruleset& ruleset, std::string* out) {
-  out->reserve(out->size() + RestoreSize(ruleset));
-  const AppendTo append(out);
-  Writer w(append);
-  RenderRestoreTo(ruleset, w);
-}
-
-void RenderTableEdit(const TableEdit& edit, std::string* out) {
-  const AppendTo append(out);
-  Writer w(append);
-  RenderTableEditTo(edit, w);
-}
-
-void RenderChainEdit(const ChainEdit& edit, std::string* out) {
-  const AppendTo append(out);
-  Writer w(append);
-  AppendChainEdit(edit, &w.buffer());
-}
-
-void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
-  const AppendTo append(out);
-  Writer w(append);
-  RenderIpsetRestoreTo(sets, w);
-}
-
-void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
-  Writer w(write);
-  w.ReserveForPieces();
+// The scripts of RenderRestoreFile and RenderIpsetFile (render.h), into a sink or a string.
+void RenderRestoreFileTo(const Ruleset& ruleset, Writer& w) {
   const absl::string_view tool = ruleset.family == 6 ? "ip6tables-restore" : "iptables-restore";
   AppendLoadNote(absl::StrCat("the model's full IPv", ruleset.family,
                               " state, for loading into a host with none of its chains"),
@@ -386,12 +373,7 @@ void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
   RenderRestoreTo(ruleset, w);
 }
 
-void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
-  if (sets.empty()) {
-    return;
-  }
-  Writer w(write);
-  w.ReserveForPieces();
+void RenderIpsetFileTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   RenderIpsetRestoreTo(sets, w);
   // After the sets, not before: an ipset script begins with its first `create`, which is how
   // tools (and people reading `head`) tell it from an iptables script. Nothing in it can
@@ -400,16 +382,57 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
                  "ipset restore < FILE", "fails (the sets exist)", &w.buffer());
 }
 
+}  // namespace
+
+void RenderRestore(const Ruleset& ruleset, std::string* out) {
+  out->reserve(out->size() + RestoreSize(ruleset) + kOverrun);
+  Writer w(out);
+  RenderRestoreTo(ruleset, w);
+}
+
+void RenderTableEdit(const TableEdit& edit, std::string* out) {
+  Writer w(out);
+  RenderTableEditTo(edit, w);
+}
+
+void RenderChainEdit(const ChainEdit& edit, std::string* out) {
+  Writer w(out);
+  AppendChainEdit(edit, &w.buffer());
+}
+
+void RenderIpsetRestore(const std::vector<IpSetSpec>& sets, std::string* out) {
+  Writer w(out);
+  RenderIpsetRestoreTo(sets, w);
+}
+
+void RenderRestoreFile(const Ruleset& ruleset, TextSink write) {
+  Writer w(write);
+  w.ReserveForPieces();
+  RenderRestoreFileTo(ruleset, w);
+}
+
+void RenderIpsetFile(const std::vector<IpSetSpec>& sets, TextSink write) {
+  if (sets.empty()) {
+    return;
+  }
+  Writer w(write);
+  w.ReserveForPieces();
+  RenderIpsetFileTo(sets, w);
+}
+
 void RenderRestoreFile(const Ruleset& ruleset, std::string* out) {
-  out->reserve(out->size() + RestoreSize(ruleset) + kLoadNoteRoom);
-  RenderRestoreFile(ruleset, AppendTo(out));
+  out->reserve(out->size() + RestoreSize(ruleset) + kLoadNoteRoom + kOverrun);
+  Writer w(out);
+  RenderRestoreFileTo(ruleset, w);
 }
 
 void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
-  if (!sets.empty()) {
-    out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom);
+  if (sets.empty()) {
+    return;
   }
-  RenderIpsetFile(sets, AppendTo(out));
+  out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom + kOverrun);
+  Writer w(out);
+  RenderIpsetFileTo(sets, w);
 }
 
 RestoreFiles RenderFiles(const Desired& desired) {

@@ -201,6 +201,29 @@ TEST(RenderIpsetRestoreTest, CreateThenAddEachSet) {
   }
 }
 
+TEST(RenderIpsetRestoreTest, EveryMemberOnceAroundTheBatchSize) {
+  // Members are written 64 at a time; texts of every length, heads shorter and longer than 32.
+  for (const char* name : {"felix-v6-x", "felix-0123456789012345678901234"}) {
+    for (int count : {1, 63, 64, 65, 129, 200}) {
+      std::vector<std::string> texts;
+      for (int i = 0; i < count; ++i) {
+        texts.push_back(i % 3 == 0   ? absl::StrCat("fd5a:", i, "::/64")
+                        : i % 3 == 1 ? absl::StrCat("fd5a:f1e1:", i, ":1:2:3:4:", i)
+                                     : absl::StrCat("::", i));
+      }
+      IpSetSpec set{name, "hash:net", 6, Nets(6, texts), {"fd00::/8 nomatch"}};
+      std::string want = absl::StrCat("create ", name, " hash:net family inet6\n");
+      for (const IpNet& m : set.members) {
+        absl::StrAppend(&want, "add ", name, " ", m.ToMemberString(), "\n");
+      }
+      absl::StrAppend(&want, "add ", name, " fd00::/8 nomatch\n");
+      std::string out;
+      RenderIpsetRestore({set}, &out);
+      EXPECT_EQ(out, want) << name << " " << count;
+    }
+  }
+}
+
 // The text of a file after its leading "#" note lines, and how many there were.
 std::pair<std::string, int> AfterNote(const std::string& file) {
   size_t at = 0;
