@@ -105,8 +105,14 @@ class TextBuffer {
   // to the whole size at once would write every byte twice, the second time from memory.
   // Reserve the string's room first. The string holds what Extend made room for until
   // Finish() (or the destructor) cuts it to what was written; read it only after that.
+  // The text the string held before is the buffer's first text: size() and view() count
+  // it, and clear() keeps it.
   explicit TextBuffer(std::string* target)
-      : data_(target->data()), size_(target->size()), capacity_(size_), target_(target) {}
+      : data_(target->data()),
+        size_(target->size()),
+        capacity_(size_),
+        start_(size_),
+        target_(target) {}
   ~TextBuffer() { Finish(); }
   TextBuffer(const TextBuffer&) = delete;
   TextBuffer& operator=(const TextBuffer&) = delete;
@@ -117,6 +123,7 @@ class TextBuffer {
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     capacity_ = std::exchange(other.capacity_, 0);
+    start_ = std::exchange(other.start_, 0);
     target_ = std::exchange(other.target_, nullptr);
     return *this;
   }
@@ -132,12 +139,14 @@ class TextBuffer {
   absl::string_view view() const { return absl::string_view(data_, size_); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  void clear() { size_ = 0; }
+  // Drops what was written (into a target string: what this buffer wrote, not what the
+  // string held before).
+  void clear() { size_ = start_; }
   // The byte at `i` (< size()), to overwrite.
   char& at(size_t i) { return data_[i]; }
   // Keeps the first `n` bytes (n <= size()): what Extend made room for and was not written.
   void Truncate(size_t n) {
-    assert(n <= size_ && "Truncate past what Extend made room for");
+    assert(n <= size_ && n >= start_ && "Truncate outside what this buffer wrote");
     size_ = n;
   }
 
@@ -156,6 +165,7 @@ class TextBuffer {
     if (capacity_ - size_ < n) {
       if (target_ != nullptr) {
         target_->reserve(size_ + n);
+        data_ = target_->data();  // reserve may have moved the string
       } else {
         Reallocate(size_ + n);
       }
@@ -220,6 +230,7 @@ class TextBuffer {
   char* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  size_t start_ = 0;               // into a target string: its size before this buffer wrote
   std::unique_ptr<char[]> owned_;  // the memory, unless writing into target_
   std::string* target_ = nullptr;
 };

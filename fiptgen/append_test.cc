@@ -103,5 +103,21 @@ TEST(AppendTest, BufferWritesIntoAStringAfterItsText) {
   EXPECT_EQ(target, want);
 }
 
+// Reserve may move the string; clear() drops only what the buffer wrote.
+TEST(AppendTest, BufferIntoAStringReservesAndClearsItsOwnText) {
+  std::string target = "keep:";
+  {
+    TextBuffer b(&target);
+    b.Append("x");
+    b.Reserve(100000);
+    b.Append("hello");
+    EXPECT_EQ(b.view(), "keep:xhello");
+    b.clear();
+    EXPECT_EQ(b.view(), "keep:");
+    b.Append("new");
+  }
+  EXPECT_EQ(target, "keep:new");
+}
+
 }  // namespace
 }  // namespace fiptgen
