@@ -24,14 +24,18 @@ RulePorts& RulePorts::operator=(const RulePorts& other) {
   if (this == &other) {
     return *this;
   }
-  Free();
-  std::memcpy(end_, other.end_, sizeof(end_));
   if (other.on_heap()) {
-    heap_ = Allocate(end_[kNotDst]);
-    std::copy(other.heap_, other.heap_ + end_[kNotDst], heap_);
+    // Allocated before anything is freed: if it throws, this is left as it was.
+    PortRange* const heap = Allocate(other.end_[kNotDst]);
+    std::copy(other.heap_, other.heap_ + other.end_[kNotDst], heap);
+    Free();
+    heap_ = heap;
   } else {
-    std::copy(other.inline_, other.inline_ + kInline, inline_);
+    Free();
+    // As bytes: slots past the last list were never written.
+    std::memcpy(static_cast<void*>(inline_), other.inline_, sizeof(inline_));
   }
+  std::memcpy(end_, other.end_, sizeof(end_));
   return *this;
 }
 

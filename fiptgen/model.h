@@ -101,7 +101,8 @@ class RulePorts {
   // Replaces `list` with `ranges` (sorted, unique: ValidateModel checks).
   void Set(List list, absl::Span<const PortRange> ranges);
   // Makes `list` `n` ranges long and returns them for the caller to write (LoadModel,
-  // which writes each list once, in place). What they held before is unspecified.
+  // which writes each list once, in place). They are uninitialized: the caller writes all
+  // n. To set a list from ranges you have, use Set.
   PortRange* Resize(List list, uint32_t n) {
     // Most rules: an empty list after every list in use, and all of them fit in the rule
     // (the loader writes one list, or lists in the fields' order).
