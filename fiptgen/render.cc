@@ -272,6 +272,9 @@ void RenderRestoreTo(const Ruleset& ruleset, Writer& w) {
   }
 }
 
+// Set members are written this many at a time (RenderIpsetRestoreTo).
+constexpr size_t kMemberBatch = 64;
+
 void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
   TextBuffer& out = w.buffer();
   for (const IpSetSpec& s : sets) {
@@ -287,9 +290,8 @@ void RenderIpsetRestoreTo(const std::vector<IpSetSpec>& sets, Writer& w) {
     // and cut for each (the buffer reloaded after each call into IpNet) cost as much again:
     // 200,000 members on huge.
     const size_t line_room = std::max(head.size(), LineHead::kRoom) + IpNet::kMaxText + 1;
-    constexpr size_t kBatch = 64;
     for (size_t i = 0; i < s.members.size();) {
-      const size_t n = std::min(kBatch, s.members.size() - i);
+      const size_t n = std::min(kMemberBatch, s.members.size() - i);
       const size_t start = out.size();
       char* const base = out.Extend(n * line_room);
       char* to = base;
@@ -320,7 +322,7 @@ void AppendLoadNote(absl::string_view state, absl::string_view load, absl::strin
                ": fiptgen-apply brings a live host to the model's state.\n");
 }
 
-// The size of RenderRestore's text, exactly, so its string is allocated once at its size:
+// The size of RenderRestore's text, exactly, so its string (with kOverrun) is allocated once:
 // grown by doubling, an 8 MB script is copied on the way and its pages touched twice.
 size_t RestoreSize(const Ruleset& ruleset) {
   size_t size = 0;
@@ -338,7 +340,8 @@ size_t RestoreSize(const Ruleset& ruleset) {
 }
 
 // At least the size of RenderIpsetRestore's text (a member's text is made only as it is
-// written: the longest of its family is counted), so its string is allocated once.
+// written: the longest of its family is counted), so its string (with kIpsetOverrun) is
+// allocated once.
 size_t IpsetRestoreSize(const std::vector<IpSetSpec>& sets) {
   constexpr size_t kLongestV4 = 18;  // 255.255.255.255/32
   size_t size = 0;
@@ -361,6 +364,9 @@ constexpr size_t kLoadNoteRoom = 512;
 // TextBuffer's step of growth, so that reserving the text's size and this keeps the string
 // in one allocation.
 constexpr size_t kOverrun = 4096;
+// The same for set members, whose batch asks for the longest text of each member at once:
+// a line's head is at most "add ", a 31-byte set name and a space.
+constexpr size_t kIpsetOverrun = kMemberBatch * (36 + IpNet::kMaxText + 1) + 2048;
 
 // The scripts of RenderRestoreFile and RenderIpsetFile (render.h), into a sink or a string.
 void RenderRestoreFileTo(const Ruleset& ruleset, Writer& w) {
@@ -430,7 +436,7 @@ void RenderIpsetFile(const std::vector<IpSetSpec>& sets, std::string* out) {
   if (sets.empty()) {
     return;
   }
-  out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom + kOverrun);
+  out->reserve(out->size() + IpsetRestoreSize(sets) + kLoadNoteRoom + kIpsetOverrun);
   Writer w(out);
   RenderIpsetFileTo(sets, w);
 }
