@@ -1,6 +1,7 @@
 #include "fiptgen/validate.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -694,6 +695,7 @@ void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view
 void EndpointNameIndex::Add(const Endpoint& endpoint) { Add(endpoint, ChainSuffix(endpoint)); }
 
 void EndpointNameIndex::Add(const Endpoint& endpoint, std::string chain_suffix) {
+  assert(chain_suffix == ChainSuffix(endpoint));
   interface_holder_.emplace(endpoint.interface, endpoint.id);
   suffix_holder_.emplace(std::move(chain_suffix), Holder{endpoint.id, endpoint.interface});
 }

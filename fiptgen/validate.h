@@ -55,6 +55,8 @@ class EndpointNameIndex {
                     std::vector<std::string>* errors) const;
   // The name endpoint chains are made from (Namer::EndpointSuffix), and CheckClashes and
   // Add given it, for a caller that calls both (one making instead of two).
+  // `chain_suffix` must be ChainSuffix(endpoint) (CheckClashes reads it only when the
+  // interface clashes with no other endpoint's).
   std::string ChainSuffix(const Endpoint& endpoint) const;
   void CheckClashes(const Endpoint& endpoint, absl::string_view chain_suffix,
                     absl::string_view path, std::vector<std::string>* errors) const;
