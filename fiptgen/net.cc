@@ -209,32 +209,62 @@ constexpr HexTable kHexDigit;
 // address), or 0 for anything else: so a net's address is read in the same pass that finds
 // its '/'.
 size_t ParseColonHex(absl::string_view s, uint8_t* out) {
-  uint16_t groups[8];
+  // The groups go straight into `out` (big-endian) from its start; those after "::" are
+  // moved to its end when the text is read.
   int count = 0;
   int gap = -1;  // where "::" stands: the number of groups before it
   const char* p = s.data();
   const char* const end = p + s.size();
   auto at_end = [&p, end] { return p == end || *p == '/'; };
+  auto hex = [](char c) { return kHexDigit.value[static_cast<unsigned char>(c)]; };
   if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
     gap = 0;
     p += 2;
   }
   while (!at_end()) {
-    const char* const start = p;
-    unsigned value = 0;
-    int digit;
-    while (p != end && (digit = kHexDigit.value[static_cast<unsigned char>(*p)]) >= 0) {
-      value = value << 4 | static_cast<unsigned>(digit);  // past 4 digits refused below
-      ++p;
-    }
-    if (p == start || p - start > 4 || count == 8) {
+    if (count == 8) {
       return 0;
     }
-    groups[count++] = static_cast<uint16_t>(value);
+    unsigned value;
+    int digit;
+    if (end - p >= 4) {
+      // Four bytes remain: the digits as straight-line tests, no test for the end (most
+      // groups). A fifth digit is refused below: it is neither ':' nor '/'.
+      if ((digit = hex(p[0])) < 0) {
+        return 0;
+      }
+      value = static_cast<unsigned>(digit);
+      ++p;
+      if ((digit = hex(*p)) >= 0) {
+        value = value << 4 | static_cast<unsigned>(digit);
+        ++p;
+        if ((digit = hex(*p)) >= 0) {
+          value = value << 4 | static_cast<unsigned>(digit);
+          ++p;
+          if ((digit = hex(*p)) >= 0) {
+            value = value << 4 | static_cast<unsigned>(digit);
+            ++p;
+          }
+        }
+      }
+    } else {
+      const char* const start = p;
+      value = 0;
+      while (p != end && (digit = hex(*p)) >= 0) {
+        value = value << 4 | static_cast<unsigned>(digit);
+        ++p;
+      }
+      if (p == start) {  // fewer than four bytes remain: never more than four digits
+        return 0;
+      }
+    }
+    out[2 * count] = static_cast<uint8_t>(value >> 8);
+    out[2 * count + 1] = static_cast<uint8_t>(value);
+    ++count;
     if (at_end()) {
       break;
     }
-    if (*p != ':' || (++p, at_end())) {  // a '.' or another byte; or a trailing ':'
+    if (*p != ':' || (++p, at_end())) {  // a '.', a fifth digit or another byte; or a ':' last
       return 0;
     }
     if (*p == ':') {
@@ -247,17 +277,18 @@ size_t ParseColonHex(absl::string_view s, uint8_t* out) {
       }
     }
   }
-  if (gap >= 0 ? count > 7 : count != 8) {
+  if (gap < 0) {
+    return count == 8 ? static_cast<size_t>(p - s.data()) : 0;
+  }
+  if (count > 7) {
     return 0;
   }
-  // The groups before "::" from the start, those after it at the end, zeros between.
-  const int head = gap >= 0 ? gap : count;
-  std::memset(out, 0, 16);
-  for (int g = 0; g < count; ++g) {
-    const int at = g < head ? g : 8 - count + g;
-    out[2 * at] = static_cast<uint8_t>(groups[g] >> 8);
-    out[2 * at + 1] = static_cast<uint8_t>(groups[g]);
+  // The groups after "::" to the end (the last first: they only move right), zeros between.
+  const int shift = 2 * (8 - count);
+  for (int i = 2 * count - 1; i >= 2 * gap; --i) {
+    out[i + shift] = out[i];
   }
+  std::memset(out + 2 * gap, 0, static_cast<size_t>(shift));
   return static_cast<size_t>(p - s.data());
 }
 
@@ -335,6 +366,7 @@ absl::StatusOr<IpNet> ParseIpNet(absl::string_view text, int family, HostBits ho
     char buf[INET6_ADDRSTRLEN];
     std::memcpy(buf, addr.data(), addr.size());
     buf[addr.size()] = '\0';
+    net.addr = {};  // what ParseColonHex wrote before it gave up
     if (inet_pton(AF_INET, buf, net.addr.data()) == 1) {
       net.family = 4;
     } else if (inet_pton(AF_INET6, buf, net.addr.data()) == 1) {
