@@ -335,6 +335,23 @@ class Reader {
   }
   void SkipSpaceLoop() {
     const char* p = at_;  // a local: the compiler keeps it in a register
+#ifdef __SSE2__
+    // Here a run is most often a newline and an indent (",\n  {" between a list's rules;
+    // one space after ',' or ':' is stepped over before): 16 bytes in one step.
+    if (end_ - p >= 16) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i space = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(' ')),
+                                                      _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\n'))),
+                                         _mm_or_si128(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('\r')),
+                                                      _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\t'))));
+      const unsigned other = ~static_cast<unsigned>(_mm_movemask_epi8(space)) & 0xFFFFu;
+      if (other != 0) {
+        at_ = p + __builtin_ctz(other);
+        return;
+      }
+      p += 16;
+    }
+#endif
     while (p != end_ && static_cast<unsigned char>(*p) <= ' ' &&
            (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
       ++p;

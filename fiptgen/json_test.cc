@@ -214,6 +214,32 @@ TEST(JsonReaderTest, WalksMembersAndElementsOneAtATime) {
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "value", "{}", "b", "d", "e"}));
 }
 
+TEST(JsonReaderTest, WhitespaceRunsOfEveryLength) {
+  // Runs of 0-40 bytes of each whitespace byte and of all four mixed, between every two
+  // tokens, some near the end of the text; and a byte under ' ' that is not whitespace
+  // after a run, which is refused.
+  for (const std::string pattern : {" ", "\n", "\r", "\t", "\n \t\r"}) {
+    for (size_t n = 0; n <= 40; ++n) {
+      std::string ws;
+      for (size_t i = 0; i < n; ++i) {
+        ws += pattern[i % pattern.size()];
+      }
+      const std::string text = ws + "{" + ws + "\"a\"" + ws + ":" + ws + "[" + ws + "1" + ws + "," +
+                               ws + "\"x\"" + ws + "]" + ws + "}" + ws;
+      Reader reader(text);
+      Tape tape;
+      ASSERT_TRUE(reader.ReadValue(&tape)) << n;
+      EXPECT_TRUE(reader.Finish()) << n;
+      EXPECT_EQ(tape.root().Find("a")->Size(), 2u) << n;
+      for (const char bad : {'\v', '\f', '\0', '\x01'}) {
+        const std::string refused = "[1," + ws + std::string(1, bad) + "2]";
+        EXPECT_FALSE(Read(refused).accepted) << n;
+        ExpectAgrees(refused);
+      }
+    }
+  }
+}
+
 // The keys of the flat object `text`, read with NextKey(key, known, field) when `known`
 // is given (each key as "<key>=<field>"), else with NextKey(key); and whether it ended well.
 template <size_t N>
