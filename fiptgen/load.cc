@@ -1032,8 +1032,9 @@ void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
     if (!ReadRule(in, r, rule_path, scratch, &rule)) {
       r.MarkBroken(std::string(rule_path));
     }
-    r.rule_checks.Check(profile, inbound, i, rule, rule_path);  // while it is in cache
   }
+  // While the list is in cache: "<parent>.<field>", what room holds before its '['.
+  r.rule_checks.Check(profile, inbound, rules, absl::string_view(room.data(), index_at - 1));
   out->reserve(out->size() + rules.size());
   out->insert(out->end(), std::make_move_iterator(rules.begin()),
               std::make_move_iterator(rules.end()));  // one pass, no test of room per rule
