@@ -428,6 +428,7 @@ bool Reader::ReadValue(Tape* tape) {
           return Fail();
         }
         ++at_;
+        SkipOneSpace();
         SkipSpace();
       }
       ++nodes[container].count;
@@ -447,6 +448,7 @@ bool Reader::ReadValue(Tape* tape) {
           return Fail();
         }
         ++at_;
+        SkipOneSpace();
       }
       break;
     }

@@ -214,6 +214,109 @@ TEST(JsonReaderTest, WalksMembersAndElementsOneAtATime) {
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "value", "{}", "b", "d", "e"}));
 }
 
+TEST(JsonReaderTest, WhitespaceRunsOfEveryLength) {
+  // Runs of 0-40 bytes of each whitespace byte and of all four mixed, between every two
+  // tokens, some near the end of the text; and a byte under ' ' that is not whitespace
+  // after a run, which is refused.
+  for (const std::string pattern : {" ", "\n", "\r", "\t", "\n \t\r"}) {
+    for (size_t n = 0; n <= 40; ++n) {
+      std::string ws;
+      for (size_t i = 0; i < n; ++i) {
+        ws += pattern[i % pattern.size()];
+      }
+      const std::string text = ws + "{" + ws + "\"a\"" + ws + ":" + ws + "[" + ws + "1" + ws + "," +
+                               ws + "\"x\"" + ws + "]" + ws + "}" + ws;
+      Reader reader(text);
+      Tape tape;
+      ASSERT_TRUE(reader.ReadValue(&tape)) << n;
+      EXPECT_TRUE(reader.Finish()) << n;
+      EXPECT_EQ(tape.root().Find("a")->Size(), 2u) << n;
+      for (const char bad : {'\v', '\f', '\0', '\x01'}) {
+        const std::string refused = "[1," + ws + std::string(1, bad) + "2]";
+        EXPECT_FALSE(Read(refused).accepted) << n;
+        ExpectAgrees(refused);
+      }
+    }
+  }
+}
+
+// The keys of the flat object `text`, read with NextKey(key, known, field) when `known`
+// is given (each key as "<key>=<field>"), else with NextKey(key); and whether it ended well.
+template <size_t N>
+std::vector<std::string> KeysOf(const std::string& text, const KnownKeys<N>* known) {
+  Reader reader(text);
+  Tape tape;
+  std::vector<std::string> keys;
+  if (!reader.BeginObject()) {
+    return {"refused"};
+  }
+  absl::string_view key;
+  int field = -1;
+  while (known != nullptr ? reader.NextKey(&key, *known, &field) : reader.NextKey(&key)) {
+    keys.push_back(std::string(key) + "=" + std::to_string(field));
+    reader.ReadValue(&tape);
+  }
+  keys.push_back(reader.Finish() && !reader.failed() ? "ok" : "refused");
+  return keys;
+}
+
+TEST(JsonReaderTest, KnownKeysMatchedInPlaceAsNextKeyReadsThem) {
+  constexpr absl::string_view kNames[] = {"action",   "protocol",  "src_ports",
+                                          "!src_net", "icmp_code", "fifteen_bytes__"};
+  // A multiplier that gives each name a slot of its own, found as load.cc's was.
+  uint64_t multiplier = 0x9E3779B97F4A7C15u;
+  while (!KnownKeys<6>(kNames, multiplier).ok()) {
+    multiplier += 2;
+  }
+  const KnownKeys<6> known(kNames, multiplier);
+  // The field each key gets from the known keys, or -1 where NextKey's reading is kept (the
+  // caller looks the key up by name).
+  struct Case {
+    std::string text;
+    std::vector<std::string> keys;
+  };
+  const std::vector<Case> cases = {
+      {R"({"action": 1, "protocol": 2, "src_ports": [], "!src_net": 3, "icmp_code": 4, "x": 5})",
+       {"action=0", "protocol=1", "src_ports=2", "!src_net=3", "icmp_code=4", "x=-1", "ok"}},
+      {R"({"fifteen_bytes__": 1, "fifteen_bytes_": 2, "actions": 3, "actio": 4, "id": 5})",
+       {"fifteen_bytes__=5", "fifteen_bytes_=-1", "actions=-1", "actio=-1", "id=-1", "ok"}},
+      // Escaped: the same key, read by NextKey.
+      {R"({"\u0061ction": 1, "ac\"tion": 2, "protocol"  :  3,  "action":4, "x": 12345678})",
+       {"action=-1", "ac\"tion=-1", "protocol=1", "action=0", "x=-1", "ok"}},
+      // Within 16 bytes of the end: NextKey's reading.
+      {R"({"action":1})", {"action=-1", "ok"}},
+      {R"({"protocol": 1, "action" 2})", {"protocol=1", "refused"}},
+      {R"({"protocol": 1, "action)", {"protocol=1", "refused"}},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(KeysOf(c.text, &known), c.keys) << c.text;
+  }
+  // Every one-byte change of a document: the same keys, in the same places, as NextKey
+  // reads them, and a field only for a key that is that field's name.
+  const std::string text =
+      R"({"action": "allow", "protocol": "tcp", "src_ports": [1, "2:3"], "!src_net": "a", )"
+      R"("icmp_code": 4, "fifteen_bytes__": {"action": 1}, "zz": null})";
+  const std::string changes = "\"\\ :,{}[]a_!xs";
+  for (size_t at = 0; at < text.size(); ++at) {
+    for (char to : changes) {
+      std::string changed = text;
+      changed[at] = to;
+      std::vector<std::string> with_known = KeysOf(changed, &known);
+      const std::vector<std::string> plain = KeysOf<1>(changed, nullptr);
+      ASSERT_EQ(with_known.size(), plain.size()) << changed;
+      for (size_t i = 0; i + 1 < with_known.size(); ++i) {
+        const size_t eq = with_known[i].rfind('=');
+        const int field = std::stoi(with_known[i].substr(eq + 1));
+        if (field >= 0) {
+          EXPECT_EQ(with_known[i].substr(0, eq), kNames[field]) << changed;
+        }
+        with_known[i] = with_known[i].substr(0, eq) + "=-1";
+      }
+      EXPECT_EQ(with_known, plain) << changed;
+    }
+  }
+}
+
 // Reads `text`, an object whose "a" is an array, with ReadArray for "a": the elements it
 // handed over, as "type:int_value" (strings as their text), and whether it accepted.
 struct ArrayRead {

@@ -555,11 +555,13 @@ struct Scratch {
 // and their values skipped. `read(field, name)` reads every other member's value, with
 // rank field + 1: so the object's errors come in the order of `names` once sorted
 // (OrderErrorsSince). `inner` says which rank: inner for a rule's fields, outer for a
-// profile's. Returns which fields were read, a bit per name.
-template <typename FindMember, typename ReadMember>
+// profile's. `known`, if given, is `names` for json::Reader's matching of keys in place (a
+// key it does not match is looked up with `find`). Returns which fields were read, a bit
+// per name.
+template <typename FindMember, typename ReadMember, size_t N = 1>
 uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
                      absl::Span<const absl::string_view> names, FindMember find, bool inner,
-                     Scratch& scratch, ReadMember read) {
+                     Scratch& scratch, ReadMember read, const json::KnownKeys<N>* known = nullptr) {
   auto set_rank = [&r, inner](int rank) {
     inner ? r.set_inner_rank(rank) : r.set_outer_rank(rank);
   };
@@ -567,8 +569,18 @@ uint32_t ReadMembers(json::Reader& in, JsonReader& r, absl::string_view path,
   const size_t unknown_before = scratch.unknown_keys.size();
   in.BeginObject();
   absl::string_view key;
-  while (in.NextKey(&key)) {
-    const int field = find(key, names);
+  int field = -1;
+  auto next_key = [&] {
+    if (known != nullptr) {
+      return in.NextKey(&key, *known, &field);
+    }
+    field = -1;
+    return in.NextKey(&key);
+  };
+  while (next_key()) {
+    if (field < 0) {
+      field = find(key, names);
+    }
     const bool repeated =
         field >= 0 ? (seen >> field & 1) != 0
                    : std::find(scratch.unknown_keys.begin() + unknown_before,
@@ -796,40 +808,10 @@ constexpr absl::string_view kRuleFields[kRuleFieldCount] = {
     "src_ipset",  "!src_ipset", "dst_ipset", "!dst_ipset", "src_ports", "dst_ports",
     "!src_ports", "!dst_ports", "icmp_type", "!icmp_type", "icmp_code", "ip_version"};
 
-// Rule fields by a hash of a key's length and two of its bytes, which gives each of the 24
-// names its own slot (checked at compile time): a key is found with one hash and one
-// compare, where a rule has a few keys and a large model 40,000 rules.
-constexpr size_t RuleFieldSlot(absl::string_view key) {
-  return (static_cast<size_t>(key[key.size() - 3]) * 6 + static_cast<size_t>(key[1]) + key.size()) %
-         64;
-}
-struct RuleFieldTable {
-  int8_t field[64] = {};
-  bool collision = false;
-  constexpr RuleFieldTable() {
-    for (int8_t& f : field) {
-      f = -1;
-    }
-    for (int i = 0; i < kRuleFieldCount; ++i) {
-      int8_t& slot = field[RuleFieldSlot(kRuleFields[i])];
-      collision = collision || slot >= 0;
-      slot = static_cast<int8_t>(i);
-    }
-  }
-};
-constexpr RuleFieldTable kRuleFieldTable;
-static_assert(!kRuleFieldTable.collision, "each rule field needs a slot of its own");
-
-inline int FindRuleField(absl::string_view key, absl::Span<const absl::string_view> names) {
-  if (key.size() < 3) {
-    return -1;
-  }
-  const int field = kRuleFieldTable.field[RuleFieldSlot(key)];
-  return field >= 0 && names[field].size() == key.size() &&
-                 SameBytes(names[field].data(), key.data(), key.size())
-             ? field
-             : -1;
-}
+// The rule fields for json::Reader's matching of keys in place: a rule has a few keys and
+// a large model 40,000 rules. (The multiplier was found by trying; the assert checks it.)
+constexpr json::KnownKeys<kRuleFieldCount> kRuleKeys(kRuleFields, 0xc6ef372fe94f82a1u);
+static_assert(kRuleKeys.ok(), "each rule field needs a slot of its own");
 
 // Reads one rule (the element of a rule list at `path`) into `rule`; returns false when it
 // is not an object or a field has an error (the caller marks the rule broken).
@@ -847,7 +829,7 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
   }
   bool log_prefix_read = false;
   const uint32_t seen = ReadMembers(
-      in, r, path, kRuleFields, FindRuleField, /*inner=*/true, scratch,
+      in, r, path, kRuleFields, FindField, /*inner=*/true, scratch,
       [&](int field, absl::string_view name) {
         if (field >= kSrcPorts && field <= kNotDstPorts) {
           // RulePorts' lists are in the fields' order.
@@ -971,7 +953,8 @@ bool ReadRule(json::Reader& in, JsonReader& r, absl::string_view path, Scratch& 
             break;
           }
         }
-      });
+      },
+      &kRuleKeys);
   // One of "x" / "!x", exclusive: iptables takes a single -p / -s / -d / --icmp-type.
   // With both, neither is read: what was said about their values is taken back.
   // (Most rules have no such pair: one test of the fields seen says so.)
@@ -1049,8 +1032,9 @@ void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
     if (!ReadRule(in, r, rule_path, scratch, &rule)) {
       r.MarkBroken(std::string(rule_path));
     }
-    r.rule_checks.Check(profile, inbound, i, rule, rule_path);  // while it is in cache
   }
+  // While the list is in cache: "<parent>.<field>", what room holds before its '['.
+  r.rule_checks.Check(profile, inbound, rules, absl::string_view(room.data(), index_at - 1));
   out->reserve(out->size() + rules.size());
   out->insert(out->end(), std::make_move_iterator(rules.begin()),
               std::make_move_iterator(rules.end()));  // one pass, no test of room per rule

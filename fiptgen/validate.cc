@@ -715,26 +715,38 @@ std::vector<std::string> ModelErrors(const Model& model) {
   return Validator(model, /*loaded=*/false).Run();
 }
 
-void LoadedRuleChecks::Check(const Profile& profile, bool inbound, size_t index,
-                             const PolicyRule& rule, absl::string_view path) {
+void LoadedRuleChecks::Check(const Profile& profile, bool inbound,
+                             absl::Span<const PolicyRule> rules, absl::string_view list_path) {
+  if (rules.empty()) {
+    return;  // no entry: a profile is listed only once it has a rule
+  }
   if (profiles.empty() || profiles.back().first != &profile) {
     profiles.emplace_back(&profile, entries.size());
   }
-  const size_t at = index * 2 + (inbound ? 0 : 1);
-  auto rule_path = [path] { return path; };
-  const size_t first_error = errors.size();
-  RuleFieldErrors(rule, rule_path, /*loaded=*/true, &errors);
-  for (size_t e = first_error; e < errors.size(); ++e) {
-    entries.push_back({at, static_cast<uint32_t>(e), /*error=*/true, {}, {}, {}});
-  }
-  for (const SetMatch& m : rule.sets) {
-    auto& index = set_name_index[m.kind == SetMatch::kTag ? 0 : 1];
-    auto name = index.find(m.name);
-    if (name == index.end()) {
-      name = index.emplace(m.name, static_cast<uint32_t>(set_names.size())).first;
-      set_names.emplace_back(m.kind, m.name);
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const PolicyRule& rule = rules[i];
+    const size_t at = i * 2 + (inbound ? 0 : 1);
+    std::string path;  // "<list_path>[<i>]", made only for an error
+    auto rule_path = [&path, list_path, i]() -> absl::string_view {
+      if (path.empty()) {
+        path = IndexPath(list_path, i);
+      }
+      return path;
+    };
+    const size_t first_error = errors.size();
+    RuleFieldErrors(rule, rule_path, /*loaded=*/true, &errors);
+    for (size_t e = first_error; e < errors.size(); ++e) {
+      entries.push_back({at, static_cast<uint32_t>(e), /*error=*/true, {}, {}, {}});
     }
-    entries.push_back({at, name->second, /*error=*/false, m.kind, m.side, m.negated});
+    for (const SetMatch& m : rule.sets) {
+      auto& index = set_name_index[m.kind == SetMatch::kTag ? 0 : 1];
+      auto name = index.find(m.name);
+      if (name == index.end()) {
+        name = index.emplace(m.name, static_cast<uint32_t>(set_names.size())).first;
+        set_names.emplace_back(m.kind, m.name);
+      }
+      entries.push_back({at, name->second, /*error=*/false, m.kind, m.side, m.negated});
+    }
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "fiptgen/model.h"
 
 namespace fiptgen {
@@ -60,12 +61,13 @@ struct SetNameHash {
 // missed the cache on nearly every rule. ModelErrorsAfterLoading reports what was found here
 // where ModelErrors would, in the same order.
 struct LoadedRuleChecks {
-  // Checks `rule`, the `index`th of `profile`'s inbound or outbound rules, read at `path`.
-  // Its own fields are checked now. Its set matches need every profile's tags and every
+  // Checks `rules`, `profile`'s inbound or outbound rules, read at `list_path`, right
+  // after the list is read (a list is a few kB; one call a list, not one a rule). Their
+  // own fields are checked now. Their set matches need every profile's tags and every
   // ipset: each is kept as the index of its name among the names the rules use (a few
   // hundred, each once), whose every one is looked up once after loading.
-  void Check(const Profile& profile, bool inbound, size_t index, const PolicyRule& rule,
-             absl::string_view path);
+  void Check(const Profile& profile, bool inbound, absl::Span<const PolicyRule> rules,
+             absl::string_view list_path);
 
   // What Check kept, read by ModelErrorsAfterLoading. In the order of reading: a rule's
   // errors, then its set matches.
