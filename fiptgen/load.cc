@@ -519,7 +519,7 @@ int FindField(absl::string_view key, absl::Span<const absl::string_view> names) 
 
 // An allocator whose construct() with no arguments default-initializes (`new (p) T`)
 // where std::allocator value-initializes (`new (p) T()`). Every member of a PolicyRule has
-// its own initializer, so value-initialization zeroed all of its ~290 bytes and then set
+// its own initializer, so value-initialization zeroed all of its bytes (288 then) and then set
 // them again, for each of the 40,000 rules of a large model.
 template <typename T>
 struct DefaultInitAllocator : std::allocator<T> {
@@ -1013,7 +1013,7 @@ void ReadRuleList(json::Reader& in, JsonReader& r, absl::string_view parent,
     return;
   }
   // The rules are read into reused room and moved out at their number: a PolicyRule is
-  // over 250 bytes, and a growing vector would keep up to half of its room spare.
+  // 168 bytes, and a growing vector would keep up to half of its room spare.
   auto& rules = scratch.rules;
   rules.clear();
   // One path per rule, "<parent>.<field>[<i>]": only the index and ']' are written, in
