@@ -105,8 +105,8 @@ class TextBuffer {
   // to the whole size at once would write every byte twice, the second time from memory.
   // Reserve the string's room first. The string holds what Extend made room for until
   // Finish() (or the destructor) cuts it to what was written; read it only after that.
-  // The text the string held before is the buffer's first text: size() and view() count
-  // it, and clear() keeps it.
+  // The text the string held before is the buffer's first text: size(), view() and empty()
+  // count it, and clear() keeps it.
   explicit TextBuffer(std::string* target)
       : data_(target->data()),
         size_(target->size()),

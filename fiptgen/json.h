@@ -248,7 +248,8 @@ class Reader {
   // rule's): a key written as one of them (no escape) is matched in place, with no scan
   // for its end and no lookup after, and *field is its index. Any other key is read as
   // NextKey reads it and *field is -1: the caller looks it up (it may be a known name
-  // spelled with escapes).
+  // spelled with escapes). A key matched in place is `known`'s copy of the name, not a view
+  // into the text.
   template <size_t N>
   __attribute__((always_inline)) bool NextKey(absl::string_view* key, const KnownKeys<N>& known,
                                               int* field) {

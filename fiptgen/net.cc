@@ -1,6 +1,7 @@
 #include "fiptgen/net.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 
 #include <algorithm>
 #include <array>
@@ -240,7 +241,7 @@ constexpr HexTable kHexDigit;
 
 // Reads up to the end of `s` or its first '/', and returns the length of what it read (the
 // address), or 0 for anything else: so a net's address is read in the same pass that finds
-// its '/'.
+// its '/'. On 0, `out` holds whatever groups were written before the text failed.
 size_t ParseColonHex(absl::string_view s, uint8_t* out) {
   // The groups go straight into `out` (big-endian) from its start; those after "::" are
   // moved to its end when the text is read.
