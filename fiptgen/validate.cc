@@ -660,27 +660,22 @@ std::string EndpointNameIndex::ChainSuffix(const Endpoint& endpoint) const {
   return Namer(config_).EndpointSuffix(endpoint);
 }
 
-void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view path,
-                                     std::vector<std::string>* errors) const {
-  if (auto it = interface_holder_.find(endpoint.interface);
-      it != interface_holder_.end() && it->second != endpoint.id) {
-    CheckClashes(endpoint, "", path, errors);  // the interface's clash, which ends the check
-    return;
+bool EndpointNameIndex::InterfaceClash(const Endpoint& endpoint, absl::string_view path,
+                                       std::vector<std::string>* errors) const {
+  auto it = interface_holder_.find(endpoint.interface);
+  if (it == interface_holder_.end() || it->second == endpoint.id) {
+    return false;
   }
-  CheckClashes(endpoint, ChainSuffix(endpoint), path, errors);
+  errors->push_back(
+      PathError(FieldPath(path, "interface"),
+                absl::StrCat(QuoteForMessage(endpoint.interface),
+                             " is also the interface of endpoint ", QuoteForMessage(it->second))));
+  return true;
 }
 
-void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view chain_suffix,
-                                     absl::string_view path,
-                                     std::vector<std::string>* errors) const {
-  if (auto it = interface_holder_.find(endpoint.interface);
-      it != interface_holder_.end() && it->second != endpoint.id) {
-    errors->push_back(PathError(
-        FieldPath(path, "interface"),
-        absl::StrCat(QuoteForMessage(endpoint.interface), " is also the interface of endpoint ",
-                     QuoteForMessage(it->second))));
-    return;  // the same interface makes the same chain names: one clash, one error
-  }
+void EndpointNameIndex::SuffixClash(const Endpoint& endpoint, absl::string_view chain_suffix,
+                                    absl::string_view path,
+                                    std::vector<std::string>* errors) const {
   if (auto it = suffix_holder_.find(chain_suffix);
       it != suffix_holder_.end() && it->second.id != endpoint.id) {
     errors->push_back(PathError(
@@ -689,6 +684,24 @@ void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view
                      QuoteForMessage(Namer(config_).EndpointChain(ChainDir::kFrom, endpoint)),
                      " is also made by endpoint ", QuoteForMessage(it->second.id), " (interface ",
                      QuoteForMessage(it->second.interface), ")")));
+  }
+}
+
+// The same interface makes the same chain names: one clash, one error, so the chain suffix
+// is looked up (and, here, made) only when the interface is the endpoint's own.
+void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view path,
+                                     std::vector<std::string>* errors) const {
+  if (!InterfaceClash(endpoint, path, errors)) {
+    SuffixClash(endpoint, ChainSuffix(endpoint), path, errors);
+  }
+}
+
+void EndpointNameIndex::CheckClashes(const Endpoint& endpoint, absl::string_view chain_suffix,
+                                     absl::string_view path,
+                                     std::vector<std::string>* errors) const {
+  if (!InterfaceClash(endpoint, path, errors)) {
+    assert(chain_suffix == ChainSuffix(endpoint));
+    SuffixClash(endpoint, chain_suffix, path, errors);
   }
 }
 

@@ -55,8 +55,7 @@ class EndpointNameIndex {
                     std::vector<std::string>* errors) const;
   // The name endpoint chains are made from (Namer::EndpointSuffix), and CheckClashes and
   // Add given it, for a caller that calls both (one making instead of two).
-  // `chain_suffix` must be ChainSuffix(endpoint) (CheckClashes reads it only when the
-  // interface clashes with no other endpoint's).
+  // `chain_suffix` must be ChainSuffix(endpoint).
   std::string ChainSuffix(const Endpoint& endpoint) const;
   void CheckClashes(const Endpoint& endpoint, absl::string_view chain_suffix,
                     absl::string_view path, std::vector<std::string>* errors) const;
@@ -76,6 +75,12 @@ class EndpointNameIndex {
     std::string id;
     std::string interface;
   };
+  // CheckClashes' two checks: InterfaceClash appends its error and says whether it did.
+  bool InterfaceClash(const Endpoint& endpoint, absl::string_view path,
+                      std::vector<std::string>* errors) const;
+  void SuffixClash(const Endpoint& endpoint, absl::string_view chain_suffix, absl::string_view path,
+                   std::vector<std::string>* errors) const;
+
   Config config_;
   absl::flat_hash_map<std::string, std::string> interface_holder_;  // interface -> id
   absl::flat_hash_map<std::string, Holder> suffix_holder_;          // chain suffix -> holder
