@@ -164,8 +164,8 @@ ChainFactory::ChainFactory(const Config& config, const std::vector<IpSetModel>& 
   clear_endpoint_ = absl::StrCat("-j MARK --set-xmark 0x0/", ep);
   if_not_endpoint_ = absl::StrCat("-m mark --mark 0x0/", ep);
   wildcard_ = absl::StrCat(config_.interface_prefix, "+");
-  for (int p = 0; p <= 256; ++p) {  // 256: a number out of range, written as " -p " alone
-    const std::string match = absl::StrCat(" -p ", p < 256 ? ProtocolSaveName(p) : "");
+  for (int p = 0; p < 256; ++p) {
+    const std::string match = absl::StrCat(" -p ", ProtocolSaveName(p));
     ProtocolMatch& m = protocol_matches_[p];
     // Every name fits (the longest is 15 bytes; protocols_test holds every name to the room).
     m.size = std::min(match.size(), sizeof(m.text));
@@ -431,7 +431,7 @@ __attribute__((always_inline)) inline bool ChainFactory::RuleMatches(
   net_match(r.src_net, " -s ");
   net_match(r.dst_net, " -d ");
   if (r.protocol) {
-    const int p = r.protocol->value;
+    const uint8_t p = r.protocol->value;
     bool other_family_icmp =
         (p == kProtoIcmp && family_ == 6) || (p == kProtoIcmpv6 && family_ == 4);
     if (other_family_icmp) {

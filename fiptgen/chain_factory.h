@@ -208,12 +208,12 @@ class ChainFactory {
   // " -p " and ProtocolSaveName of every protocol number (0-255, as the model holds them):
   // looked up for most rules of every profile chain.
   // Each kept in 32 bytes and copied as 32, a copy the compiler inlines (a string's is a
-  // call to memcpy of its size); entry 256 is " -p " alone.
+  // call to memcpy of its size). Indexed by the rule's byte: no number is out of range.
   struct ProtocolMatch {
     char text[32] = {};
     size_t size = 0;
   };
-  std::array<ProtocolMatch, 257> protocol_matches_;
+  std::array<ProtocolMatch, 256> protocol_matches_;
 };
 
 }  // namespace fiptgen
